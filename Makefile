@@ -1,0 +1,49 @@
+# The two commands: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: demo test install lint fmt lock migrate serve clean
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@touch $(STAMP)
+
+install: $(STAMP) .env
+
+.env:
+	cp .env.example .env
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+## Set up everything, load the demo data, run the web server and one worker (Ctrl-C stops both).
+demo: migrate
+	$(MANAGE) load_demo
+	$(MANAGE) setup_schedules
+	@bash scripts/serve.sh
+
+## Run the whole test suite (set PYTEST_ARGS for more options).
+test: install
+	Q_SYNC=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Re-resolve pinned dependencies from pyproject.toml into requirements.lock.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media staticfiles .pytest_cache .ruff_cache

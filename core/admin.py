@@ -1,0 +1,138 @@
+"""Admin for core: tenants (guardian object permissions), members, tokens, read-only audit."""
+
+from django.contrib import admin, messages
+from guardian.admin import GuardedModelAdmin
+
+from core import services
+from core.actors import Actor
+from core.exceptions import DomainError
+from core.models import (
+    ApiToken,
+    AuditChainHead,
+    AuditEntry,
+    IdempotencyKey,
+    OverrideRequest,
+    Tenant,
+    TenantMembership,
+    TenantPolicy,
+)
+
+
+def admin_actor(request, tenant: Tenant) -> Actor:
+    """The admin user acting in a tenant (superusers act as the system)."""
+    if request.user.is_superuser:
+        return Actor(tenant=tenant, user=request.user, system=True)
+    return Actor(tenant=tenant, user=request.user)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services; the admin shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tenant)
+class TenantAdmin(GuardedModelAdmin):
+    list_display = ["slug", "name", "created_at"]
+    search_fields = ["slug", "name"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.tenant_create(
+            slug=obj.slug, name=obj.name, actor_label=request.user.username
+        )
+        obj.pk = created.pk
+
+
+@admin.register(TenantPolicy)
+class TenantPolicyAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "dual_control_scopes", "override_request_ttl_hours", "updated_at"]
+    readonly_fields = ["tenant"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.tenant_policy_update(
+                actor=admin_actor(request, obj.tenant), dual_control_scopes=obj.dual_control_scopes
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+
+
+@admin.register(TenantMembership)
+class TenantMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "tenant", "role", "created_at"]
+    list_filter = ["tenant", "role"]
+    search_fields = ["user__username"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "tenant"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        actor = admin_actor(request, obj.tenant)
+        try:
+            if change:
+                services.membership_set_role(actor=actor, membership_id=obj.pk, role=obj.role)
+            else:
+                created = services.membership_add(actor=actor, user=obj.user, role=obj.role)
+                obj.pk = created.pk
+        except DomainError as exc:
+            messages.error(request, exc.message)
+
+    def delete_model(self, request, obj):
+        services.membership_remove(actor=admin_actor(request, obj.tenant), membership_id=obj.pk)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "seq", "at", "actor_label", "action", "object_type", "object_id"]
+    list_filter = ["tenant", "action"]
+    search_fields = ["object_id", "actor_label", "action"]
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "seq", "hash"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "prefix",
+        "tenant",
+        "user",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    list_filter = ["tenant"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            services.api_token_revoke(actor=admin_actor(request, token.tenant), token_id=token.pk)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    list_display = ["owner", "key", "status", "response_status", "created_at"]
+
+
+@admin.register(OverrideRequest)
+class OverrideRequestAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "tenant", "action", "status", "requested_by", "decided_by", "expires_at"]
+    list_filter = ["tenant", "status", "action"]

@@ -1,0 +1,29 @@
+"""Core's API routes; other apps' routes are included here as they arrive."""
+
+from django.urls import path
+
+from core.api import views
+
+urlpatterns = [
+    path("me", views.MeView.as_view(), name="api-me"),
+    path("audit/verify", views.AuditVerifyView.as_view(), name="api-audit-verify"),
+    path("audit/entries", views.AuditEntryListView.as_view(), name="api-audit-entries"),
+    path("tokens", views.ApiTokenListCreateView.as_view(), name="api-tokens"),
+    path("tokens/<int:pk>/revoke", views.ApiTokenRevokeView.as_view(), name="api-token-revoke"),
+    path(
+        "override-requests", views.OverrideRequestListView.as_view(), name="api-override-requests"
+    ),
+    path(
+        "override-requests/<int:pk>/approve",
+        views.OverrideRequestDecideView.as_view(decision="approve"),
+        name="api-override-approve",
+    ),
+    path(
+        "override-requests/<int:pk>/reject",
+        views.OverrideRequestDecideView.as_view(decision="reject"),
+        name="api-override-reject",
+    ),
+    path("tenant/policy", views.TenantPolicyView.as_view(), name="api-tenant-policy"),
+    path("tenant/members", views.MemberListView.as_view(), name="api-members"),
+    path("tenant/members/<int:pk>/role", views.MemberRoleView.as_view(), name="api-member-role"),
+]

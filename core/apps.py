@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "core"
+    verbose_name = "Core: tenants, roles, audit"
+
+    def ready(self) -> None:
+        from core import demo  # noqa: F401  (registers the core demo loader)
+        from core.api import authentication  # noqa: F401  (OpenAPI extension)

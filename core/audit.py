@@ -1,0 +1,227 @@
+"""The tamper-evident audit chain (SPEC 3): append and verify.
+
+hash = HMAC-SHA256(AUDIT_CHAIN_KEY, prev_hash || canonical JSON of the entry's other fields).
+The key lives outside the database, so write access to the database is not enough to forge
+a chain that verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from core.exceptions import DomainError
+from core.models import AuditChainHead, AuditEntry, Tenant
+
+GENESIS = "0" * 64
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return str(o)
+        if isinstance(o, datetime):
+            return o.astimezone(UTC).isoformat(timespec="microseconds")
+        if isinstance(o, date):
+            return o.isoformat()
+        if isinstance(o, UUID):
+            return str(o)
+        if isinstance(o, set | frozenset):
+            return sorted(o)
+        return super().default(o)
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, Decimals and dates as strings: one text for one value."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=_Encoder
+    )
+
+
+def _key() -> bytes:
+    return settings.AUDIT_CHAIN_KEY.encode()
+
+
+def entry_hash(
+    prev_hash: str,
+    *,
+    tenant_id: int,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    reason: str,
+    payload: Any,
+    key: bytes | None = None,
+) -> str:
+    """The HMAC of one entry chained to its predecessor."""
+    body = canonical_json(
+        {
+            "tenant": tenant_id,
+            "seq": seq,
+            "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor": actor_id,
+            "actor_label": actor_label,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "reason": reason,
+            "payload": payload,
+        }
+    )
+    return hmac.new(key or _key(), (prev_hash + body).encode(), hashlib.sha256).hexdigest()
+
+
+def _lock_head(tenant: Tenant) -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(tenant=tenant).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(tenant=tenant)
+        head = AuditChainHead.objects.select_for_update().get(tenant=tenant)
+    return head
+
+
+def audit_record(
+    *,
+    tenant: Tenant,
+    actor: Actor | None,
+    action: str,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    reason: str = "",
+    payload: dict | None = None,
+    reason_required: bool = False,
+) -> AuditEntry:
+    """Append one entry to the tenant's chain (serialised by the chain-head row lock)."""
+    reason = (reason or "").strip()
+    if reason_required and not reason:
+        raise DomainError("A reason is required for this action.", code="reason_required")
+    if obj is not None:
+        object_type = object_type or obj._meta.label
+        object_id = object_id or obj.pk
+    clean_payload = json.loads(canonical_json(payload or {}))
+    user = actor.user if actor is not None else None
+    actor_label = actor.label if actor is not None else "system"
+    with transaction.atomic():
+        head = _lock_head(tenant)
+        seq = head.seq + 1
+        prev = head.hash or GENESIS
+        at = timezone.now()
+        fields = {
+            "seq": seq,
+            "at": at,
+            "actor_label": actor_label,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "reason": reason,
+            "payload": clean_payload,
+        }
+        digest = entry_hash(prev, tenant_id=tenant.pk, actor_id=user.pk if user else None, **fields)
+        entry = AuditEntry.objects.create(
+            tenant=tenant, actor=user, prev_hash=prev, hash=digest, **fields
+        )
+        head.seq, head.hash = seq, digest
+        head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What verification found: OK, or the first entry that breaks the chain and why."""
+
+    tenant: str
+    entries: int
+    ok: bool
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    problem: str = ""
+
+    def as_dict(self) -> dict:
+        """The JSON shape of the API and the command."""
+        return {
+            "tenant": self.tenant,
+            "ok": self.ok,
+            "entries": self.entries,
+            "firstBroken": None
+            if self.ok
+            else {"seq": self.broken_seq, "id": self.broken_id, "problem": self.problem},
+        }
+
+
+_FIELDS = (
+    "id",
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "reason",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+def verify_chain(tenant: Tenant) -> ChainReport:
+    """Recompute the tenant's chain from the first entry; name the first broken one."""
+    key = _key()
+    expected_seq, prev, count = 1, GENESIS, 0
+    rows = (
+        AuditEntry.objects.filter(tenant=tenant)
+        .order_by("seq")
+        .values_list(*_FIELDS)
+        .iterator(chunk_size=5000)
+    )
+
+    def broken(seq: int | None, pk: int | None, problem: str) -> ChainReport:
+        return ChainReport(tenant.slug, count, False, seq, pk, problem)
+
+    for pk, seq, at, actor_id, label, action, otype, oid, reason, payload, prev_hash, h in rows:
+        if seq != expected_seq:
+            return broken(
+                seq, pk, f"entry #{expected_seq} is missing or out of order (found #{seq} next)"
+            )
+        if prev_hash != prev:
+            return broken(seq, pk, "prev_hash does not match the hash of the entry before it")
+        recomputed = entry_hash(
+            prev,
+            tenant_id=tenant.pk,
+            seq=seq,
+            at=at,
+            actor_id=actor_id,
+            actor_label=label,
+            action=action,
+            object_type=otype,
+            object_id=oid,
+            reason=reason,
+            payload=payload,
+            key=key,
+        )
+        if not hmac.compare_digest(recomputed, h):
+            return broken(seq, pk, "content does not match its hash (the entry was altered)")
+        prev, expected_seq, count = h, expected_seq + 1, count + 1
+    head = AuditChainHead.objects.filter(tenant=tenant).first()
+    if head is not None and (head.seq != count or (count and head.hash != prev)):
+        return broken(
+            count + 1,
+            None,
+            f"the chain ends at #{count} but its head records #{head.seq} (entries were removed)",
+        )
+    return ChainReport(tenant.slug, count, True)

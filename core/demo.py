@@ -1,0 +1,81 @@
+"""The demo data registry: each app adds a loader; `manage.py load_demo` runs them in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from core import scopes as S
+from core.actors import Actor
+from core.models import Tenant, TenantMembership
+from core.services import membership_add, membership_set_role, tenant_create, user_ensure
+
+DEMO_TENANT = "demo"
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_USERS: list[tuple[str, str]] = [
+    ("demo-owner", S.Role.OWNER),
+    ("demo-admin", S.Role.ADMIN),
+    ("demo-manager", S.Role.BILLING_MANAGER),
+    ("demo-ops", S.Role.OPERATIONS),
+    ("demo-viewer", S.Role.VIEWER),
+]
+
+
+@dataclass(frozen=True)
+class DemoLoader:
+    """One app's demo data; `load(tenant)` must be idempotent."""
+
+    name: str
+    order: int
+    load: Callable[[Tenant], str]
+
+
+_LOADERS: dict[str, DemoLoader] = {}
+
+
+def register_demo_loader(name: str, order: int, load: Callable[[Tenant], str]) -> None:
+    """Called from an app's AppConfig.ready()."""
+    _LOADERS[name] = DemoLoader(name, order, load)
+
+
+def demo_loaders() -> list[DemoLoader]:
+    """Registered loaders in run order."""
+    return sorted(_LOADERS.values(), key=lambda x: (x.order, x.name))
+
+
+def _ensure_tenant(slug: str, name: str) -> Tenant:
+    tenant = Tenant.objects.filter(slug=slug).first()
+    return tenant or tenant_create(slug=slug, name=name, actor_label="load_demo")
+
+
+def _ensure_member(tenant: Tenant, username: str, role: str) -> None:
+    user = user_ensure(username=username, password=DEMO_PASSWORD)
+    system = Actor.system_for(tenant)
+    membership = TenantMembership.objects.filter(tenant=tenant, user=user).first()
+    if membership is None:
+        membership_add(actor=system, user=user, role=role)
+    elif membership.role != role:
+        membership_set_role(actor=system, membership_id=membership.pk, role=role)
+
+
+def load_core_demo(tenant: Tenant) -> str:
+    """One user per role in the demo tenant, and a second tenant to show the switcher."""
+    for username, role in DEMO_USERS:
+        _ensure_member(tenant, username, role)
+    other = _ensure_tenant("acme", "Acme Health Plan")
+    _ensure_member(other, "demo-owner", S.Role.OWNER)
+    return f"{len(DEMO_USERS)} users, second tenant 'acme'"
+
+
+register_demo_loader("core", 0, load_core_demo)
+
+
+def load_demo(*, stdout_write: Callable[[str], None] = lambda s: None) -> Tenant:
+    """Create (or bring up to date) the demo tenant and every app's demo data."""
+    with transaction.atomic():
+        tenant = _ensure_tenant(DEMO_TENANT, "Demo Health Billing")
+    for loader in demo_loaders():
+        stdout_write(f"  {loader.name}: {loader.load(tenant)}")
+    return tenant

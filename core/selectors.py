@@ -1,0 +1,107 @@
+"""Reads, already filtered by tenant and by object grants."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model, QuerySet
+from guardian.models import UserObjectPermission
+
+from core import scopes as S
+from core.actors import Actor
+from core.models import ApiToken, AuditEntry, OverrideRequest, TenantMembership
+
+
+def memberships_of(user) -> QuerySet[TenantMembership]:
+    """The tenants a user belongs to, with their roles."""
+    return (
+        TenantMembership.objects.filter(user=user).select_related("tenant").order_by("tenant__slug")
+    )
+
+
+def restrict_to_grants(actor: Actor, queryset: QuerySet) -> QuerySet:
+    """Narrow a tenant-scoped queryset to the objects granted to the member, if any were.
+
+    A member with no object grant on a model sees every row of the tenant; one with grants on
+    some rows (guardian `view_<model>`) sees only those (SPEC 2, per-payer access).
+    """
+    queryset = queryset.filter(tenant=actor.tenant)
+    if actor.system or actor.user is None:
+        return queryset
+    model: type[Model] = queryset.model
+    ct = ContentType.objects.get_for_model(model)
+    granted = UserObjectPermission.objects.filter(
+        user=actor.user, content_type=ct, permission__codename=f"view_{model._meta.model_name}"
+    ).values_list("object_pk", flat=True)
+    ids = list(granted)
+    if not ids:
+        return queryset
+    return queryset.filter(pk__in=[model._meta.pk.to_python(i) for i in ids])
+
+
+def audit_entry_list(
+    actor: Actor,
+    *,
+    action: str = "",
+    actor_label: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEntry]:
+    """The tenant's audit entries, newest first, filtered as staff filter them."""
+    actor.require(S.AUDIT_READ)
+    qs = AuditEntry.objects.filter(tenant=actor.tenant)
+    if action:
+        qs = qs.filter(action=action)
+    if actor_label:
+        qs = qs.filter(actor_label__icontains=actor_label)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if object_id:
+        qs = qs.filter(object_id=str(object_id))
+    if since:
+        qs = qs.filter(at__date__gte=since)
+    if until:
+        qs = qs.filter(at__date__lte=until)
+    return qs.order_by("-seq")
+
+
+def audit_actions(actor: Actor) -> list[str]:
+    """The distinct actions of the tenant's trail, for filter menus."""
+    return list(
+        AuditEntry.objects.filter(tenant=actor.tenant)
+        .order_by("action")
+        .values_list("action", flat=True)
+        .distinct()
+    )
+
+
+def api_token_list(actor: Actor) -> QuerySet[ApiToken]:
+    """The actor's own tokens, or all of the tenant's for those who manage it."""
+    qs = ApiToken.objects.filter(tenant=actor.tenant).select_related("user")
+    if not actor.has(S.TENANT_MANAGE):
+        qs = qs.filter(user=actor.user)
+    return qs
+
+
+def override_request_list(actor: Actor, *, status: str = "") -> QuerySet[OverrideRequest]:
+    """Override requests the actor could decide on or has made."""
+    qs = OverrideRequest.objects.filter(tenant=actor.tenant).select_related(
+        "requested_by", "decided_by"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    visible = [s for s in S.OVERRIDE_SCOPES if actor.has(s)]
+    if actor.user is not None:
+        from django.db.models import Q
+
+        return qs.filter(Q(scope__in=visible) | Q(requested_by=actor.user))
+    return qs.filter(scope__in=visible)
+
+
+def member_list(actor: Actor) -> QuerySet[TenantMembership]:
+    """The tenant's members with their roles."""
+    actor.require(S.TENANT_MANAGE)
+    return TenantMembership.objects.filter(tenant=actor.tenant).select_related("user")
