@@ -1,0 +1,47 @@
+"""Test-wide setup: synchronous tasks, PostgreSQL test housekeeping, tenants and their people."""
+
+import os
+
+os.environ.setdefault("Q_SYNC", "1")  # django-q2 reads Q_CLUSTER once, at import
+os.environ.setdefault("DEBUG", "true")
+
+import pytest  # noqa: E402
+from django.db.backends.signals import connection_created  # noqa: E402
+
+
+def _allow_truncate(sender, connection, **kwargs):
+    # The audit table refuses TRUNCATE; the suite flushes tables between transactional tests.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET healthbill.audit_allow_truncate = 'on'")
+
+
+connection_created.connect(_allow_truncate)
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        skip = pytest.mark.skip(
+            reason="needs PostgreSQL (row locks, triggers, concurrent sessions); "
+            "run with DATABASE_URL=postgres://... (CI does)"
+        )
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    from django.db import connection
+
+    return f"database: {connection.vendor}"
+
+
+from tests.fixtures import *  # noqa: E402, F403

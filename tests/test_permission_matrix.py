@@ -1,0 +1,11 @@
+"""Runs the permission matrix over every registered endpoint and screen."""
+
+import pytest
+
+from tests import permissions
+from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
+
+
+@pytest.mark.parametrize("endpoint", permissions.ENDPOINTS, ids=lambda e: e.name)
+def test_permission_matrix(endpoint, world):
+    permissions.assert_matrix(endpoint, world)
