@@ -10,7 +10,7 @@ gets 404 for an object of tenant A, and never sees tenant A's data in a list.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from core import scopes as S
