@@ -17,8 +17,8 @@ def _resolve(request) -> tuple:
     memberships = list(memberships_of(user))
     wanted = request.session.get(SESSION_TENANT)
     current = next((m for m in memberships if m.tenant_id == wanted), None)
-    if current is None and memberships:
-        current = memberships[0]
+    if current is None and memberships:  # the tenant the user joined first
+        current = min(memberships, key=lambda m: (m.created_at, m.pk))
     return memberships, current
 
 
