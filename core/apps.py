@@ -8,4 +8,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core import demo  # noqa: F401  (registers the core demo loader)
+        from core import bench  # noqa: F401  (registers core benchmarks)
         from core.api import authentication  # noqa: F401  (OpenAPI extension)
