@@ -7,6 +7,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: tenants, roles, audit"
 
     def ready(self) -> None:
-        from core import demo  # noqa: F401  (registers the core demo loader)
-        from core import bench  # noqa: F401  (registers core benchmarks)
+        from core import (
+            bench,  # noqa: F401  (registers core benchmarks)
+            demo,  # noqa: F401  (registers the core demo loader)
+        )
         from core.api import authentication  # noqa: F401  (OpenAPI extension)

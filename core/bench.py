@@ -105,5 +105,10 @@ def _audit_run(*, entries: int, **_) -> dict:
 
 
 register_bench(
-    Bench("audit", "build an audit chain of N entries and time its verification", _audit_args, _audit_run)
+    Bench(
+        "audit",
+        "build an audit chain of N entries and time its verification",
+        _audit_args,
+        _audit_run,
+    )
 )
