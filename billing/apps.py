@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "billing"
+
+    def ready(self) -> None:
+        from billing import demo, ingest
+
+        ingest.register()
+        demo.register()

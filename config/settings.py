@@ -203,3 +203,10 @@ LOGGING = {
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING").upper()},
     },
 }
+
+# --- Ingestion --------------------------------------------------------------------------------
+INGESTION_MAX_UPLOAD_BYTES = env.int("INGESTION_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=5000)
+# Uploads are streamed to a temporary file above this size; the limit above is what we accept.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=60 * 1024 * 1024)

@@ -9,5 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("core.api.urls")),
+    path("api/", include("ingestion.api.urls")),
+    path("ingestion/", include("ingestion.urls")),
     path("", include("core.urls")),
 ]

@@ -1,0 +1,322 @@
+"""Record handlers for billing facts: eligibility (CSV, JSON, X12 834) and service delivery.
+
+Registered with ingestion in BillingConfig.ready(). Messages name the field and what was
+expected; values of PHI fields (member id, names, birth date) are never echoed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from billing.models import EligibilityAssertion, Member, Payer, ServiceDeliveryEvent
+from core.bulk import bulk_insert
+from ingestion.models import Kind
+from ingestion.registry import ChunkContext, RecordHandler, RecordIn, register_handler
+from ingestion.x12 import parse_834
+
+ELIGIBILITY_COLUMNS = (
+    "member_id",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "payer_code",
+    "source_kind",
+    "file_date",
+    "status",
+    "effective_date",
+    "termination_date",
+    "benefit_code",
+    "benefit_suffix",
+)
+ELIGIBILITY_REQUIRED = tuple(
+    c for c in ELIGIBILITY_COLUMNS if c not in ("termination_date", "benefit_suffix")
+)
+SERVICE_COLUMNS = ("member_id", "payer_code", "service_date", "service_code")
+PHI = {"member_id", "first_name", "last_name", "birth_date"}
+_SOURCE_KINDS = set(EligibilityAssertion.SourceKind.values)
+_STATUSES = set(EligibilityAssertion.Status.values)
+
+
+class _Row:
+    """Validates one record's fields, collecting every problem."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self.problems: list[str] = []
+
+    def _found(self, name: str, value: str) -> str:
+        if name in PHI:
+            return "found an invalid value"
+        return f"found '{value[:40]}'" if value else "found nothing"
+
+    def text(self, name: str, *, max_length: int, required: bool = True) -> str:
+        value = (self.data.get(name) or "").strip()
+        if required and not value:
+            self.problems.append(f"{name}: a value is required, found nothing")
+        elif len(value) > max_length:
+            self.problems.append(f"{name}: at most {max_length} characters, found {len(value)}")
+        return value
+
+    def day(self, name: str, *, required: bool = True) -> date | None:
+        value = (self.data.get(name) or "").strip()
+        if not value:
+            if required:
+                self.problems.append(f"{name}: expected a date YYYY-MM-DD, found nothing")
+            return None
+        try:
+            if len(value) != 10:
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            self.problems.append(f"{name}: expected a date YYYY-MM-DD, {self._found(name, value)}")
+            return None
+
+    def choice(self, name: str, allowed: set[str]) -> str:
+        value = (self.data.get(name) or "").strip().upper()
+        if value not in allowed:
+            self.problems.append(
+                f"{name}: expected one of {', '.join(sorted(allowed))}, {self._found(name, value)}"
+            )
+        return value
+
+
+def _payers(tenant_id: int, records: list[RecordIn]) -> dict[str, int]:
+    codes = {(r.data.get("payer_code") or "").strip().upper() for r in records}
+    rows = Payer.objects.filter(tenant_id=tenant_id).values_list("code", "id")
+    return {code.upper(): pk for code, pk in rows if code.upper() in codes}
+
+
+def _existing_members(tenant_id: int, ids: set[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    id_list = list(ids)
+    for i in range(0, len(id_list), 900):
+        for row in Member.objects.filter(
+            tenant_id=tenant_id, external_id__in=id_list[i : i + 900]
+        ).values("id", "external_id", "first_name", "last_name", "birth_date"):
+            found[row["external_id"]] = row
+    return found
+
+
+def process_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, str]:
+    """Validate eligibility rows, upsert their members and write one assertion per row."""
+    payers = _payers(ctx.tenant_id, records)
+    errors: dict[int, str] = {}
+    valid: list[tuple[int, dict]] = []
+    forced_payer = (ctx.options.get("payer_code") or "").upper()
+    for rec in records:
+        row = _Row(rec.data)
+        member_id = row.text("member_id", max_length=64)
+        first = row.text("first_name", max_length=100)
+        last = row.text("last_name", max_length=100)
+        birth = row.day("birth_date")
+        payer_code = forced_payer or row.text("payer_code", max_length=30).upper()
+        source_kind = row.choice("source_kind", _SOURCE_KINDS)
+        file_date = row.day("file_date")
+        status = row.choice("status", _STATUSES)
+        effective = row.day("effective_date")
+        termination = row.day("termination_date", required=False)
+        benefit = row.text("benefit_code", max_length=20).upper()
+        suffix = row.text("benefit_suffix", max_length=10, required=False).upper()
+        if payer_code and payer_code not in payers:
+            row.problems.append(f"payer_code: expected a known payer, found '{payer_code[:30]}'")
+        if row.problems:
+            errors[rec.row_number] = "; ".join(row.problems)
+            continue
+        valid.append(
+            (
+                rec.row_number,
+                {
+                    "member_id": member_id,
+                    "first_name": first,
+                    "last_name": last,
+                    "birth_date": birth,
+                    "payer_id": payers[payer_code],
+                    "source_kind": source_kind,
+                    "file_date": file_date,
+                    "status": status,
+                    "effective_date": effective,
+                    "termination_date": termination,
+                    "benefit_code": benefit,
+                    "benefit_suffix": suffix,
+                },
+            )
+        )
+    if not valid:
+        return errors
+    member_ids = _upsert_members(ctx.tenant_id, [v for _, v in valid])
+    bulk_insert(
+        EligibilityAssertion,
+        [
+            EligibilityAssertion(
+                tenant_id=ctx.tenant_id,
+                payer_id=v["payer_id"],
+                member_id=member_ids[v["member_id"]],
+                source_kind=v["source_kind"],
+                file_date=v["file_date"],
+                received_at=ctx.received_at,
+                status=v["status"],
+                effective_date=v["effective_date"],
+                termination_date=v["termination_date"],
+                benefit_code=v["benefit_code"],
+                benefit_suffix=v["benefit_suffix"],
+                artifact_id=ctx.artifact_id,
+                batch_id=ctx.batch_id,
+                row_number=row_number,
+            )
+            for row_number, v in valid
+        ],
+        [
+            "tenant",
+            "payer",
+            "member",
+            "source_kind",
+            "file_date",
+            "received_at",
+            "status",
+            "effective_date",
+            "termination_date",
+            "benefit_code",
+            "benefit_suffix",
+            "artifact",
+            "batch",
+            "row_number",
+        ],
+    )
+    return errors
+
+
+def _upsert_members(tenant_id: int, rows: list[dict]) -> dict[str, int]:
+    """Create unknown members, update changed ones (the last row of the chunk wins)."""
+    latest = {r["member_id"]: r for r in rows}
+    existing = _existing_members(tenant_id, set(latest))
+    new = [
+        Member(
+            tenant_id=tenant_id,
+            external_id=mid,
+            first_name=r["first_name"],
+            last_name=r["last_name"],
+            birth_date=r["birth_date"],
+        )
+        for mid, r in latest.items()
+        if mid not in existing
+    ]
+    if new:
+        # ignore_conflicts: a chunk running beside this one may create the same member
+        Member.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+        existing.update(_existing_members(tenant_id, {m.external_id for m in new}))
+    changed = [
+        Member(
+            id=existing[mid]["id"],
+            first_name=r["first_name"],
+            last_name=r["last_name"],
+            birth_date=r["birth_date"],
+        )
+        for mid, r in latest.items()
+        if (
+            existing[mid]["first_name"],
+            existing[mid]["last_name"],
+            existing[mid]["birth_date"],
+        )
+        != (r["first_name"], r["last_name"], r["birth_date"])
+    ]
+    if changed:
+        Member.objects.bulk_update(
+            changed, ["first_name", "last_name", "birth_date"], batch_size=500
+        )
+    return {mid: row["id"] for mid, row in existing.items()}
+
+
+def process_service_delivery(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, str]:
+    """Validate service rows and write one event per row; the member must be known."""
+    payers = _payers(ctx.tenant_id, records)
+    ids = {(r.data.get("member_id") or "").strip() for r in records}
+    members = _existing_members(ctx.tenant_id, ids)
+    errors: dict[int, str] = {}
+    events: list[ServiceDeliveryEvent] = []
+    for rec in records:
+        row = _Row(rec.data)
+        member_id = row.text("member_id", max_length=64)
+        payer_code = row.text("payer_code", max_length=30).upper()
+        service_date = row.day("service_date")
+        code = row.text("service_code", max_length=20).upper()
+        if member_id and member_id not in members:
+            row.problems.append("member_id: expected a known member (load eligibility first)")
+        if payer_code and payer_code not in payers:
+            row.problems.append(f"payer_code: expected a known payer, found '{payer_code[:30]}'")
+        if row.problems:
+            errors[rec.row_number] = "; ".join(row.problems)
+            continue
+        events.append(
+            ServiceDeliveryEvent(
+                tenant_id=ctx.tenant_id,
+                payer_id=payers[payer_code],
+                member_id=members[member_id]["id"],
+                service_date=service_date,
+                service_code=code,
+                received_at=ctx.received_at,
+                artifact_id=ctx.artifact_id,
+                batch_id=ctx.batch_id,
+                row_number=rec.row_number,
+            )
+        )
+    bulk_insert(
+        ServiceDeliveryEvent,
+        events,
+        [
+            "tenant",
+            "payer",
+            "member",
+            "service_date",
+            "service_code",
+            "received_at",
+            "artifact",
+            "batch",
+            "row_number",
+        ],
+    )
+    return errors
+
+
+def _x12_eligibility(raw: bytes, options: dict):
+    return parse_834(
+        raw, payer_code=options.get("payer_code", ""), source_kind=options.get("source_kind", "")
+    )
+
+
+ELIGIBILITY_KEY = (
+    "member_id",
+    "payer_code",
+    "source_kind",
+    "file_date",
+    "status",
+    "effective_date",
+    "termination_date",
+    "benefit_code",
+    "benefit_suffix",
+)
+
+
+def register() -> None:
+    """Register billing's record handlers with ingestion."""
+    for kind, x12 in ((Kind.ELIGIBILITY, None), (Kind.ENROLLMENT, _x12_eligibility)):
+        register_handler(
+            RecordHandler(
+                kind=kind,
+                columns=ELIGIBILITY_COLUMNS,
+                required_columns=ELIGIBILITY_REQUIRED,
+                default_key_fields=ELIGIBILITY_KEY,
+                process=process_eligibility,
+                x12=x12,
+                description="eligibility assertions (members are upserted by member_id)",
+            )
+        )
+    register_handler(
+        RecordHandler(
+            kind=Kind.SERVICE_DELIVERY,
+            columns=SERVICE_COLUMNS,
+            required_columns=SERVICE_COLUMNS,
+            default_key_fields=SERVICE_COLUMNS,
+            process=process_service_delivery,
+            description="service delivery events (the member must be known)",
+        )
+    )

@@ -1,0 +1,81 @@
+"""Shapes of the ingestion API (field names of inputs follow the seed: artifactId, ...)."""
+
+from rest_framework import serializers
+
+from ingestion.models import Artifact, Batch, BatchRecord, Kind
+
+
+class ArtifactSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Artifact
+        fields = ["id", "kind", "filename", "sha256", "size", "uploaded_by", "received_at"]
+        read_only_fields = fields
+
+
+class ArtifactUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(Kind.choices)
+    file = serializers.FileField()
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    pending = serializers.IntegerField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Batch
+        fields = [
+            "id",
+            "kind",
+            "format",
+            "artifact",
+            "status",
+            "idempotency_key_fields",
+            "total",
+            "processed",
+            "pending",
+            "success",
+            "error",
+            "skipped",
+            "failure",
+            "received_at",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class RecordInSerializer(serializers.Serializer):
+    rowNumber = serializers.IntegerField(min_value=1)  # noqa: N815 (seed's field name)
+    data = serializers.DictField()
+
+
+class BatchCreateSerializer(serializers.Serializer):
+    artifactId = serializers.IntegerField(required=False)  # noqa: N815
+    kind = serializers.ChoiceField(Kind.choices, required=False)
+    records = RecordInSerializer(many=True, required=False)
+    idempotencyKeyFields = serializers.ListField(  # noqa: N815
+        child=serializers.CharField(), required=False
+    )
+    options = serializers.DictField(required=False, help_text="payer_code, source_kind (X12)")
+
+    def validate(self, attrs):
+        if "artifactId" not in attrs and "records" not in attrs:
+            raise serializers.ValidationError("Give an artifactId, records, or both.")
+        if "artifactId" not in attrs and "kind" not in attrs:
+            raise serializers.ValidationError({"kind": ["required when no artifactId is given"]})
+        return attrs
+
+
+class BatchRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BatchRecord
+        fields = ["row_number", "status", "data", "error_detail", "attempts"]
+        read_only_fields = fields
+
+
+class RecordCorrectionSerializer(serializers.Serializer):
+    data = serializers.DictField()

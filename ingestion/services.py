@@ -1,0 +1,496 @@
+"""Ingestion use-cases: upload, create a batch, process it in chunks, retry, correct records."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core import scopes as S
+from core.actors import Actor
+from core.audit import audit_record
+from core.bulk import bulk_insert
+from core.exceptions import Conflict, DomainError, NotFound
+from core.transitions import transition_apply
+from ingestion.keys import field_name, key_fields, record_key
+from ingestion.models import Artifact, Batch, BatchRecord
+from ingestion.parsers import FileRejected, ParsedRow, parse_csv
+from ingestion.registry import ChunkContext, RecordHandler, RecordIn, get_handler, handlers
+
+log = logging.getLogger("healthbill.ingestion")
+_IN_GROUP = 900  # ids per IN (...) clause, below SQLite's variable limit everywhere
+
+
+class UploadTooLarge(DomainError):
+    """The upload exceeds INGESTION_MAX_UPLOAD_BYTES."""
+
+    code = "too_large"
+    http_status = 413
+
+
+def _handler(kind: str) -> RecordHandler:
+    handler = get_handler(kind)
+    if handler is None:
+        kinds = ", ".join(h.kind for h in handlers())
+        raise DomainError(f"kind: '{kind}' cannot be loaded; expected one of {kinds}.")
+    return handler
+
+
+def _groups(items: list, size: int = _IN_GROUP):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# --- artifacts --------------------------------------------------------------------------------
+
+
+def artifact_upload(*, actor: Actor, kind: str, filename: str, content: bytes) -> Artifact:
+    """Store an uploaded file as received (size-limited), with its sha256."""
+    actor.require(S.INGESTION_UPDATE)
+    kind = (kind or "").upper()
+    _handler(kind)
+    limit = settings.INGESTION_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise UploadTooLarge(
+            f"file: {len(content):,} bytes is more than the {limit:,} bytes allowed per upload.",
+            details={"size": len(content), "limit": limit},
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        artifact = Artifact(
+            tenant=actor.tenant,
+            kind=kind,
+            filename=(filename or "upload")[:255],
+            sha256=digest,
+            size=len(content),
+            uploaded_by=actor.user,
+        )
+        artifact.file.save(f"{digest[:16]}-{artifact.filename}", ContentFile(content), save=False)
+        artifact.save()
+        audit_record(
+            tenant=actor.tenant,
+            actor=actor,
+            action="ARTIFACT_UPLOADED",
+            obj=artifact,
+            payload={
+                "kind": kind,
+                "filename": artifact.filename,
+                "sha256": digest,
+                "size": len(content),
+            },
+        )
+    log.info(
+        "artifact uploaded", extra={"artifact": artifact.pk, "kind": kind, "bytes": len(content)}
+    )
+    return artifact
+
+
+def _parse_artifact(artifact: Artifact, handler: RecordHandler, options: dict):
+    with artifact.file.open("rb") as fh:
+        raw = fh.read()
+    if raw.lstrip()[:3] == b"ISA":
+        if handler.x12 is None:
+            raise FileRejected(f"X12 files are not accepted for {handler.kind}; send a CSV file")
+        return Batch.Format.X12, handler.x12(raw, options)
+    return Batch.Format.CSV, parse_csv(raw, required=handler.required_columns)
+
+
+def _json_rows(records) -> list[ParsedRow]:
+    if not isinstance(records, list) or not records:
+        raise DomainError("records: expected a non-empty list of {rowNumber, data} objects.")
+    rows, seen = [], set()
+    for i, rec in enumerate(records):
+        number = rec.get("rowNumber", rec.get("row_number")) if isinstance(rec, dict) else None
+        data = rec.get("data") if isinstance(rec, dict) else None
+        if not isinstance(number, int) or number < 1 or not isinstance(data, dict):
+            raise DomainError(
+                f"records[{i}]: expected {{rowNumber: a positive integer, data: an object}}.",
+                details={"index": i},
+            )
+        if number in seen:
+            raise DomainError(f"records[{i}]: rowNumber {number} appears twice.")
+        seen.add(number)
+        clean = {field_name(k): "" if v is None else str(v).strip() for k, v in data.items()}
+        rows.append(ParsedRow(number, clean))
+    return rows
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def batch_create(
+    *,
+    actor: Actor,
+    artifact_id: int | None = None,
+    kind: str | None = None,
+    records: list | None = None,
+    idempotency_key_fields: list[str] | None = None,
+    options: dict | None = None,
+    enqueue: bool = True,
+) -> Batch:
+    """Create a batch from an artifact's file or from JSON records, and queue its processing.
+
+    A file that cannot be read at all gives a FAILED batch naming what is wrong; nothing else
+    is written.
+    """
+    actor.require(S.INGESTION_UPDATE)
+    artifact = None
+    if artifact_id is not None:
+        artifact = Artifact.objects.filter(pk=artifact_id, tenant=actor.tenant).first()
+        if artifact is None:
+            raise NotFound(f"Artifact {artifact_id} does not exist.")
+    kind = (artifact.kind if artifact else (kind or "")).upper()
+    if not kind:
+        raise DomainError("kind: give the kind of the records (or an artifactId).")
+    handler = _handler(kind)
+    if artifact is None and records is None:
+        raise DomainError("Give an artifactId, records, or both.")
+    try:
+        fields = key_fields(idempotency_key_fields, handler.columns, handler.default_key_fields)
+    except ValueError as exc:
+        raise DomainError(f"idempotencyKeyFields: {exc}.") from None
+    options = {k: v for k, v in (options or {}).items() if v not in (None, "")}
+    rows = _json_rows(records) if records is not None else None  # refuse bad JSON before writing
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            tenant=actor.tenant,
+            artifact=artifact,
+            kind=kind,
+            format=Batch.Format.JSON if records is not None else Batch.Format.CSV,
+            idempotency_key_fields=fields,
+            options=options,
+            received_at=artifact.received_at if artifact else timezone.now(),
+            created_by=actor.user,
+        )
+        audit_record(
+            tenant=actor.tenant,
+            actor=actor,
+            action="BATCH_CREATED",
+            obj=batch,
+            payload={"kind": kind, "artifact": artifact_id, "key_fields": fields},
+        )
+    try:
+        if rows is None:
+            fmt, rows = _parse_artifact(artifact, handler, options)
+            Batch.objects.filter(pk=batch.pk).update(format=fmt)
+    except FileRejected as exc:
+        return transition_apply(
+            actor=actor,
+            model=Batch,
+            pk=batch.pk,
+            name="fail",
+            scope=S.INGESTION_UPDATE,
+            action="BATCH_FAILED",
+            kwargs={"message": exc.message},
+        )
+    with transaction.atomic():
+        _store_records(batch, rows, fields)
+        batch = transition_apply(
+            actor=actor,
+            model=Batch,
+            pk=batch.pk,
+            name="start",
+            scope=S.INGESTION_UPDATE,
+            action="BATCH_STARTED",
+        )
+        if enqueue:
+            transaction.on_commit(lambda: batch_enqueue(batch_id=batch.pk))
+    if batch.all_processed():
+        batch = batch_finalize(batch_id=batch.pk)
+    return batch
+
+
+def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> None:
+    """Write the records: shape problems are errors at once, repeats of a key are skipped."""
+    Status = BatchRecord.Status
+    first_row: dict[str, int] = {}
+    objs, errors, skipped = [], 0, 0
+    for row in rows:
+        key = record_key(row.data, fields)
+        status, detail = Status.PENDING, ""
+        if row.problem:
+            status, detail = Status.ERROR, f"row {row.row_number}: {row.problem}"
+            errors += 1
+        elif key in first_row:
+            status = Status.SKIPPED
+            detail = f"row {row.row_number}: same key as row {first_row[key]} of this batch"
+            skipped += 1
+        else:
+            first_row[key] = row.row_number
+        objs.append(
+            BatchRecord(
+                tenant_id=batch.tenant_id,
+                batch_id=batch.pk,
+                kind=batch.kind,
+                row_number=row.row_number,
+                data=row.data,
+                status=status,
+                error_detail=detail,
+                idempotency_key=key,
+                attempts=0,
+            )
+        )
+    bulk_insert(
+        BatchRecord,
+        objs,
+        [
+            "tenant",
+            "batch",
+            "kind",
+            "row_number",
+            "data",
+            "status",
+            "error_detail",
+            "idempotency_key",
+            "attempts",
+        ],
+    )
+    Batch.objects.filter(pk=batch.pk).update(
+        total=len(objs), processed=errors + skipped, error=errors, skipped=skipped
+    )
+    batch.refresh_from_db()
+
+
+def batch_chunks(*, batch_id: int, size: int | None = None) -> list[tuple[int, int]]:
+    """Row ranges of the pending records, `size` records each."""
+    size = size or settings.INGESTION_CHUNK_SIZE
+    rows = list(
+        BatchRecord.objects.filter(batch_id=batch_id, status=BatchRecord.Status.PENDING)
+        .order_by("row_number")
+        .values_list("row_number", flat=True)
+    )
+    return [(g[0], g[-1]) for g in _groups(rows, size)]
+
+
+def batch_enqueue(*, batch_id: int) -> int:
+    """Queue one django-q2 task per chunk; returns how many."""
+    from django_q.tasks import async_task
+
+    chunks = batch_chunks(batch_id=batch_id)
+    for first, last in chunks:
+        async_task(
+            "ingestion.tasks.process_batch_chunk", batch_id, first, last, group=f"batch-{batch_id}"
+        )
+    if not chunks:
+        batch_finalize(batch_id=batch_id)
+    return len(chunks)
+
+
+def batch_run_inline(*, batch_id: int) -> Batch:
+    """Process every pending chunk in this process (the command's --sync, tests)."""
+    for first, last in batch_chunks(batch_id=batch_id):
+        batch_process_chunk(batch_id=batch_id, first_row=first, last_row=last)
+    return batch_finalize(batch_id=batch_id)
+
+
+def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
+    """Process the pending records of one row range in one transaction; safe to run again."""
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status != Batch.Status.PROCESSING:
+        return 0
+    handler = _handler(batch.kind)
+    Status = BatchRecord.Status
+    with transaction.atomic():
+        pending = BatchRecord.objects.filter(
+            batch_id=batch_id,
+            status=Status.PENDING,
+            row_number__gte=first_row,
+            row_number__lte=last_row,
+        ).order_by("row_number")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        recs = list(pending.values_list("id", "row_number", "data", "idempotency_key"))
+        if not recs:
+            return 0
+        loaded: dict[str, int] = {}
+        keys = list({r[3] for r in recs})
+        for group in _groups(keys):
+            loaded.update(
+                BatchRecord.objects.filter(
+                    tenant_id=batch.tenant_id,
+                    kind=batch.kind,
+                    status=Status.SUCCESS,
+                    idempotency_key__in=group,
+                ).values_list("idempotency_key", "batch_id")
+            )
+        todo = [RecordIn(row, data) for _, row, data, key in recs if key not in loaded]
+        ctx = ChunkContext(
+            tenant_id=batch.tenant_id,
+            batch_id=batch.pk,
+            artifact_id=batch.artifact_id,
+            received_at=batch.received_at,
+            options=batch.options,
+        )
+        errors = handler.process(ctx, todo) if todo else {}
+        ok_ids, skipped, failed = [], defaultdict(list), []
+        for rid, row, _, key in recs:
+            if key in loaded:
+                skipped[loaded[key]].append(rid)
+            elif row in errors:
+                failed.append(
+                    BatchRecord(
+                        id=rid, status=Status.ERROR, error_detail=f"row {row}: {errors[row]}"
+                    )
+                )
+            else:
+                ok_ids.append(rid)
+        for group in _groups(ok_ids):
+            BatchRecord.objects.filter(id__in=group).update(
+                status=Status.SUCCESS, error_detail="", attempts=F("attempts") + 1
+            )
+        for source_batch, ids in skipped.items():
+            for group in _groups(ids):
+                BatchRecord.objects.filter(id__in=group).update(
+                    status=Status.SKIPPED,
+                    error_detail=f"already loaded by batch {source_batch}",
+                    attempts=F("attempts") + 1,
+                )
+        BatchRecord.objects.bulk_update(failed, ["status", "error_detail"], batch_size=500)
+        n_skipped = sum(len(v) for v in skipped.values())
+        Batch.objects.filter(pk=batch_id).update(
+            processed=F("processed") + len(recs),
+            success=F("success") + len(ok_ids),
+            error=F("error") + len(failed),
+            skipped=F("skipped") + n_skipped,
+        )
+    log.info(
+        "batch chunk processed",
+        extra={
+            "batch": batch_id,
+            "rows": f"{first_row}-{last_row}",
+            "success": len(ok_ids),
+            "error": len(failed),
+            "skipped": n_skipped,
+        },
+    )
+    return len(recs)
+
+
+def batch_finalize(*, batch_id: int) -> Batch:
+    """Complete the batch once no record is pending (idempotent; any chunk may call it)."""
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().select_related("tenant").get(pk=batch_id)
+        if batch.status != Batch.Status.PROCESSING or not batch.all_processed():
+            return batch
+        return transition_apply(
+            actor=Actor.system_for(batch.tenant),
+            model=Batch,
+            pk=batch_id,
+            name="finish",
+            scope=S.INGESTION_UPDATE,
+            action="BATCH_COMPLETED",
+            payload={
+                "total": batch.total,
+                "success": batch.success,
+                "error": batch.error,
+                "skipped": batch.skipped,
+            },
+        )
+
+
+def _get_batch(actor: Actor, batch_id: int) -> Batch:
+    batch = Batch.objects.filter(pk=batch_id, tenant=actor.tenant).first()
+    if batch is None:
+        raise NotFound(f"Batch {batch_id} does not exist.")
+    return batch
+
+
+def batch_retry(*, actor: Actor, batch_id: int, enqueue: bool = True) -> Batch:
+    """Send the ERROR records back to processing (as corrected, or as they are)."""
+    actor.require(S.INGESTION_UPDATE)
+    batch = _get_batch(actor, batch_id)
+    if batch.status == Batch.Status.PROCESSING:
+        raise Conflict(f"Batch {batch_id} is still processing; retry when it has finished.")
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch_id)
+        errored = BatchRecord.objects.filter(batch_id=batch_id, status=BatchRecord.Status.ERROR)
+        n = errored.update(status=BatchRecord.Status.PENDING)
+        if n:
+            Batch.objects.filter(pk=locked.pk).update(
+                processed=F("processed") - n, error=F("error") - n
+            )
+        batch = transition_apply(
+            actor=actor,
+            model=Batch,
+            pk=batch_id,
+            name="retry",
+            scope=S.INGESTION_UPDATE,
+            action="BATCH_RETRIED",
+            payload={"records": n},
+        )
+        if enqueue:
+            transaction.on_commit(lambda: batch_enqueue(batch_id=batch_id))
+    return batch
+
+
+def batch_record_correct(
+    *, actor: Actor, batch_id: int, row_number: int, data: dict
+) -> BatchRecord:
+    """Correct the data of an ERROR record; it is reprocessed by the next retry."""
+    actor.require(S.INGESTION_UPDATE)
+    batch = _get_batch(actor, batch_id)
+    handler = _handler(batch.kind)
+    if not isinstance(data, dict) or not data:
+        raise DomainError("data: expected an object of column: value pairs.")
+    clean = {field_name(k): "" if v is None else str(v).strip() for k, v in data.items()}
+    unknown = sorted(set(clean) - set(handler.columns))
+    if unknown:
+        raise DomainError(
+            f"data: unknown column(s) {', '.join(unknown)}; expected some of "
+            f"{', '.join(handler.columns)}.",
+            details={"unknown": unknown},
+        )
+    with transaction.atomic():
+        record = (
+            BatchRecord.objects.select_for_update()
+            .filter(batch_id=batch.pk, row_number=row_number)
+            .first()
+        )
+        if record is None:
+            raise NotFound(f"Batch {batch_id} has no row {row_number}.")
+        if record.status != BatchRecord.Status.ERROR:
+            raise Conflict(
+                f"Row {row_number} is {record.status}; only records in ERROR can be corrected."
+            )
+        changed = sorted(k for k, v in clean.items() if record.data.get(k) != v)
+        record.data = {**record.data, **clean}
+        record.idempotency_key = record_key(record.data, batch.idempotency_key_fields)
+        record.error_detail = (
+            f"row {row_number}: corrected ({', '.join(changed) or 'no change'}); retry to load it"
+        )
+        record.save(update_fields=["data", "idempotency_key", "error_detail"])
+        audit_record(
+            tenant=actor.tenant,
+            actor=actor,
+            action="BATCH_RECORD_CORRECTED",
+            obj=batch,
+            payload={"row": row_number, "fields": changed},
+        )
+    return record
+
+
+def batch_ingest_file(
+    *,
+    actor: Actor,
+    kind: str,
+    filename: str,
+    content: bytes,
+    idempotency_key_fields: list[str] | None = None,
+    options: dict | None = None,
+    enqueue: bool = True,
+) -> Batch:
+    """Upload a file and create its batch in one step (the screen and the command use it)."""
+    artifact = artifact_upload(actor=actor, kind=kind, filename=filename, content=content)
+    return batch_create(
+        actor=actor,
+        artifact_id=artifact.pk,
+        idempotency_key_fields=idempotency_key_fields,
+        options=options,
+        enqueue=enqueue,
+    )
