@@ -17,7 +17,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
-from core.exceptions import Conflict, DomainError, NotFound
+from core.exceptions import Conflict, DomainError, NotFound, ScopeDenied
 from core.models import ApiToken, AuditChainHead, Tenant, TenantMembership, TenantPolicy
 
 User = get_user_model()
@@ -145,9 +145,7 @@ def membership_set_role(*, actor: Actor, membership_id: int, role: str) -> Tenan
                 user=actor.user, tenant=actor.tenant, role=S.Role.OWNER
             )
             if not actor_membership or not actor_membership.exists():
-                raise DomainError(
-                    "Only an owner can make someone an owner.", code="permission_denied"
-                )
+                raise ScopeDenied("Only an owner can make someone an owner.")
         membership.role = role
         membership.save(update_fields=["role"])
         membership_sync_scopes(membership)
@@ -251,7 +249,7 @@ def api_token_create(
 ) -> tuple[ApiToken, str]:
     """Create a token for the acting user within the user's scopes; the raw key is returned once."""
     if actor.user is None or actor.token is not None:
-        raise DomainError("API tokens are created by a signed-in user, not by a token.")
+        raise ScopeDenied("API tokens are created by a signed-in user, not by a token.")
     name = (name or "").strip()
     if not name:
         raise DomainError("name: a name is required.", details={"name": ["required"]})
@@ -262,9 +260,8 @@ def api_token_create(
         )
     beyond = sorted(set(scopes) - actor.scopes)
     if beyond:
-        raise DomainError(
+        raise ScopeDenied(
             f"scopes: a token cannot carry scopes you do not hold: {', '.join(beyond)}.",
-            code="permission_denied",
             details={"scopes": beyond},
         )
     if not scopes:
