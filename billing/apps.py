@@ -6,7 +6,8 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import demo, ingest
+        from billing import bench, demo, ingest
 
         ingest.register()
         demo.register()
+        bench.register()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db import connection
+
 from billing.models import EligibilityAssertion, Member, Payer, ServiceDeliveryEvent
-from core.bulk import bulk_insert
+from core.bulk import insert_rows
 from ingestion.models import Kind
 from ingestion.registry import ChunkContext, RecordHandler, RecordIn, register_handler
 from ingestion.x12 import parse_834
@@ -89,9 +91,9 @@ def _payers(tenant_id: int, records: list[RecordIn]) -> dict[str, int]:
 def _existing_members(tenant_id: int, ids: set[str]) -> dict[str, dict]:
     found: dict[str, dict] = {}
     id_list = list(ids)
-    for i in range(0, len(id_list), 900):
+    for i in range(0, len(id_list), 5000):
         for row in Member.objects.filter(
-            tenant_id=tenant_id, external_id__in=id_list[i : i + 900]
+            tenant_id=tenant_id, external_id__in=id_list[i : i + 5000]
         ).values("id", "external_id", "first_name", "last_name", "birth_date"):
             found[row["external_id"]] = row
     return found
@@ -144,86 +146,99 @@ def process_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> dict[int,
     if not valid:
         return errors
     member_ids = _upsert_members(ctx.tenant_id, [v for _, v in valid])
-    bulk_insert(
+    insert_rows(
         EligibilityAssertion,
-        [
-            EligibilityAssertion(
-                tenant_id=ctx.tenant_id,
-                payer_id=v["payer_id"],
-                member_id=member_ids[v["member_id"]],
-                source_kind=v["source_kind"],
-                file_date=v["file_date"],
-                received_at=ctx.received_at,
-                status=v["status"],
-                effective_date=v["effective_date"],
-                termination_date=v["termination_date"],
-                benefit_code=v["benefit_code"],
-                benefit_suffix=v["benefit_suffix"],
-                artifact_id=ctx.artifact_id,
-                batch_id=ctx.batch_id,
-                row_number=row_number,
+        ASSERTION_FIELDS,
+        (
+            (
+                ctx.tenant_id,
+                v["payer_id"],
+                member_ids[v["member_id"]],
+                v["source_kind"],
+                v["file_date"],
+                ctx.received_at,
+                v["status"],
+                v["effective_date"],
+                v["termination_date"],
+                v["benefit_code"],
+                v["benefit_suffix"],
+                ctx.artifact_id,
+                ctx.batch_id,
+                row_number,
             )
             for row_number, v in valid
-        ],
-        [
-            "tenant",
-            "payer",
-            "member",
-            "source_kind",
-            "file_date",
-            "received_at",
-            "status",
-            "effective_date",
-            "termination_date",
-            "benefit_code",
-            "benefit_suffix",
-            "artifact",
-            "batch",
-            "row_number",
-        ],
+        ),
     )
     return errors
 
 
+ASSERTION_FIELDS = (
+    "tenant",
+    "payer",
+    "member",
+    "source_kind",
+    "file_date",
+    "received_at",
+    "status",
+    "effective_date",
+    "termination_date",
+    "benefit_code",
+    "benefit_suffix",
+    "artifact",
+    "batch",
+    "row_number",
+)
+
+_UPSERT_PG = """
+INSERT INTO billing_member (tenant_id, external_id, first_name, last_name, birth_date)
+SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[])
+ON CONFLICT (tenant_id, external_id) DO UPDATE
+   SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+       birth_date = EXCLUDED.birth_date
+ WHERE (billing_member.first_name, billing_member.last_name, billing_member.birth_date)
+       IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.birth_date)
+"""
+
+
 def _upsert_members(tenant_id: int, rows: list[dict]) -> dict[str, int]:
-    """Create unknown members, update changed ones (the last row of the chunk wins)."""
+    """Insert new members and update changed ones (the chunk's last row wins); ids by member id.
+
+    Rows are sorted by member id so that chunks running side by side lock members in the
+    same order and cannot deadlock.
+    """
     latest = {r["member_id"]: r for r in rows}
-    existing = _existing_members(tenant_id, set(latest))
-    new = [
+    ids = sorted(latest)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _UPSERT_PG,
+                [
+                    tenant_id,
+                    ids,
+                    [latest[i]["first_name"] for i in ids],
+                    [latest[i]["last_name"] for i in ids],
+                    [latest[i]["birth_date"] for i in ids],
+                ],
+            )
+        return {mid: row["id"] for mid, row in _existing_members(tenant_id, set(ids)).items()}
+    members = [
         Member(
             tenant_id=tenant_id,
             external_id=mid,
-            first_name=r["first_name"],
-            last_name=r["last_name"],
-            birth_date=r["birth_date"],
+            first_name=latest[mid]["first_name"],
+            last_name=latest[mid]["last_name"],
+            birth_date=latest[mid]["birth_date"],
         )
-        for mid, r in latest.items()
-        if mid not in existing
+        for mid in ids
     ]
-    if new:
-        # ignore_conflicts: a chunk running beside this one may create the same member
-        Member.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
-        existing.update(_existing_members(tenant_id, {m.external_id for m in new}))
-    changed = [
-        Member(
-            id=existing[mid]["id"],
-            first_name=r["first_name"],
-            last_name=r["last_name"],
-            birth_date=r["birth_date"],
-        )
-        for mid, r in latest.items()
-        if (
-            existing[mid]["first_name"],
-            existing[mid]["last_name"],
-            existing[mid]["birth_date"],
-        )
-        != (r["first_name"], r["last_name"], r["birth_date"])
-    ]
-    if changed:
-        Member.objects.bulk_update(
-            changed, ["first_name", "last_name", "birth_date"], batch_size=500
-        )
-    return {mid: row["id"] for mid, row in existing.items()}
+    Member.objects.bulk_create(
+        members,
+        batch_size=5000,
+        update_conflicts=True,
+        unique_fields=["tenant", "external_id"],
+        update_fields=["first_name", "last_name", "birth_date"],
+    )
+    return {m.external_id: m.pk for m in members}
 
 
 def process_service_delivery(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, str]:
@@ -232,7 +247,7 @@ def process_service_delivery(ctx: ChunkContext, records: list[RecordIn]) -> dict
     ids = {(r.data.get("member_id") or "").strip() for r in records}
     members = _existing_members(ctx.tenant_id, ids)
     errors: dict[int, str] = {}
-    events: list[ServiceDeliveryEvent] = []
+    events: list[tuple] = []
     for rec in records:
         row = _Row(rec.data)
         member_id = row.text("member_id", max_length=64)
@@ -247,22 +262,21 @@ def process_service_delivery(ctx: ChunkContext, records: list[RecordIn]) -> dict
             errors[rec.row_number] = "; ".join(row.problems)
             continue
         events.append(
-            ServiceDeliveryEvent(
-                tenant_id=ctx.tenant_id,
-                payer_id=payers[payer_code],
-                member_id=members[member_id]["id"],
-                service_date=service_date,
-                service_code=code,
-                received_at=ctx.received_at,
-                artifact_id=ctx.artifact_id,
-                batch_id=ctx.batch_id,
-                row_number=rec.row_number,
+            (
+                ctx.tenant_id,
+                payers[payer_code],
+                members[member_id]["id"],
+                service_date,
+                code,
+                ctx.received_at,
+                ctx.artifact_id,
+                ctx.batch_id,
+                rec.row_number,
             )
         )
-    bulk_insert(
+    insert_rows(
         ServiceDeliveryEvent,
-        events,
-        [
+        (
             "tenant",
             "payer",
             "member",
@@ -272,7 +286,8 @@ def process_service_delivery(ctx: ChunkContext, records: list[RecordIn]) -> dict
             "artifact",
             "batch",
             "row_number",
-        ],
+        ),
+        events,
     )
     return errors
 

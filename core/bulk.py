@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Insert plain tuples (values in `fields` order; FKs as ids). Call inside atomic()."""
+    meta = [model._meta.get_field(name) for name in fields]
+    attnames = [f.attname for f in meta]
+    if connection.vendor != "postgresql":
+        objs = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+        model.objects.bulk_create(objs, batch_size=2000)
+        return
+    from psycopg.types.json import Jsonb
+
+    json_at = [i for i, f in enumerate(meta) if isinstance(f, models.JSONField)]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in meta)
+    connection.ensure_connection()
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            if json_at:
+                row = list(row)
+                for i in json_at:
+                    row[i] = Jsonb(row[i])
+            copy.write_row(row)
 
 
 def bulk_insert(
@@ -13,19 +36,5 @@ def bulk_insert(
     """Insert unsaved instances (ids are not set on them). Call inside transaction.atomic()."""
     if not objs:
         return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=2000)
-        return
-    from psycopg.types.json import Jsonb
-
-    meta = [model._meta.get_field(name) for name in fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in meta)
-    json_fields = {f.attname for f in meta if isinstance(f, models.JSONField)}
-    attnames = [f.attname for f in meta]
-    connection.ensure_connection()
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for obj in objs:
-            copy.write_row(
-                [Jsonb(getattr(obj, a)) if a in json_fields else getattr(obj, a) for a in attnames]
-            )
+    attnames = [model._meta.get_field(name).attname for name in fields]
+    insert_rows(model, fields, ([getattr(o, a) for a in attnames] for o in objs))

@@ -138,7 +138,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=[Status.COMPLETED_WITH_ERRORS, Status.PROCESSING],
+        source=Status.COMPLETED_WITH_ERRORS,
         target=Status.PROCESSING,
         conditions=[has_errors],
     )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
-from core.bulk import bulk_insert
+from core.bulk import insert_rows
 from core.exceptions import Conflict, DomainError, NotFound
 from core.transitions import transition_apply
 from ingestion.keys import field_name, key_fields, record_key
@@ -24,7 +24,7 @@ from ingestion.parsers import FileRejected, ParsedRow, parse_csv
 from ingestion.registry import ChunkContext, RecordHandler, RecordIn, get_handler, handlers
 
 log = logging.getLogger("healthbill.ingestion")
-_IN_GROUP = 900  # ids per IN (...) clause, below SQLite's variable limit everywhere
+_IN_GROUP = 5000  # values per IN (...) clause, well below SQLite's 32,766 variables
 
 
 class UploadTooLarge(DomainError):
@@ -210,7 +210,7 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
     """Write the records: shape problems are errors at once, repeats of a key are skipped."""
     Status = BatchRecord.Status
     first_row: dict[str, int] = {}
-    objs, errors, skipped = [], 0, 0
+    values, errors, skipped = [], 0, 0
     for row in rows:
         key = record_key(row.data, fields)
         status, detail = Status.PENDING, ""
@@ -223,22 +223,21 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
             skipped += 1
         else:
             first_row[key] = row.row_number
-        objs.append(
-            BatchRecord(
-                tenant_id=batch.tenant_id,
-                batch_id=batch.pk,
-                kind=batch.kind,
-                row_number=row.row_number,
-                data=row.data,
-                status=status,
-                error_detail=detail,
-                idempotency_key=key,
-                attempts=0,
+        values.append(
+            (
+                batch.tenant_id,
+                batch.pk,
+                batch.kind,
+                row.row_number,
+                row.data,
+                status,
+                detail,
+                key,
+                0,
             )
         )
-    bulk_insert(
+    insert_rows(
         BatchRecord,
-        objs,
         [
             "tenant",
             "batch",
@@ -250,9 +249,10 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
             "idempotency_key",
             "attempts",
         ],
+        values,
     )
     Batch.objects.filter(pk=batch.pk).update(
-        total=len(objs), processed=errors + skipped, error=errors, skipped=skipped
+        total=len(values), processed=errors + skipped, error=errors, skipped=skipped
     )
     batch.refresh_from_db()
 
@@ -410,11 +410,8 @@ def batch_retry(*, actor: Actor, batch_id: int, enqueue: bool = True) -> Batch:
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch_id)
         errored = BatchRecord.objects.filter(batch_id=batch_id, status=BatchRecord.Status.ERROR)
-        n = errored.update(status=BatchRecord.Status.PENDING)
-        if n:
-            Batch.objects.filter(pk=locked.pk).update(
-                processed=F("processed") - n, error=F("error") - n
-            )
+        n = errored.count()
+        # The transition's has_errors condition reads the error counter: apply it first.
         batch = transition_apply(
             actor=actor,
             model=Batch,
@@ -424,6 +421,12 @@ def batch_retry(*, actor: Actor, batch_id: int, enqueue: bool = True) -> Batch:
             action="BATCH_RETRIED",
             payload={"records": n},
         )
+        n = errored.update(status=BatchRecord.Status.PENDING)
+        if n:
+            Batch.objects.filter(pk=locked.pk).update(
+                processed=F("processed") - n, error=F("error") - n
+            )
+        batch.refresh_from_db()
         if enqueue:
             transaction.on_commit(lambda: batch_enqueue(batch_id=batch_id))
     return batch

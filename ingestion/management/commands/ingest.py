@@ -1,4 +1,4 @@
-"""manage.py ingest --tenant SLUG --kind KIND FILE [--key-fields a,b] [--payer CODE] [--wait | --sync]
+"""manage.py ingest --tenant SLUG --kind KIND FILE [--key-fields a,b] [--payer CODE] [--wait|--sync]
 
 Prints one JSON line: {"batch", "status", "total", "success", "error", "skipped"}. Exit code 1
 when the batch FAILED or ended with errors, so cron notices.
