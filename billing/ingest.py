@@ -82,8 +82,12 @@ class _Row:
         return value
 
 
-def _payers(tenant_id: int, records: list[RecordIn]) -> dict[str, int]:
-    codes = {(r.data.get("payer_code") or "").strip().upper() for r in records}
+def _row_payer_codes(records: list[RecordIn]) -> set[str]:
+    return {(r.data.get("payer_code") or "").strip().upper() for r in records}
+
+
+def _payers(tenant_id: int, codes: set[str]) -> dict[str, int]:
+    """Payer ids by (upper-cased) code, for the codes asked."""
     rows = Payer.objects.filter(tenant_id=tenant_id).values_list("code", "id")
     return {code.upper(): pk for code, pk in rows if code.upper() in codes}
 
@@ -101,10 +105,11 @@ def _existing_members(tenant_id: int, ids: set[str]) -> dict[str, dict]:
 
 def process_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, str]:
     """Validate eligibility rows, upsert their members and write one assertion per row."""
-    payers = _payers(ctx.tenant_id, records)
+    forced_payer = (ctx.options.get("payer_code") or "").upper()
+    # A payer named by the upload replaces the rows' own codes: that is the one to look up.
+    payers = _payers(ctx.tenant_id, {forced_payer} if forced_payer else _row_payer_codes(records))
     errors: dict[int, str] = {}
     valid: list[tuple[int, dict]] = []
-    forced_payer = (ctx.options.get("payer_code") or "").upper()
     for rec in records:
         row = _Row(rec.data)
         member_id = row.text("member_id", max_length=64)
@@ -243,7 +248,7 @@ def _upsert_members(tenant_id: int, rows: list[dict]) -> dict[str, int]:
 
 def process_service_delivery(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, str]:
     """Validate service rows and write one event per row; the member must be known."""
-    payers = _payers(ctx.tenant_id, records)
+    payers = _payers(ctx.tenant_id, _row_payer_codes(records))
     ids = {(r.data.get("member_id") or "").strip() for r in records}
     members = _existing_members(ctx.tenant_id, ids)
     errors: dict[int, str] = {}

@@ -57,7 +57,7 @@ def parse_csv(raw: bytes, *, required: Sequence[str]) -> list[ParsedRow]:
     if not any(columns):
         raise FileRejected("the first line must be a header row naming the columns")
     seen: set[str] = set()
-    duplicated = sorted({c for c in columns if c in seen or seen.add(c)})
+    duplicated = sorted({c for c in columns if c and (c in seen or seen.add(c))})
     if duplicated:
         raise FileRejected(f"the header names these columns twice: {', '.join(duplicated)}")
     missing = [c for c in required if c not in columns]

@@ -24,6 +24,7 @@ from ingestion.parsers import FileRejected, ParsedRow, parse_csv
 from ingestion.registry import ChunkContext, RecordHandler, RecordIn, get_handler, handlers
 
 log = logging.getLogger("healthbill.ingestion")
+SHAPE_PROBLEM = "_problem"  # kept in a record's data while its shape is wrong
 _IN_GROUP = 5000  # values per IN (...) clause, well below SQLite's 32,766 variables
 
 
@@ -213,8 +214,11 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
     values, errors, skipped = [], 0, 0
     for row in rows:
         key = record_key(row.data, fields)
-        status, detail = Status.PENDING, ""
+        status, detail, data = Status.PENDING, "", row.data
         if row.problem:
+            # The shape problem stays with the record until someone corrects it, so a retry
+            # cannot load a row whose values may have slid into the wrong columns.
+            data = {**row.data, SHAPE_PROBLEM: row.problem}
             status, detail = Status.ERROR, f"row {row.row_number}: {row.problem}"
             errors += 1
         elif key in first_row:
@@ -229,7 +233,7 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
                 batch.pk,
                 batch.kind,
                 row.row_number,
-                row.data,
+                data,
                 status,
                 detail,
                 key,
@@ -252,7 +256,7 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
         values,
     )
     Batch.objects.filter(pk=batch.pk).update(
-        total=len(values), processed=errors + skipped, error=errors, skipped=skipped
+        total=len(values), processed=errors, error=errors, skipped=skipped
     )
     batch.refresh_from_db()
 
@@ -319,7 +323,16 @@ def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
                     idempotency_key__in=group,
                 ).values_list("idempotency_key", "batch_id")
             )
-        todo = [RecordIn(row, data) for _, row, data, key in recs if key not in loaded]
+        errors = {
+            row: f"{data[SHAPE_PROBLEM]} (correct the record, then retry)"
+            for _, row, data, key in recs
+            if key not in loaded and SHAPE_PROBLEM in data
+        }
+        todo = [
+            RecordIn(row, data)
+            for _, row, data, key in recs
+            if key not in loaded and SHAPE_PROBLEM not in data
+        ]
         ctx = ChunkContext(
             tenant_id=batch.tenant_id,
             batch_id=batch.pk,
@@ -327,7 +340,8 @@ def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
             received_at=batch.received_at,
             options=batch.options,
         )
-        errors = handler.process(ctx, todo) if todo else {}
+        if todo:
+            errors.update(handler.process(ctx, todo))
         ok_ids, skipped, failed = [], defaultdict(list), []
         for rid, row, _, key in recs:
             if key in loaded:
@@ -462,7 +476,7 @@ def batch_record_correct(
                 f"Row {row_number} is {record.status}; only records in ERROR can be corrected."
             )
         changed = sorted(k for k, v in clean.items() if record.data.get(k) != v)
-        record.data = {**record.data, **clean}
+        record.data = {k: v for k, v in {**record.data, **clean}.items() if k != SHAPE_PROBLEM}
         record.idempotency_key = record_key(record.data, batch.idempotency_key_fields)
         record.error_detail = (
             f"row {row_number}: corrected ({', '.join(changed) or 'no change'}); retry to load it"
