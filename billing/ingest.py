@@ -303,16 +303,9 @@ def _x12_eligibility(raw: bytes, options: dict):
     )
 
 
-ELIGIBILITY_KEY = (
-    "member_id",
-    "payer_code",
-    "source_kind",
-    "file_date",
-    "status",
-    "effective_date",
-    "termination_date",
-    "benefit_code",
-    "benefit_suffix",
+# A changed name or birth date alone is not a new fact: they are left out of the default key.
+ELIGIBILITY_KEY = tuple(
+    c for c in ELIGIBILITY_COLUMNS if c not in ("first_name", "last_name", "birth_date")
 )
 
 

@@ -198,8 +198,7 @@ def _view_perm(model: type[models.Model]) -> str:
     return f"{model._meta.app_label}.view_{model._meta.model_name}"
 
 
-def object_access_grant(*, actor: Actor, membership_id: int, obj: models.Model) -> None:
-    """Limit (further) a member to objects of obj's kind that were granted, obj included."""
+def _object_access(*, actor: Actor, membership_id: int, obj: models.Model, grant: bool) -> None:
     actor.require(S.TENANT_MANAGE)
     if getattr(obj, "tenant_id", None) != actor.tenant.pk:
         raise NotFound(f"{obj._meta.verbose_name.capitalize()} {obj.pk} does not exist.")
@@ -207,31 +206,24 @@ def object_access_grant(*, actor: Actor, membership_id: int, obj: models.Model) 
     if membership is None:
         raise NotFound(f"Membership {membership_id} does not exist.")
     with transaction.atomic():
-        assign_perm(_view_perm(type(obj)), membership.user, obj)
+        (assign_perm if grant else remove_perm)(_view_perm(type(obj)), membership.user, obj)
         audit_record(
             tenant=actor.tenant,
             actor=actor,
-            action="OBJECT_ACCESS_GRANTED",
+            action="OBJECT_ACCESS_GRANTED" if grant else "OBJECT_ACCESS_REVOKED",
             obj=obj,
             payload={"user": membership.user.get_username()},
         )
+
+
+def object_access_grant(*, actor: Actor, membership_id: int, obj: models.Model) -> None:
+    """Limit (further) a member to objects of obj's kind that were granted, obj included."""
+    _object_access(actor=actor, membership_id=membership_id, obj=obj, grant=True)
 
 
 def object_access_revoke(*, actor: Actor, membership_id: int, obj: models.Model) -> None:
     """Take back one object grant; with none left the member sees all objects of the kind."""
-    actor.require(S.TENANT_MANAGE)
-    membership = TenantMembership.objects.filter(pk=membership_id, tenant=actor.tenant).first()
-    if membership is None:
-        raise NotFound(f"Membership {membership_id} does not exist.")
-    with transaction.atomic():
-        remove_perm(_view_perm(type(obj)), membership.user, obj)
-        audit_record(
-            tenant=actor.tenant,
-            actor=actor,
-            action="OBJECT_ACCESS_REVOKED",
-            obj=obj,
-            payload={"user": membership.user.get_username()},
-        )
+    _object_access(actor=actor, membership_id=membership_id, obj=obj, grant=False)
 
 
 # --- API tokens -------------------------------------------------------------------------------

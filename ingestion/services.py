@@ -256,7 +256,7 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
         values,
     )
     Batch.objects.filter(pk=batch.pk).update(
-        total=len(values), processed=errors, error=errors, skipped=skipped
+        total=len(values), processed=errors + skipped, error=errors, skipped=skipped
     )
     batch.refresh_from_db()
 

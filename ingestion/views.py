@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core import scopes as S
-from core.exceptions import DomainError
+from core.exceptions import DomainError, NotFound
 from core.views import tenant_view
 from ingestion import selectors, services
 from ingestion.models import Batch, BatchRecord
@@ -123,6 +123,8 @@ def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         batch = services.batch_retry(actor=request.actor, batch_id=pk)
         messages.success(request, f"Retrying batch {batch.pk}.")
+    except NotFound:  # another tenant's batch: 404, like every object URL
+        return render(request, "core/not_found.html", {"what": f"Batch {pk}"}, status=404)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("ingestion:batch", pk=pk)

@@ -33,6 +33,7 @@ class Endpoint:
     object_of_tenant: bool = False  # the URL names an object of tenant A
     marker: Callable[[Ctx], str] | None = None  # text of tenant A that B must never see
     scope_holders: Callable[[str], bool] | None = None  # override who may (e.g. owner-only)
+    format: str = "json"  # how an API request body is encoded ("multipart" for uploads)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -48,7 +49,7 @@ def _send(client, ep: Endpoint, ctx: Ctx):
     data = ep.data(ctx)
     method = ep.method.lower()
     if ep.kind == "api":
-        return getattr(client, method)(url, data, format="json")
+        return getattr(client, method)(url, data, format=ep.format)
     return getattr(client, method)(url, data or {})
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from tests import permissions
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
+from tests.ingestion import endpoints as _ingestion_endpoints  # noqa: F401
 
 
 @pytest.mark.parametrize("endpoint", permissions.ENDPOINTS, ids=lambda e: e.name)
