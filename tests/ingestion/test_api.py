@@ -1,39 +1,17 @@
 """Ingestion API (seed 003, SPEC 8): upload, batches, records, correction, retry, limits."""
 
-from datetime import date
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from billing.models import Member, Payer, ServiceDeliveryEvent
+from billing.models import ServiceDeliveryEvent
 from core import scopes as S
 from core.services import api_token_create
 from ingestion.models import Batch, BatchRecord
 
 HEADER = "member_id,payer_code,service_date,service_code"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def facts(world):
-    """Tenant A knows payer ACME and members M001..M005."""
-    Payer.objects.create(tenant=world.tenant, code="ACME", name="Acme Insurance")
-    for n in range(1, 6):
-        Member.objects.create(
-            tenant=world.tenant,
-            external_id=f"M00{n}",
-            first_name="Ada",
-            last_name="Lovelace",
-            birth_date=date(1980, 1, n),
-        )
-    return world
 
 
 @pytest.fixture

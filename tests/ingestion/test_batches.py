@@ -33,11 +33,6 @@ ELIGIBILITY = "ELIGIBILITY"
 SERVICE = "SERVICE_DELIVERY"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 @pytest.fixture
 def acme(world):
     return make_payers(world.tenant, "ACME")["ACME"]

@@ -17,26 +17,6 @@ X12_834 = Path(__file__).parent / "data_cmd" / "834-pyx12-lui-id.txt"
 HEADER = "member_id,payer_code,service_date,service_code"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def facts(world):
-    """Tenant A knows payer ACME and members M001..M003."""
-    Payer.objects.create(tenant=world.tenant, code="ACME", name="Acme Insurance")
-    for n in range(1, 4):
-        Member.objects.create(
-            tenant=world.tenant,
-            external_id=f"M00{n}",
-            first_name="Ada",
-            last_name="Lovelace",
-            birth_date=date(1980, 1, n),
-        )
-    return world
-
-
 def _file(tmp_path, *rows: str, name: str = "svc.csv", header: str = HEADER) -> str:
     path = tmp_path / name
     path.write_text("\n".join([header, *rows]) + "\n")

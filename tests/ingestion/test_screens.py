@@ -1,39 +1,16 @@
 """Ingestion screens (SPEC 8): upload, live batch list, detail with correction and retry."""
 
 import re
-from datetime import date
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from billing.models import Member, Payer
 from core import scopes as S
 from core.actors import Actor
 from ingestion import services
 from ingestion.models import Batch, BatchRecord
 
 HEADER = "member_id,payer_code,service_date,service_code"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def facts(world):
-    """Tenant A knows payer ACME and members M001..M003."""
-    Payer.objects.create(tenant=world.tenant, code="ACME", name="Acme Insurance")
-    for n in range(1, 4):
-        Member.objects.create(
-            tenant=world.tenant,
-            external_id=f"M00{n}",
-            first_name="Ada",
-            last_name="Lovelace",
-            birth_date=date(1980, 1, n),
-        )
-    return world
 
 
 def _client(world, role: str) -> Client:

@@ -1,17 +1,10 @@
 """A row with the wrong number of fields stays in error until someone corrects it."""
 
-import pytest
-
 from billing.models import EligibilityAssertion, Payer
 from core import scopes as S
 from ingestion import services
 from ingestion.models import Batch, BatchRecord
 from tests.ingestion.factories import ELIGIBILITY_HEADER, eligibility_row
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def _file_with_extra_comma() -> bytes:

@@ -17,11 +17,6 @@ from tests.ingestion.factories import make_payers
 SAMPLE = Path(__file__).parent / "data" / "834-pyx12-lui-id.txt"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def sample() -> bytes:
     return SAMPLE.read_bytes()
 
