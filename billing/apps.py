@@ -7,7 +7,9 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import bench, demo, ingest
+        from billing.services import overrides
 
         ingest.register()
+        overrides.register()
         demo.register()
         bench.register()

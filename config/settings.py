@@ -210,3 +210,7 @@ INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=5000)
 # Uploads are streamed to a temporary file above this size; the limit above is what we accept.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=60 * 1024 * 1024)
+
+# --- Billing runs -------------------------------------------------------------------------------
+BILLING_CHUNK_SIZE = env.int("BILLING_CHUNK_SIZE", default=5000)
+BILLING_CHUNK_ATTEMPTS = 3

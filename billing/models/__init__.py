@@ -1,0 +1,19 @@
+"""Billing models: facts, rule versions and overrides, runs and their decisions."""
+
+from billing.models.facts import EligibilityAssertion, Member, Payer, ServiceDeliveryEvent
+from billing.models.rules import MemberMonthOverride, RuleVersion
+from billing.models.runs import BillingRun, Decision, RunChunk, RunException, RunPayer
+
+__all__ = [
+    "BillingRun",
+    "Decision",
+    "EligibilityAssertion",
+    "Member",
+    "MemberMonthOverride",
+    "Payer",
+    "RuleVersion",
+    "RunChunk",
+    "RunException",
+    "RunPayer",
+    "ServiceDeliveryEvent",
+]

@@ -1,0 +1,137 @@
+"""Reads of billing, filtered by tenant and by the member's payer grants."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet
+
+from billing.models import (
+    BillingRun,
+    Decision,
+    MemberMonthOverride,
+    Payer,
+    RuleVersion,
+    RunException,
+)
+from core import scopes as S
+from core.actors import Actor
+from core.exceptions import NotFound
+from core.selectors import restrict_to_grants
+
+
+def visible_payers(actor: Actor) -> QuerySet[Payer]:
+    """The payers the actor may see (all of the tenant's unless narrowed by grants)."""
+    return restrict_to_grants(actor, Payer.objects.all())
+
+
+def _payer_ids(actor: Actor) -> list[int]:
+    return list(visible_payers(actor).values_list("id", flat=True))
+
+
+def run_list(
+    actor: Actor, *, month: date | None = None, payer: str = "", status: str = "", mode: str = ""
+) -> QuerySet[BillingRun]:
+    """Runs touching a visible payer, newest first."""
+    actor.require(S.BILLING_RUN_VIEW)
+    qs = BillingRun.objects.filter(tenant=actor.tenant, run_payers__payer_id__in=_payer_ids(actor))
+    if month:
+        qs = qs.filter(month=month.replace(day=1))
+    if payer:
+        qs = qs.filter(run_payers__payer__code=payer.upper())
+    if status:
+        qs = qs.filter(status=status.upper())
+    if mode:
+        qs = qs.filter(mode=mode.upper())
+    return qs.distinct().select_related("triggered_by").order_by("-triggered_at", "-id")
+
+
+def run_get(actor: Actor, run_id: int) -> BillingRun:
+    """One run, or 404."""
+    run = run_list(actor).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"Billing run {run_id} does not exist.")
+    return run
+
+
+def decision_list(
+    actor: Actor,
+    run: BillingRun,
+    *,
+    decision_class: str = "",
+    payer: str = "",
+    member: str = "",
+    billable: bool | None = None,
+) -> QuerySet[Decision]:
+    """A run's decisions for visible payers, by class, payer code and member id."""
+    actor.require(S.BILLING_RUN_VIEW)
+    qs = Decision.objects.filter(run=run, tenant=actor.tenant, payer_id__in=_payer_ids(actor))
+    if decision_class:
+        qs = qs.filter(decision_class=decision_class.upper())
+    if payer:
+        qs = qs.filter(payer__code=payer.upper())
+    if member:
+        qs = qs.filter(member__external_id=member)
+    if billable is not None:
+        qs = qs.filter(billable=billable)
+    return qs
+
+
+def decision_get(actor: Actor, decision_id: int) -> Decision:
+    """One decision, or 404."""
+    actor.require(S.BILLING_RUN_VIEW)
+    decision = (
+        Decision.objects.filter(pk=decision_id, tenant=actor.tenant, payer_id__in=_payer_ids(actor))
+        .select_related("run", "payer", "member", "rule_version")
+        .first()
+    )
+    if decision is None:
+        raise NotFound(f"Decision {decision_id} does not exist.")
+    return decision
+
+
+def exception_list(actor: Actor, run: BillingRun, *, status: str = "") -> QuerySet[RunException]:
+    """A run's exceptions (payer-level ones and those of visible payers)."""
+    actor.require(S.BILLING_RUN_VIEW)
+    qs = RunException.objects.filter(run=run, tenant=actor.tenant).filter(
+        payer_id__in=_payer_ids(actor)
+    )
+    if status:
+        qs = qs.filter(status=status.upper())
+    return qs.select_related("payer", "member", "resolved_by")
+
+
+def exception_get(actor: Actor, exception_id: int) -> RunException:
+    """One exception, or 404."""
+    actor.require(S.BILLING_RUN_VIEW)
+    exc = RunException.objects.filter(
+        pk=exception_id, tenant=actor.tenant, payer_id__in=_payer_ids(actor)
+    ).first()
+    if exc is None:
+        raise NotFound(f"Exception {exception_id} does not exist.")
+    return exc
+
+
+def rule_version_list(actor: Actor, *, payer: str = "") -> QuerySet[RuleVersion]:
+    """Rule versions of visible payers."""
+    actor.require(S.BILLING_RUN_VIEW)
+    qs = RuleVersion.objects.filter(tenant=actor.tenant, payer_id__in=_payer_ids(actor))
+    if payer:
+        qs = qs.filter(payer__code=payer.upper())
+    return qs.select_related("payer").order_by("payer__code", "-effective_from", "-id")
+
+
+def rule_version_get(actor: Actor, rule_version_id: int) -> RuleVersion:
+    """One rule version, or 404."""
+    rv = rule_version_list(actor).filter(pk=rule_version_id).first()
+    if rv is None:
+        raise NotFound(f"Rule version {rule_version_id} does not exist.")
+    return rv
+
+
+def override_list(actor: Actor) -> QuerySet[MemberMonthOverride]:
+    """Member-month overrides of visible payers, newest first."""
+    actor.require(S.BILLING_RUN_VIEW)
+    return MemberMonthOverride.objects.filter(
+        tenant=actor.tenant, payer_id__in=_payer_ids(actor)
+    ).select_related("payer", "member", "created_by", "approved_by")

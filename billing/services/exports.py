@@ -1,0 +1,158 @@
+"""Roster and decisions CSV: streamed in constant memory; downloads are audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+
+from billing.models import BillingRun, Decision, RunException
+from core import scopes as S
+from core.actors import Actor
+from core.audit import audit_record
+from core.exceptions import Conflict
+
+ROSTER_COLUMNS = [
+    "member_id",
+    "first_name",
+    "last_name",
+    "payer",
+    "month",
+    "decision_class",
+    "billable_days",
+    "tier",
+    "amount",
+]
+DECISION_COLUMNS = [
+    "member_id",
+    "payer_code",
+    "month",
+    "decision_class",
+    "billable_days",
+    "amount",
+    "tier",
+    "rule_version",
+]
+
+
+def _lines(header: list[str], rows, footer=()) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    batch = 0
+    for row in rows:
+        writer.writerow(row)
+        batch += 1
+        if batch == 1000:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+            batch = 0
+    for line in footer:
+        writer.writerow(line)
+    yield buf.getvalue()
+
+
+def _decisions(run: BillingRun, payer_ids: list[int] | None):
+    qs = Decision.objects.filter(run=run)
+    if payer_ids is not None:
+        qs = qs.filter(payer_id__in=payer_ids)
+    return qs.order_by("payer__code", "member__external_id", "month")
+
+
+def roster_lines(run: BillingRun, payer_ids: list[int] | None = None) -> Iterator[str]:
+    """One row per billable decision, then totals and the count of unresolved exceptions."""
+    total = {"rows": 0, "amount": Decimal("0.00")}
+    rows = (
+        _decisions(run, payer_ids)
+        .filter(billable=True)
+        .values_list(
+            "member__external_id",
+            "member__first_name",
+            "member__last_name",
+            "payer__code",
+            "month",
+            "decision_class",
+            "billable_days",
+            "tier",
+            "amount",
+        )
+        .iterator(chunk_size=2000)
+    )
+
+    def counted():
+        for row in rows:
+            total["rows"] += 1
+            total["amount"] += row[8]
+            yield row
+
+    def footer():
+        open_exc = RunException.objects.filter(run=run, status=RunException.Status.OPEN)
+        if payer_ids is not None:
+            open_exc = open_exc.filter(payer_id__in=payer_ids)
+        yield ["# rows", total["rows"]]
+        yield ["# total_amount", f"{total['amount']:.2f}"]
+        yield ["# unresolved_exceptions", open_exc.count()]
+
+    yield from _lines(ROSTER_COLUMNS, counted(), _Lazy(footer))
+
+
+class _Lazy:
+    """Iterates a generator function only when reached (after the rows were counted)."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def __iter__(self):
+        return iter(self.fn())
+
+
+def decisions_lines(run: BillingRun, payer_ids: list[int] | None = None) -> Iterator[str]:
+    """Every decision of the run, one row each."""
+    rows = (
+        _decisions(run, payer_ids)
+        .values_list(
+            "member__external_id",
+            "payer__code",
+            "month",
+            "decision_class",
+            "billable_days",
+            "amount",
+            "tier",
+            "rule_version__version",
+        )
+        .iterator(chunk_size=2000)
+    )
+    return _lines(DECISION_COLUMNS, rows)
+
+
+def roster_write(*, run: BillingRun) -> None:
+    """Freeze the roster of a completed production run as a file next to the run."""
+    content = "".join(roster_lines(run))
+    run.roster.save(
+        f"roster-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv",
+        ContentFile(content.encode()),
+        save=False,
+    )
+    BillingRun.objects.filter(pk=run.pk).update(roster=run.roster.name)
+
+
+def export_lines(*, actor: Actor, run: BillingRun, kind: str) -> Iterator[str]:
+    """An export of a run for the actor's visible payers; the download is audited."""
+    from billing.selectors import visible_payers
+
+    actor.require(S.BILLING_RUN_VIEW)
+    if run.status in (BillingRun.Status.QUEUED, BillingRun.Status.RUNNING):
+        raise Conflict(f"Run #{run.pk} is {run.status}; exports are ready when it has finished.")
+    payer_ids = None if actor.system else list(visible_payers(actor).values_list("id", flat=True))
+    audit_record(
+        tenant=actor.tenant,
+        actor=actor,
+        action="EXPORT_DOWNLOADED",
+        obj=run,
+        payload={"export": kind},
+    )
+    return roster_lines(run, payer_ids) if kind == "roster" else decisions_lines(run, payer_ids)

@@ -1,0 +1,35 @@
+"""django-q2 entry points of billing: ids in, one service call each, idempotent."""
+
+from django.conf import settings
+
+from billing.services import runs
+
+
+def run_start(run_id: int) -> int:
+    """Start a queued run and queue its chunks."""
+    chunk_ids = runs.billing_run_start(run_id=run_id)
+    for chunk_id in chunk_ids:
+        runs._enqueue("billing.tasks.run_chunk", chunk_id)
+    if not chunk_ids:
+        runs.billing_run_finalize(run_id=run_id)
+    return len(chunk_ids)
+
+
+def run_chunk(chunk_id: int) -> int:
+    """Evaluate one chunk (once), then complete the run if it was the last."""
+    try:
+        done = runs.billing_run_process_chunk(chunk_id=chunk_id)
+    except Exception as exc:
+        runs.billing_run_chunk_failed(chunk_id=chunk_id, error=f"{type(exc).__name__}")
+        raise
+    from billing.models import RunChunk
+
+    run_id = RunChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
+    if run_id:
+        runs.billing_run_finalize(run_id=run_id)
+    return done
+
+
+def purge_simulations() -> int:
+    """Simulation results are kept for viewing for a week."""
+    return runs.simulations_purge(older_than_days=getattr(settings, "SIMULATION_KEEP_DAYS", 7))
