@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
 from core.actors import Actor
 from core.demo import register_demo_loader
@@ -110,6 +112,36 @@ def load_billing_demo(tenant: Tenant) -> str:
     return "; ".join(loaded) or "already loaded"
 
 
+RULES_FILE = Path(__file__).with_name("demo_rules.json")
+
+
+def load_runs_demo(tenant: Tenant) -> str:
+    """Rule versions, production runs for the two previous months, a simulation for this one."""
+    from billing.engine.months import add_months
+    from billing.models import BillingRun
+    from billing.services import runs
+    from billing.services.rules import rules_load
+
+    actor = Actor.system_for(tenant)
+    rules_load(actor=actor, entries=json.loads(RULES_FILE.read_text()))
+    this_month = date.today().replace(day=1)
+    done = []
+    for month, mode in (
+        (add_months(this_month, -2), BillingRun.Mode.PRODUCTION),
+        (add_months(this_month, -1), BillingRun.Mode.PRODUCTION),
+        (this_month, BillingRun.Mode.SIMULATION),
+    ):
+        if BillingRun.objects.filter(tenant=tenant, month=month, mode=mode).exists():
+            continue
+        run = runs.billing_run_trigger(
+            actor=actor, month=month, payers="all", mode=mode, reason="demo", enqueue=False
+        )
+        run = runs.billing_run_execute(run_id=run.pk)
+        done.append(f"{mode.lower()} {month:%Y-%m}: run #{run.pk} {run.status}")
+    return "; ".join(done) or "already loaded"
+
+
 def register() -> None:
     """Add billing's part of the demo."""
     register_demo_loader("billing-facts", 10, load_billing_demo)
+    register_demo_loader("billing-runs", 20, load_runs_demo)

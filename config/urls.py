@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("core.api.urls")),
     path("api/", include("ingestion.api.urls")),
+    path("api/billing/", include("billing.api.urls")),
     path("ingestion/", include("ingestion.urls")),
     path("", include("core.urls")),
 ]

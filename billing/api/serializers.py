@@ -1,0 +1,224 @@
+"""Shapes of the billing API."""
+
+from datetime import date
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing.engine import DecisionClass
+from billing.models import BillingRun, Decision, MemberMonthOverride, RuleVersion, RunException
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2026-11"})
+class MonthField(serializers.Field):
+    """A billing month as `YYYY-MM` (a first-of-month date inside)."""
+
+    default_error_messages = {"invalid": "expected a month YYYY-MM"}
+
+    def to_representation(self, value: date) -> str:
+        return value.strftime("%Y-%m")
+
+    def to_internal_value(self, data) -> date:
+        try:
+            year, month = str(data).split("-")[:2]
+            return date(int(year), int(month), 1)
+        except (ValueError, TypeError):
+            self.fail("invalid")
+
+
+class RunSerializer(serializers.ModelSerializer):
+    month = MonthField()
+    payers = serializers.SerializerMethodField()
+    triggered_by = serializers.CharField(source="triggered_by.username", default=None)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BillingRun
+        fields = [
+            "id",
+            "month",
+            "mode",
+            "version",
+            "supersedes",
+            "reason",
+            "payers",
+            "status",
+            "triggered_by",
+            "triggered_at",
+            "evidence_cutoff",
+            "started_at",
+            "finished_at",
+            "progress",
+            "decisions_count",
+            "exceptions_count",
+            "open_exceptions",
+            "summary",
+            "final_hash",
+            "failure",
+        ]
+        read_only_fields = fields
+
+    def get_payers(self, run) -> list[str]:
+        return sorted(rp.payer.code for rp in run.run_payers.all())
+
+    def get_progress(self, run) -> dict:
+        return {
+            "members_total": run.members_total,
+            "members_done": run.members_done,
+            "percent": run.percent,
+            "chunks_total": run.chunks_total,
+            "chunks_done": run.chunks_done,
+        }
+
+
+class RunTriggerSerializer(serializers.Serializer):
+    month = MonthField()
+    payers = serializers.JSONField(help_text='a list of payer codes, or "all"')
+    mode = serializers.ChoiceField(BillingRun.Mode.choices, default=BillingRun.Mode.PRODUCTION)
+
+    def validate_payers(self, value):
+        if value == "all":
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise serializers.ValidationError('expected a list of payer codes or "all"')
+        return value
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    payer = serializers.CharField(source="payer.code")
+    member = serializers.CharField(source="member.external_id")
+    month = MonthField()
+    rule_version = serializers.CharField(source="rule_version.version")
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id",
+            "run",
+            "payer",
+            "member",
+            "month",
+            "decision_class",
+            "billable",
+            "billable_days",
+            "amount",
+            "rule_version",
+            "tier",
+        ]
+        read_only_fields = fields
+
+
+class DecisionDetailSerializer(DecisionSerializer):
+    class Meta(DecisionSerializer.Meta):
+        fields = [*DecisionSerializer.Meta.fields, "inputs"]
+        read_only_fields = fields
+
+
+class DecisionFilterSerializer(serializers.Serializer):
+    decision_class = serializers.ChoiceField([c.value for c in DecisionClass], required=False)
+    payer = serializers.CharField(required=False)
+    member = serializers.CharField(required=False)
+
+
+class ReplaySerializer(serializers.Serializer):
+    rule_version = serializers.CharField(help_text="the version label (or id) of the payer's rules")
+
+
+class ExceptionSerializer(serializers.ModelSerializer):
+    payer = serializers.CharField(source="payer.code", default=None)
+    member = serializers.CharField(source="member.external_id", default=None)
+    month = MonthField(allow_null=True)
+    resolved_by = serializers.CharField(source="resolved_by.username", default=None)
+
+    class Meta:
+        model = RunException
+        fields = [
+            "id",
+            "run",
+            "payer",
+            "member",
+            "month",
+            "code",
+            "message",
+            "status",
+            "resolved_by",
+            "resolved_at",
+            "resolution",
+        ]
+        read_only_fields = fields
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField()
+
+
+class RuleVersionSerializer(serializers.ModelSerializer):
+    payer = serializers.CharField(source="payer.code")
+
+    class Meta:
+        model = RuleVersion
+        fields = [
+            "id",
+            "payer",
+            "version",
+            "effective_from",
+            "status",
+            "params",
+            "params_hash",
+            "created_at",
+            "activated_at",
+            "retired_at",
+        ]
+        read_only_fields = fields
+
+
+class RuleVersionCreateSerializer(serializers.Serializer):
+    payer = serializers.CharField()
+    version = serializers.CharField(max_length=20)
+    effective_from = serializers.DateField()
+    params = serializers.JSONField()
+
+
+class RuleVersionUpdateSerializer(serializers.Serializer):
+    params = serializers.JSONField()
+    effective_from = serializers.DateField(required=False)
+
+
+class OverrideSerializer(serializers.ModelSerializer):
+    payer = serializers.CharField(source="payer.code")
+    member = serializers.CharField(source="member.external_id")
+    month = MonthField()
+    created_by = serializers.CharField(source="created_by.username")
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+
+    class Meta:
+        model = MemberMonthOverride
+        fields = [
+            "id",
+            "payer",
+            "member",
+            "month",
+            "outcome",
+            "rate",
+            "reason",
+            "created_by",
+            "approved_by",
+            "created_at",
+            "active",
+        ]
+        read_only_fields = fields
+
+
+class OverrideCreateSerializer(serializers.Serializer):
+    payer = serializers.CharField()
+    member = serializers.CharField()
+    month = MonthField()
+    outcome = serializers.ChoiceField(MemberMonthOverride.Outcome.choices)
+    rate = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    reason = serializers.CharField()

@@ -1,0 +1,314 @@
+"""Billing API: rule versions, overrides, runs, decisions, exceptions, replay, exports."""
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from billing import selectors
+from billing.api import serializers as ser
+from billing.models import BillingRun, RunException
+from billing.services import exceptions as exception_services
+from billing.services import exports, overrides, replay, rules, runs
+from core import scopes as S
+from core.api.views import TenantAPIView, TenantListAPIView
+from core.exceptions import NotFound
+
+
+class RuleVersionListCreateView(TenantListAPIView):
+    """Rule versions (filter `payer`); create a DRAFT."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW, "POST": S.BILLING_RULES_MANAGE}
+    serializer_class = ser.RuleVersionSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.rule_version_list(
+            self.actor, payer=self.request.query_params.get("payer", "")
+        )
+
+    @extend_schema(parameters=[OpenApiParameter("payer", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ser.RuleVersionCreateSerializer, responses={201: ser.RuleVersionSerializer}
+    )
+    def post(self, request):
+        form = ser.RuleVersionCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        v = form.validated_data
+        payer = selectors.visible_payers(self.actor).filter(code=v["payer"].upper()).first()
+        if payer is None:
+            raise NotFound(f"payer: no payer with code '{v['payer']}'.")
+        rv = rules.rule_version_create(
+            actor=self.actor,
+            payer=payer,
+            version=v["version"],
+            effective_from=v["effective_from"],
+            params=v["params"],
+        )
+        return Response(ser.RuleVersionSerializer(rv).data, status=status.HTTP_201_CREATED)
+
+
+class RuleVersionDetailView(TenantAPIView):
+    """One rule version; PATCH changes a DRAFT's params."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW, "PATCH": S.BILLING_RULES_MANAGE}
+
+    @extend_schema(responses=ser.RuleVersionSerializer)
+    def get(self, request, pk: int):
+        return Response(ser.RuleVersionSerializer(selectors.rule_version_get(self.actor, pk)).data)
+
+    @extend_schema(request=ser.RuleVersionUpdateSerializer, responses=ser.RuleVersionSerializer)
+    def patch(self, request, pk: int):
+        selectors.rule_version_get(self.actor, pk)
+        form = ser.RuleVersionUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        rv = rules.rule_version_update(actor=self.actor, rule_version_id=pk, **form.validated_data)
+        return Response(ser.RuleVersionSerializer(rv).data)
+
+
+class RuleVersionTransitionView(TenantAPIView):
+    """Activate (DRAFT -> ACTIVE) or retire (ACTIVE -> RETIRED) a rule version."""
+
+    required_scopes = {"POST": S.BILLING_RULES_MANAGE}
+    action_name = "activate"
+
+    @extend_schema(request=None, responses=ser.RuleVersionSerializer)
+    def post(self, request, pk: int):
+        selectors.rule_version_get(self.actor, pk)
+        fn = (
+            rules.rule_version_activate
+            if self.action_name == "activate"
+            else rules.rule_version_retire
+        )
+        return Response(ser.RuleVersionSerializer(fn(actor=self.actor, rule_version_id=pk)).data)
+
+
+class OverrideListCreateView(TenantListAPIView):
+    """Member-month overrides; POST files one (201 applied, 202 waiting for a second person)."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW, "POST": S.BILLING_OVERRIDE_CREATE}
+    serializer_class = ser.OverrideSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.override_list(self.actor)
+
+    @extend_schema(
+        request=ser.OverrideCreateSerializer,
+        responses={201: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        form = ser.OverrideCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        v = form.validated_data
+        outcome = overrides.member_month_override_request(
+            actor=self.actor,
+            payer_code=v["payer"],
+            member_external_id=v["member"],
+            month=v["month"],
+            outcome=v["outcome"],
+            rate=v.get("rate"),
+            reason=v["reason"],
+        )
+        if outcome.executed:
+            from billing.models import MemberMonthOverride
+
+            override = MemberMonthOverride.objects.get(pk=outcome.result["override"])
+            body = {"executed": True, "override": ser.OverrideSerializer(override).data}
+            return Response(body, status=status.HTTP_201_CREATED)
+        body = {
+            "executed": False,
+            "override_request": outcome.request.pk,
+            "message": "This override needs a second person's approval; it waits in the queue.",
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class RunListCreateView(TenantListAPIView):
+    """Runs (filter month=YYYY-MM, payer, status, mode); POST triggers one."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW, "POST": S.BILLING_RUN_TRIGGER}
+    serializer_class = ser.RunSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        q = self.request.query_params
+        month = ser.MonthField().to_internal_value(q["month"]) if q.get("month") else None
+        return selectors.run_list(
+            self.actor,
+            month=month,
+            payer=q.get("payer", ""),
+            status=q.get("status", ""),
+            mode=q.get("mode", ""),
+        ).prefetch_related("run_payers__payer")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("month", str, description="YYYY-MM"),
+            OpenApiParameter("payer", str),
+            OpenApiParameter("status", str, enum=BillingRun.Status.values),
+            OpenApiParameter("mode", str, enum=BillingRun.Mode.values),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=ser.RunTriggerSerializer, responses={201: ser.RunSerializer})
+    def post(self, request):
+        form = ser.RunTriggerSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        v = form.validated_data
+        run = runs.billing_run_trigger(
+            actor=self.actor, month=v["month"], payers=v["payers"], mode=v["mode"]
+        )
+        run.refresh_from_db()
+        return Response(ser.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunDetailView(TenantAPIView):
+    """A run: status, live progress and (once finished) its summary."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW}
+
+    @extend_schema(responses=ser.RunSerializer)
+    def get(self, request, pk: int):
+        return Response(ser.RunSerializer(selectors.run_get(self.actor, pk)).data)
+
+
+class RunRegenerateView(TenantAPIView):
+    """A new version of a completed production run (reason required)."""
+
+    required_scopes = {"POST": S.BILLING_RUN_TRIGGER}
+
+    @extend_schema(request=ser.ReasonSerializer, responses={201: ser.RunSerializer})
+    def post(self, request, pk: int):
+        selectors.run_get(self.actor, pk)
+        form = ser.ReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        run = runs.billing_run_regenerate(
+            actor=self.actor, run_id=pk, reason=form.validated_data["reason"]
+        )
+        run.refresh_from_db()
+        return Response(ser.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunCancelView(TenantAPIView):
+    """Cancel a queued or running run."""
+
+    required_scopes = {"POST": S.BILLING_RUN_TRIGGER}
+
+    @extend_schema(request=ser.ReasonSerializer, responses=ser.RunSerializer)
+    def post(self, request, pk: int):
+        selectors.run_get(self.actor, pk)
+        form = ser.ReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        run = runs.billing_run_cancel(
+            actor=self.actor, run_id=pk, reason=form.validated_data["reason"]
+        )
+        return Response(ser.RunSerializer(run).data)
+
+
+class DecisionListView(TenantListAPIView):
+    """A run's decisions (filter decision_class, payer, member), cursor pages."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW}
+    serializer_class = ser.DecisionSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        run = selectors.run_get(self.actor, self.kwargs["pk"])
+        form = ser.DecisionFilterSerializer(data=self.request.query_params)
+        form.is_valid(raise_exception=True)
+        return selectors.decision_list(self.actor, run, **form.validated_data).select_related(
+            "payer", "member", "rule_version"
+        )
+
+    def paginate_queryset(self, queryset):
+        self.paginator.ordering = "id"
+        return super().paginate_queryset(queryset)
+
+    @extend_schema(parameters=[ser.DecisionFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class DecisionDetailView(TenantAPIView):
+    """One decision with every input it used."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW}
+
+    @extend_schema(responses=ser.DecisionDetailSerializer)
+    def get(self, request, pk: int):
+        return Response(ser.DecisionDetailSerializer(selectors.decision_get(self.actor, pk)).data)
+
+
+class DecisionReplayView(TenantAPIView):
+    """Re-evaluate one decision under another rule version of its payer (audited)."""
+
+    required_scopes = {"POST": S.BILLING_DECISION_REPLAY}
+
+    @extend_schema(request=ser.ReplaySerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk: int):
+        form = ser.ReplaySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        result = replay.decision_replay(
+            actor=self.actor, decision_id=pk, rule_version=form.validated_data["rule_version"]
+        )
+        return Response(result)
+
+
+class ExceptionListView(TenantListAPIView):
+    """A run's exceptions (filter status=OPEN)."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW}
+    serializer_class = ser.ExceptionSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        run = selectors.run_get(self.actor, self.kwargs["pk"])
+        return selectors.exception_list(
+            self.actor, run, status=self.request.query_params.get("status", "")
+        )
+
+    def paginate_queryset(self, queryset):
+        self.paginator.ordering = "id"
+        return super().paginate_queryset(queryset)
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=RunException.Status.values)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ExceptionResolveView(TenantAPIView):
+    """Resolve an exception with a note; the run becomes COMPLETED when none is open."""
+
+    required_scopes = {"POST": S.BILLING_EXCEPTION_RESOLVE}
+
+    @extend_schema(request=ser.ResolveSerializer, responses=ser.ExceptionSerializer)
+    def post(self, request, pk: int):
+        form = ser.ResolveSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        exc = exception_services.run_exception_resolve(
+            actor=self.actor, exception_id=pk, resolution=form.validated_data["resolution"]
+        )
+        return Response(ser.ExceptionSerializer(exc).data)
+
+
+class RunExportView(TenantAPIView):
+    """roster.csv (billable decisions and a footer) or decisions.csv, streamed."""
+
+    required_scopes = {"GET": S.BILLING_RUN_VIEW}
+    kind = "roster"
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)})
+    def get(self, request, pk: int):
+        run = selectors.run_get(self.actor, pk)
+        lines = exports.export_lines(actor=self.actor, run=run, kind=self.kind)
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        name = f"{self.kind}-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

@@ -1,0 +1,36 @@
+"""manage.py load_rules --tenant SLUG FILE.json: rule versions (and payers) from a file.
+
+The file holds one object or a list of {"payer": {"code", "name"}, "version", "effective_from",
+"status", "params"}. Loading the same file again changes nothing.
+"""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing.services.rules import rules_load
+from core.actors import Actor
+from core.exceptions import DomainError
+from core.management.commands._base import tenant_or_error
+
+
+class Command(BaseCommand):
+    help = "Load rule versions from a JSON file (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", required=True)
+        parser.add_argument("file")
+
+    def handle(self, *args, tenant, file, **opts):
+        t = tenant_or_error(tenant)
+        try:
+            data = json.loads(Path(file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"{file}: cannot read JSON ({exc}).") from None
+        entries = data if isinstance(data, list) else [data]
+        try:
+            for line in rules_load(actor=Actor.system_for(t), entries=entries):
+                self.stdout.write(line)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
