@@ -83,6 +83,167 @@ def _run(*, rows: int, **_) -> dict:
     }
 
 
+def _billing_args(parser) -> None:
+    parser.add_argument("--members", type=int, default=100_000)
+
+
+BENCH_PARAMS = {
+    "requires_service_delivery": True,
+    "qualifying_service_codes": ["99213", "99214"],
+    "retro_window_months": 3,
+    "proration": "DAILY",
+    "min_billable_days": 1,
+    "file_precedence": ["MANUAL", "AMENDED_FILE", "FULL_FILE", "CHANGE_FILE"],
+    "benefit_combinations": [{"primary": "MED", "suffix": "D", "combined": "MED_DENTAL"}],
+    "pricing_tiers": [
+        {"benefit": "MED", "min_age": 0, "max_age": 64, "rate": "412.50"},
+        {"benefit": "MED", "min_age": 65, "max_age": 120, "rate": "298.00"},
+        {"benefit": "MED_DENTAL", "min_age": 0, "max_age": 120, "rate": "455.00"},
+    ],
+}
+
+
+def _billing_facts(tenant, payer, members: int, month) -> None:
+    """Members with ~2 assertions and ~1 service event per member-month over 3 months."""
+    from datetime import UTC, datetime
+
+    from django.db import transaction
+
+    from billing.engine.months import add_months
+    from billing.models import EligibilityAssertion, Member, ServiceDeliveryEvent
+    from core.bulk import insert_rows
+
+    months = [add_months(month, -2), add_months(month, -1), month]
+    received = [datetime(m.year, m.month, 2, 6, tzinfo=UTC) for m in months]
+    with transaction.atomic():
+        insert_rows(
+            Member,
+            ("tenant", "external_id", "first_name", "last_name", "birth_date"),
+            (
+                (
+                    tenant.pk,
+                    f"X{n:08d}",
+                    "Pat",
+                    f"Bench{n % 97}",
+                    date(1940 + n % 70, 1 + n % 12, 1 + n % 28),
+                )
+                for n in range(members)
+            ),
+        )
+    ids = list(Member.objects.filter(tenant=tenant).order_by("id").values_list("id", flat=True))
+    fields = (
+        "tenant",
+        "payer",
+        "member",
+        "source_kind",
+        "file_date",
+        "received_at",
+        "status",
+        "effective_date",
+        "termination_date",
+        "benefit_code",
+        "benefit_suffix",
+    )
+    for k, m in enumerate(months):
+        rows = []
+        for n, member_id in enumerate(ids):
+            suffix = "D" if n % 10 == 0 else ""
+            term = date(m.year, m.month, 14) if (n % 50 == 0 and k == 2) else None
+            status = "TERMINATED" if term else ("PENDING" if n % 40 == 0 else "ACTIVE")
+            effective = date(2025, 1, 1)
+            rows.append(
+                (
+                    tenant.pk,
+                    payer.pk,
+                    member_id,
+                    "FULL_FILE",
+                    m,
+                    received[k],
+                    status,
+                    effective,
+                    term,
+                    "MED",
+                    suffix,
+                )
+            )
+            rows.append(
+                (
+                    tenant.pk,
+                    payer.pk,
+                    member_id,
+                    "CHANGE_FILE",
+                    m,
+                    received[k],
+                    status,
+                    effective,
+                    term,
+                    "MED",
+                    suffix,
+                )
+            )
+        with transaction.atomic():
+            insert_rows(EligibilityAssertion, fields, rows)
+        services = [
+            (
+                tenant.pk,
+                payer.pk,
+                member_id,
+                date(m.year, m.month, 1 + n % 27),
+                "99213" if n % 7 else "11111",
+                received[k],
+            )
+            for n, member_id in enumerate(ids)
+        ]
+        with transaction.atomic():
+            insert_rows(
+                ServiceDeliveryEvent,
+                ("tenant", "payer", "member", "service_date", "service_code", "received_at"),
+                services,
+            )
+
+
+def _billing_run(*, members: int, **_) -> dict:
+    from billing.engine.months import add_months
+    from billing.services import rules, runs
+
+    tenant = tenant_create(slug=f"bench-billing-{int(time.time())}", name="bench")
+    actor = Actor.system_for(tenant)
+    payer = Payer.objects.create(tenant=tenant, code="BENCH", name="Bench payer")
+    rv = rules.rule_version_create(
+        actor=actor, payer=payer, version="1", effective_from=date(2024, 1, 1), params=BENCH_PARAMS
+    )
+    rules.rule_version_activate(actor=actor, rule_version_id=rv.pk)
+    month = add_months(date.today().replace(day=1), -1)
+    with Timer() as setup:
+        _billing_facts(tenant, payer, members, month)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    with Timer() as run_time:
+        run = runs.billing_run_trigger(actor=actor, month=month, payers=["BENCH"], enqueue=False)
+        run = runs.billing_run_execute(run_id=run.pk)
+    return {
+        "bench": "billing",
+        "database": connection.vendor,
+        "members": members,
+        "setup_seconds": setup.seconds,
+        "run_seconds": run_time.seconds,
+        "status": run.status,
+        "decisions": run.decisions_count,
+        "summary": {k: run.summary[k] for k in ("billable_members", "total_charge", "mean_charge")},
+        "roster_bytes": run.roster.size if run.roster else 0,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
 def register() -> None:
-    """Offer the ingestion benchmark."""
+    """Offer the ingestion and billing-run benchmarks."""
     register_bench(Bench("ingest", "load an eligibility CSV of N rows, then retry 1%", _args, _run))
+    register_bench(
+        Bench(
+            "billing",
+            "a production run over N members with 3 months of facts",
+            _billing_args,
+            _billing_run,
+        )
+    )

@@ -15,7 +15,11 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
         objs = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
         model.objects.bulk_create(objs, batch_size=2000)
         return
+    import orjson
     from psycopg.types.json import Jsonb
+
+    def dumps(value) -> str:
+        return orjson.dumps(value, default=str).decode()
 
     json_at = [i for i, f in enumerate(meta) if isinstance(f, models.JSONField)]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in meta)
@@ -26,7 +30,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             if json_at:
                 row = list(row)
                 for i in json_at:
-                    row[i] = Jsonb(row[i])
+                    row[i] = Jsonb(row[i], dumps=dumps)
             copy.write_row(row)
 
 
@@ -38,3 +42,17 @@ def bulk_insert(
         return
     attnames = [model._meta.get_field(name).attname for name in fields]
     insert_rows(model, fields, ([getattr(o, a) for a in attnames] for o in objs))
+
+
+def fetch_rows(queryset: models.QuerySet) -> list[tuple]:
+    """The rows of a `values_list()` queryset; on PostgreSQL without the ORM's per-row work.
+
+    Only for plain columns (no JSON, no annotations): rows come back exactly as the driver reads
+    them, which on PostgreSQL are already dates, aware datetimes and Decimals.
+    """
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

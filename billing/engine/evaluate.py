@@ -46,14 +46,15 @@ SERVICE_COLUMNS = ("id", "date", "code", "received_at")
 
 
 def _assertion_row(a: Assertion) -> list:
+    term = a.termination_date
     return [
         a.id,
         a.source_kind,
-        _iso(a.file_date),
-        _iso(a.received_at),
+        a.file_date.isoformat(),
+        a.received_at.isoformat(),
         a.status,
-        _iso(a.effective_date),
-        _iso(a.termination_date),
+        a.effective_date.isoformat(),
+        term.isoformat() if term is not None else None,
         a.benefit_code,
         a.benefit_suffix,
     ]
@@ -68,12 +69,13 @@ def _winner(assertions: list[Assertion], precedence: tuple[str, ...]):
     if not assertions:
         return None, []
 
-    def rank(a: Assertion) -> tuple:
-        index = precedence.index(a.source_kind) if a.source_kind in precedence else len(precedence)
-        return (-index, a.file_date, a.received_at)
-
-    best = max(rank(a) for a in assertions)
-    top = sorted((a for a in assertions if rank(a) == best), key=lambda a: a.id)
+    order = {kind: -i for i, kind in enumerate(precedence)}
+    missing = -len(precedence)
+    ranked = [
+        ((order.get(a.source_kind, missing), a.file_date, a.received_at), a) for a in assertions
+    ]
+    best = max(r for r, _ in ranked)
+    top = sorted((a for r, a in ranked if r == best), key=lambda a: a.id)
     if len({_content(a) for a in top}) > 1:
         return None, [a.id for a in top]
     return top[0], []
@@ -128,7 +130,8 @@ def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) ->
         },
         "assertions": [_assertion_row(a) for a in assertions],
         "services": [
-            [s.id, _iso(s.service_date), s.service_code, _iso(s.received_at)] for s in services
+            [s.id, s.service_date.isoformat(), s.service_code, s.received_at.isoformat()]
+            for s in services
         ],
         "age": age,
         "days_in_month": n_days,
@@ -190,7 +193,7 @@ def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) ->
     term_inside = term is not None and first <= term < last
     inputs["period"] = [start.isoformat(), end.isoformat()]
     inputs["termination_inside_month"] = term_inside
-    if days < p.min_billable_days:
+    if days < max(p.min_billable_days, 1):  # zero covered days never bill
         cls = C.NOT_BILLED_TERMINATED if term_inside else C.NOT_BILLED_PENDING
         return decide(cls, "below_min_billable_days", days=days)
     # 5. service delivery
