@@ -327,8 +327,24 @@ class _PastMonth:
     since: datetime  # facts that arrived after this are late for the month
 
 
+_PAST_CACHE: dict[tuple, tuple[list, list]] = {}
+
+
 def _past_months(run: BillingRun, payer_id: int, window: int) -> tuple[list, list]:
-    """Months of the retro window with an authoritative run, and older such months."""
+    """Months of the retro window with an authoritative run, and older such months.
+
+    Fixed for the whole run (only runs triggered before it count), so a worker works it out
+    once per run and payer.
+    """
+    key = (run.pk, payer_id, run.triggered_at)
+    if key not in _PAST_CACHE:
+        if len(_PAST_CACHE) > 64:
+            _PAST_CACHE.clear()
+        _PAST_CACHE[key] = _find_past_months(run, payer_id, window)
+    return _PAST_CACHE[key]
+
+
+def _find_past_months(run: BillingRun, payer_id: int, window: int) -> tuple[list, list]:
     previous = (
         BillingRun.objects.filter(
             tenant_id=run.tenant_id,
