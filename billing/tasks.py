@@ -30,6 +30,14 @@ def run_chunk(chunk_id: int) -> int:
     return done
 
 
+def build_audit_package(run_id: int) -> str:
+    """Build a run's audit package (a PDF and the decisions CSV, zipped)."""
+    from billing.services.package import audit_package_build
+
+    package = audit_package_build(run_id=run_id)
+    return package.status if package else "none"
+
+
 def purge_simulations() -> int:
     """Simulation results are kept for viewing for a week."""
     return runs.simulations_purge(older_than_days=getattr(settings, "SIMULATION_KEEP_DAYS", 7))

@@ -625,7 +625,7 @@ def billing_run_process_chunk(*, chunk_id: int) -> int:
         rp = RunPayer.objects.select_related("rule_version").get(run=run, payer_id=chunk.payer_id)
         decisions, problems = _evaluate_chunk(run, chunk, engine_rules(rp.rule_version))
         insert_rows(Decision, DECISION_FIELDS, decisions)
-        insert_rows(RunException, EXCEPTION_FIELDS, problems)
+        insert_rows(RunException, (*EXCEPTION_FIELDS, "resolution"), [(*p, "") for p in problems])
         RunChunk.objects.filter(pk=chunk.pk).update(
             done=True, done_at=timezone.now(), attempts=chunk.attempts + 1
         )
@@ -742,7 +742,7 @@ def decisions_digest(run: BillingRun) -> str:
     return digest.hexdigest()
 
 
-def billing_run_finalize(*, run_id: int) -> BillingRun:
+def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
     """Complete the run once every chunk is done: summary, digest, audit closure, supersession."""
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
@@ -792,8 +792,12 @@ def billing_run_finalize(*, run_id: int) -> BillingRun:
         run.refresh_from_db()
     if run.mode == BillingRun.Mode.PRODUCTION:
         from billing.services.exports import roster_write
+        from billing.services.package import audit_package_build, audit_package_request
 
         roster_write(run=run)
+        audit_package_request(actor=Actor.system_for(run.tenant), run_id=run.pk, enqueue=not inline)
+        if inline:
+            audit_package_build(run_id=run.pk)
     log.info(
         "run completed",
         extra={"run": run.pk, "status": run.status, "decisions": run.decisions_count},
@@ -805,7 +809,7 @@ def billing_run_execute(*, run_id: int) -> BillingRun:
     """Run everything in this process (the command's --sync, tests, the demo)."""
     for chunk_id in billing_run_start(run_id=run_id):
         billing_run_process_chunk(chunk_id=chunk_id)
-    return billing_run_finalize(run_id=run_id)
+    return billing_run_finalize(run_id=run_id, inline=True)
 
 
 def billing_run_resume(*, run_id: int) -> int:
