@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/", include("ingestion.api.urls")),
     path("api/billing/", include("billing.api.urls")),
     path("ingestion/", include("ingestion.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("core.urls")),
 ]

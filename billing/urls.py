@@ -1,0 +1,28 @@
+"""Billing screens."""
+
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+urlpatterns = [
+    path("", views.run_list, name="runs"),
+    path("rows/", views.run_rows, name="run-rows"),
+    path("runs/<int:pk>/", views.run_detail, name="run"),
+    path("runs/<int:pk>/progress/", views.run_progress, name="run-progress"),
+    path("runs/<int:pk>/regenerate/", views.run_regenerate, name="run-regenerate"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
+    path("runs/<int:pk>/roster.csv", views.run_export, {"kind": "roster"}, name="run-roster"),
+    path(
+        "runs/<int:pk>/decisions.csv",
+        views.run_export,
+        {"kind": "decisions"},
+        name="run-decisions-csv",
+    ),
+    path("runs/<int:pk>/package/", views.run_package, name="run-package"),
+    path("exceptions/<int:pk>/resolve/", views.exception_resolve, name="exception-resolve"),
+    path("decisions/<int:pk>/", views.decision_detail, name="decision"),
+    path("decisions/<int:pk>/replay/", views.decision_replay, name="decision-replay"),
+    path("rules/", views.rule_list, name="rules"),
+    path("overrides/", views.override_list, name="overrides"),
+]

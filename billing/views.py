@@ -1,0 +1,503 @@
+"""Billing screens: runs (trigger, live list, detail tabs), decisions, replay, rules, overrides."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing import charts, selectors
+from billing.engine import DecisionClass
+from billing.engine.months import add_months
+from billing.models import AuditPackage, BillingRun, RuleVersion, RunPayer
+from billing.services import exceptions as exception_services
+from billing.services import exports, overrides, package, replay, rules, runs
+from core import scopes as S
+from core.audit import audit_record
+from core.exceptions import DomainError, NotFound
+from core.views import tenant_view
+
+REGENERATE_REASONS = [
+    ("corrected eligibility", "Corrected eligibility (an amended file arrived)"),
+    ("rule amendment", "Rule amendment (the calculation changed)"),
+    ("manual override", "Manual override to apply retroactively"),
+]
+
+
+def _month(text: str | None) -> date | None:
+    try:
+        year, month = (text or "").split("-")[:2]
+        return date(int(year), int(month), 1)
+    except ValueError:
+        return None
+
+
+def _not_found(request, what: str) -> HttpResponse:
+    return render(request, "core/not_found.html", {"what": what}, status=404)
+
+
+# --- runs list and trigger ----------------------------------------------------------------
+
+
+def _runs_context(request: HttpRequest) -> dict:
+    q = request.GET
+    qs = selectors.run_list(
+        request.actor,
+        month=_month(q.get("month")),
+        payer=q.get("payer", ""),
+        status=q.get("status", ""),
+        mode=q.get("mode", ""),
+    ).prefetch_related("run_payers__payer")
+    page = Paginator(qs, 25).get_page(q.get("page"))
+    return {
+        "page": page,
+        "any_active": any(r.is_active for r in page),
+        "f": q,
+        "query": q.urlencode(),
+    }
+
+
+def _totals_by_month(request: HttpRequest) -> dict:
+    """Total charge of the authoritative production runs, month by month (last 12)."""
+    this = timezone.localdate().replace(day=1)
+    first = add_months(this, -11)
+    totals: dict[date, Decimal] = defaultdict(Decimal)
+    done = selectors.run_list(request.actor).filter(
+        mode=BillingRun.Mode.PRODUCTION, status__in=BillingRun.DONE, month__gte=first
+    )
+    for month, summary in done.values_list("month", "summary"):
+        totals[month] += Decimal((summary or {}).get("total_charge", "0"))
+    points = [
+        (add_months(first, i).strftime("%b %y"), totals.get(add_months(first, i), Decimal(0)))
+        for i in range(12)
+    ]
+    return charts.columns(points)
+
+
+@tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RUN_TRIGGER)
+def run_list(request: HttpRequest) -> HttpResponse:
+    """Trigger form (for those who may) and the runs, with live progress."""
+    actor = request.actor
+    if request.method == "POST":
+        payers = request.POST.getlist("payers")
+        if request.POST.get("all_payers") or "__all__" in payers:
+            payers = "all"
+        month = _month(request.POST.get("month"))
+        try:
+            if month is None:
+                raise DomainError("month: choose a month (YYYY-MM).")
+            run = runs.billing_run_trigger(
+                actor=actor, month=month, payers=payers, mode=request.POST.get("mode", "")
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("billing:runs")
+        messages.success(
+            request, f"Run #{run.pk} queued: {run.get_mode_display().lower()} {month:%Y-%m}."
+        )
+        return redirect("billing:run", pk=run.pk)
+    context = _runs_context(request)
+    context.update(
+        {
+            "payers": selectors.visible_payers(actor).filter(active=True).order_by("code"),
+            "this_month": timezone.localdate().strftime("%Y-%m"),
+            "statuses": BillingRun.Status.choices,
+            "modes": BillingRun.Mode.choices,
+            "chart": _totals_by_month(request),
+            "can_trigger": actor.has(S.BILLING_RUN_TRIGGER),
+        }
+    )
+    return render(request, "billing/runs.html", context)
+
+
+@tenant_view(S.BILLING_RUN_VIEW)
+def run_rows(request: HttpRequest) -> HttpResponse:
+    """The runs table alone (HTMX polls it while a run is queued or running)."""
+    return render(request, "billing/_run_rows.html", _runs_context(request))
+
+
+# --- one run ------------------------------------------------------------------------------
+
+TABS = ("summary", "decisions", "exceptions", "audit", "downloads")
+
+
+def _summary_context(run: BillingRun) -> dict:
+    summary = run.summary or {}
+    by_class = summary.get("by_class") or {}
+    order = [c.value for c in DecisionClass]
+    items = [
+        (name, by_class[name]["count"], by_class[name]["amount"])
+        for name in order
+        if name in by_class
+    ]
+    duration = (
+        (run.finished_at - run.started_at).total_seconds()
+        if run.finished_at and run.started_at
+        else None
+    )
+    return {
+        "summary": summary,
+        "class_chart": charts.bars(items),
+        "by_payer": sorted((summary.get("by_payer") or {}).items()),
+        "duration": duration,
+    }
+
+
+@tenant_view(S.BILLING_RUN_VIEW)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Summary, Decisions, Exceptions, Audit and Downloads of one run."""
+    actor = request.actor
+    try:
+        run = selectors.run_get(actor, pk)
+    except NotFound:
+        return _not_found(request, f"Billing run {pk}")
+    tab = request.GET.get("tab", "summary")
+    tab = tab if tab in TABS else "summary"
+    context = {
+        "run": run,
+        "tab": tab,
+        "tabs": TABS,
+        "run_payers": RunPayer.objects.filter(run=run).select_related("payer", "rule_version"),
+        "reasons": REGENERATE_REASONS,
+        "can_trigger": actor.has(S.BILLING_RUN_TRIGGER),
+        "newer": run.superseded_by.order_by("-id").first(),
+    }
+    if tab == "summary":
+        context.update(_summary_context(run))
+    elif tab == "decisions":
+        q = request.GET
+        cls = q.get("decision_class", "")
+        decisions = selectors.decision_list(
+            actor,
+            run,
+            decision_class=cls if cls in DecisionClass.__members__ else "",
+            payer=q.get("payer", ""),
+            member=q.get("member", "").strip(),
+        ).select_related("payer", "member", "rule_version")
+        context.update(
+            {
+                "page": Paginator(decisions.order_by("id"), 50).get_page(q.get("page")),
+                "classes": [c.value for c in DecisionClass],
+                "f": q,
+                "query": "&".join(
+                    f"{k}={v}"
+                    for k, v in q.items()
+                    if k in ("decision_class", "payer", "member") and v
+                ),
+            }
+        )
+    elif tab == "exceptions":
+        status = request.GET.get("status", "OPEN")
+        items = selectors.exception_list(actor, run, status="" if status == "ALL" else status)
+        context.update(
+            {
+                "page": Paginator(items.order_by("id"), 50).get_page(request.GET.get("page")),
+                "status": status,
+                "open_count": selectors.exception_list(actor, run, status="OPEN").count(),
+                "can_resolve": actor.has(S.BILLING_EXCEPTION_RESOLVE),
+            }
+        )
+    elif tab == "audit":
+        context["segment"] = package.run_audit_segment(run)[:500]
+    else:
+        context["package"] = AuditPackage.objects.filter(run=run).first()
+    return render(request, "billing/run_detail.html", context)
+
+
+@tenant_view(S.BILLING_RUN_VIEW)
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """Status and progress of a run (HTMX polls it while it is queued or running)."""
+    try:
+        run = selectors.run_get(request.actor, pk)
+    except NotFound:
+        raise Http404 from None
+    response = render(request, "billing/_run_progress.html", {"run": run})
+    if (
+        not run.is_active
+        and request.headers.get("HX-Request")
+        and request.GET.get("was") == "active"
+    ):
+        response["HX-Refresh"] = "true"  # finished: reload once to show the results
+    return response
+
+
+@tenant_view(S.BILLING_RUN_TRIGGER)
+@require_POST
+def run_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Regenerate with a reason (a choice plus free text)."""
+    reason = " — ".join(
+        part
+        for part in (
+            request.POST.get("reason_kind", "").strip(),
+            request.POST.get("reason", "").strip(),
+        )
+        if part
+    )
+    try:
+        selectors.run_get(request.actor, pk)
+        run = runs.billing_run_regenerate(actor=request.actor, run_id=pk, reason=reason)
+    except NotFound:
+        return _not_found(request, f"Billing run {pk}")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("billing:run", pk=pk)
+    messages.success(
+        request, f"Run #{run.pk} (version {run.version}) queued to regenerate run #{pk}."
+    )
+    return redirect("billing:run", pk=run.pk)
+
+
+@tenant_view(S.BILLING_RUN_TRIGGER)
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a queued or running run."""
+    try:
+        selectors.run_get(request.actor, pk)
+        runs.billing_run_cancel(
+            actor=request.actor, run_id=pk, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, f"Run #{pk} cancelled.")
+    except NotFound:
+        return _not_found(request, f"Billing run {pk}")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("billing:run", pk=pk)
+
+
+@tenant_view(S.BILLING_RUN_VIEW)
+def run_export(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """roster.csv or decisions.csv, streamed (the download is audited)."""
+    try:
+        run = selectors.run_get(request.actor, pk)
+        lines = exports.export_lines(actor=request.actor, run=run, kind=kind)
+    except NotFound:
+        return _not_found(request, f"Billing run {pk}")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('billing:run', args=[pk])}?tab=downloads")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{kind}-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv"'
+    )
+    return response
+
+
+@tenant_view(S.BILLING_RUN_VIEW)
+def run_package(request: HttpRequest, pk: int) -> HttpResponse:
+    """Download the audit package (GET), or build it again (POST)."""
+    try:
+        run = selectors.run_get(request.actor, pk)
+    except NotFound:
+        return _not_found(request, f"Billing run {pk}")
+    if request.method == "POST":
+        try:
+            package.audit_package_request(actor=request.actor, run_id=run.pk)
+            messages.success(request, "The audit package is being built.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect(f"{reverse('billing:run', args=[pk])}?tab=downloads")
+    pkg = AuditPackage.objects.filter(run=run, status=AuditPackage.Status.READY).first()
+    if pkg is None or not pkg.file:
+        raise Http404("The audit package is not ready.")
+    audit_record(
+        tenant=request.actor.tenant,
+        actor=request.actor,
+        action="EXPORT_DOWNLOADED",
+        obj=run,
+        payload={"export": "audit_package"},
+    )
+    return FileResponse(
+        pkg.file.open("rb"), as_attachment=True, filename=pkg.file.name.rsplit("/", 1)[-1]
+    )
+
+
+@tenant_view(S.BILLING_EXCEPTION_RESOLVE)
+@require_POST
+def exception_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve one exception with a note."""
+    try:
+        exc = selectors.exception_get(request.actor, pk)
+        exception_services.run_exception_resolve(
+            actor=request.actor, exception_id=pk, resolution=request.POST.get("resolution", "")
+        )
+        messages.success(request, f"Exception {pk} resolved.")
+    except NotFound:
+        return _not_found(request, f"Exception {pk}")
+    except DomainError as err:
+        messages.error(request, err.message)
+    return redirect(f"{reverse('billing:run', args=[exc.run_id])}?tab=exceptions")
+
+
+# --- decisions and replay -----------------------------------------------------------------
+
+
+@tenant_view(S.BILLING_RUN_VIEW)
+def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A decision's inputs in readable form, and the replay panel."""
+    try:
+        decision = selectors.decision_get(request.actor, pk)
+    except NotFound:
+        return _not_found(request, f"Decision {pk}")
+    inputs = decision.inputs
+    from billing.engine.evaluate import ASSERTION_COLUMNS, SERVICE_COLUMNS
+
+    context = {
+        "d": decision,
+        "inputs": inputs,
+        "assertions": [
+            dict(zip(ASSERTION_COLUMNS, row, strict=True)) for row in inputs.get("assertions", [])
+        ],
+        "services": [
+            dict(zip(SERVICE_COLUMNS, row, strict=True)) for row in inputs.get("services", [])
+        ],
+        "versions": RuleVersion.objects.filter(payer=decision.payer).order_by(
+            "-effective_from", "-id"
+        ),
+        "can_replay": request.actor.has(S.BILLING_DECISION_REPLAY),
+    }
+    template = (
+        "billing/_decision_inputs.html"
+        if request.headers.get("HX-Request")
+        else "billing/decision.html"
+    )
+    return render(request, template, context)
+
+
+@tenant_view(S.BILLING_DECISION_REPLAY)
+@require_POST
+def decision_replay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Old and new side by side, differing inputs highlighted (HTMX fragment or page)."""
+    try:
+        result = replay.decision_replay(
+            actor=request.actor, decision_id=pk, rule_version=request.POST.get("rule_version", "")
+        )
+        error = ""
+    except DomainError as exc:
+        result, error = None, exc.message
+    if request.headers.get("HX-Request"):
+        return render(request, "billing/_replay.html", {"result": result, "error": error})
+    if error:
+        messages.error(request, error)
+        return redirect("billing:decision", pk=pk)
+    return render(request, "billing/replay.html", {"result": result})
+
+
+# --- rule versions ------------------------------------------------------------------------
+
+
+def _flatten(params, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(params, dict):
+        for key in sorted(params):
+            out.update(_flatten(params[key], f"{prefix}.{key}" if prefix else key))
+    elif isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
+        for i, item in enumerate(params):
+            out.update(_flatten(item, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = ", ".join(map(str, params)) if isinstance(params, list) else str(params)
+    return out
+
+
+@tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RULES_MANAGE)
+def rule_list(request: HttpRequest) -> HttpResponse:
+    """Rule versions per payer, params readable, a diff of two, activate and retire."""
+    actor = request.actor
+    if request.method == "POST":
+        pk, action = request.POST.get("rule_version"), request.POST.get("action")
+        try:
+            selectors.rule_version_get(actor, int(pk or 0))
+            fn = rules.rule_version_activate if action == "activate" else rules.rule_version_retire
+            rv = fn(actor=actor, rule_version_id=int(pk))
+            messages.success(
+                request, f"{rv.payer.code} v{rv.version} is now {rv.get_status_display().lower()}."
+            )
+        except (DomainError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "Invalid request."))
+        return redirect("billing:rules")
+    versions = list(selectors.rule_version_list(actor))
+    by_payer: dict[str, list] = defaultdict(list)
+    for rv in versions:
+        rv.flat = _flatten(rv.params)
+        by_payer[rv.payer.code].append(rv)
+    diff = None
+    a, b = request.GET.get("a"), request.GET.get("b")
+    if a and b:
+        try:
+            left, right = (
+                selectors.rule_version_get(actor, int(a)),
+                selectors.rule_version_get(actor, int(b)),
+            )
+            fl, fr = _flatten(left.params), _flatten(right.params)
+            diff = {
+                "left": left,
+                "right": right,
+                "rows": [
+                    (key, fl.get(key, "—"), fr.get(key, "—"), fl.get(key) != fr.get(key))
+                    for key in sorted(set(fl) | set(fr))
+                ],
+            }
+        except (NotFound, ValueError):
+            messages.error(request, "Choose two rule versions to compare.")
+    return render(
+        request,
+        "billing/rules.html",
+        {
+            "by_payer": sorted(by_payer.items()),
+            "versions": versions,
+            "diff": diff,
+            "can_manage": actor.has(S.BILLING_RULES_MANAGE),
+        },
+    )
+
+
+# --- overrides ----------------------------------------------------------------------------
+
+
+@tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_OVERRIDE_CREATE)
+def override_list(request: HttpRequest) -> HttpResponse:
+    """Member-month overrides: the list and a form (dual control sends it to Approvals)."""
+    actor = request.actor
+    if request.method == "POST":
+        p = request.POST
+        month = _month(p.get("month"))
+        try:
+            if month is None:
+                raise DomainError("month: choose a month (YYYY-MM).")
+            outcome = overrides.member_month_override_request(
+                actor=actor,
+                payer_code=p.get("payer", ""),
+                member_external_id=p.get("member", "").strip(),
+                month=month,
+                outcome=p.get("outcome", ""),
+                rate=p.get("rate", "").strip() or None,
+                reason=p.get("reason", ""),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("billing:overrides")
+        if outcome.executed:
+            messages.success(request, "Override applied; the next run (or a regeneration) uses it.")
+        else:
+            messages.success(
+                request,
+                f"Override request #{outcome.request.pk} waits for a second person's approval.",
+            )
+        return redirect("billing:overrides")
+    return render(
+        request,
+        "billing/overrides.html",
+        {
+            "page": Paginator(selectors.override_list(actor), 50).get_page(request.GET.get("page")),
+            "payers": selectors.visible_payers(actor).order_by("code"),
+            "can_create": actor.has(S.BILLING_OVERRIDE_CREATE),
+            "this_month": timezone.localdate().strftime("%Y-%m"),
+        },
+    )
