@@ -134,7 +134,7 @@ def _summary_context(run: BillingRun) -> dict:
     by_class = summary.get("by_class") or {}
     order = [c.value for c in DecisionClass]
     items = [
-        (name, by_class[name]["count"], by_class[name]["amount"])
+        (name, by_class[name]["count"], f"{by_class[name]['count']} · {by_class[name]['amount']}")
         for name in order
         if name in by_class
     ]
