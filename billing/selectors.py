@@ -77,6 +77,12 @@ def decision_list(
     return qs
 
 
+def sees_all_payers(actor: Actor, run: BillingRun) -> bool:
+    """Whether the actor's payer grants cover every payer of the run."""
+    visible = set(_payer_ids(actor))
+    return all(p in visible for p in run.run_payers.values_list("payer_id", flat=True))
+
+
 def decision_get(actor: Actor, decision_id: int) -> Decision:
     """One decision, or 404."""
     actor.require(S.BILLING_RUN_VIEW)

@@ -175,16 +175,23 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     elif tab == "decisions":
         q = request.GET
         cls = q.get("decision_class", "")
-        decisions = selectors.decision_list(
-            actor,
-            run,
-            decision_class=cls if cls in DecisionClass.__members__ else "",
-            payer=q.get("payer", ""),
-            member=q.get("member", "").strip(),
-        ).select_related("payer", "member", "rule_version")
+        filters = {
+            "decision_class": cls if cls in DecisionClass.__members__ else "",
+            "payer": q.get("payer", ""),
+            "member": q.get("member", "").strip(),
+        }
+        decisions = (
+            selectors.decision_list(actor, run, **filters)
+            .select_related("payer", "member", "rule_version")
+            .defer("inputs")
+            .order_by("id")
+        )
+        paginator = Paginator(decisions, 50)
+        if not any(filters.values()) and selectors.sees_all_payers(actor, run):
+            paginator.count = run.decisions_count  # skip a COUNT(*) over the whole run
         context.update(
             {
-                "page": Paginator(decisions.order_by("id"), 50).get_page(q.get("page")),
+                "page": paginator.get_page(q.get("page")),
                 "classes": [c.value for c in DecisionClass],
                 "f": q,
                 "query": "&".join(

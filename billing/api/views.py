@@ -223,8 +223,10 @@ class DecisionListView(TenantListAPIView):
         run = selectors.run_get(self.actor, self.kwargs["pk"])
         form = ser.DecisionFilterSerializer(data=self.request.query_params)
         form.is_valid(raise_exception=True)
-        return selectors.decision_list(self.actor, run, **form.validated_data).select_related(
-            "payer", "member", "rule_version"
+        return (
+            selectors.decision_list(self.actor, run, **form.validated_data)
+            .select_related("payer", "member", "rule_version")
+            .defer("inputs")
         )
 
     def paginate_queryset(self, queryset):

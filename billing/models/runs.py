@@ -209,6 +209,7 @@ class Decision(models.Model):
         ]
         indexes = [
             models.Index(fields=["run", "decision_class", "id"], name="decision_class_idx"),
+            models.Index(fields=["run", "id"], name="decision_run_order_idx"),
             models.Index(fields=["run", "member"], name="decision_member_idx"),
             models.Index(fields=["tenant", "payer", "month", "member"], name="decision_billed_idx"),
         ]

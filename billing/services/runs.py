@@ -790,6 +790,11 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
                         payload={"by": run.pk},
                     )
         run.refresh_from_db()
+    if connection.vendor == "postgresql":
+        # A run adds rows by the hundred thousand: fresh statistics keep the screens' and the
+        # API's decision queries on their indexes (autovacuum would get there later).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE billing_decision")
     if run.mode == BillingRun.Mode.PRODUCTION:
         from billing.services.exports import roster_write
         from billing.services.package import audit_package_build, audit_package_request
