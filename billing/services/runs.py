@@ -29,6 +29,7 @@ from billing.engine import (
     evaluate,
     retro_delta,
 )
+from billing.engine.money import cents
 from billing.engine.months import add_months, month_bounds
 from billing.engine.types import Code
 from billing.models import (
@@ -126,13 +127,11 @@ def billing_run_trigger(
                 )
     now = timezone.now()
     with transaction.atomic():
-        if supersedes is not None:
-            version = supersedes.version + 1
-        else:
-            latest = BillingRun.objects.filter(
-                tenant=actor.tenant, month=month, mode=mode, run_payers__payer__in=selected
-            ).aggregate(v=Max("version"))["v"]
-            version = (latest or 0) + 1
+        latest = BillingRun.objects.filter(
+            tenant=actor.tenant, month=month, mode=mode, run_payers__payer__in=selected
+        ).aggregate(v=Max("version"))["v"]
+        # A failed or cancelled attempt keeps its number: the next one counts on from it.
+        version = max(latest or 0, supersedes.version if supersedes else 0) + 1
         run = BillingRun.objects.create(
             tenant=actor.tenant,
             month=month,
@@ -393,7 +392,7 @@ def _billed(
         run=past.run, payer_id=payer_id, month=past.month, member_id__gte=lo, member_id__lte=hi
     ).values_list("member_id", "amount", "billable")
     for member_id, amount, billable in base:
-        billed[member_id] += amount if billable else Decimal(0)
+        billed[member_id] += amount if billable else Decimal("0.00")
     deltas = (
         Decision.objects.filter(
             tenant_id=run.tenant_id,
@@ -696,11 +695,7 @@ def _summary(run: BillingRun) -> dict:
         if counts:
             total += r["amount"]
             p["amount"] += r["amount"]
-    mean = (
-        (month_amount / billable_members).quantize(Decimal("0.01"))
-        if billable_members
-        else Decimal("0.00")
-    )
+    mean = cents(month_amount / billable_members) if billable_members else Decimal("0.00")
     return {
         "members": run.members_total,
         "billable_members": billable_members,

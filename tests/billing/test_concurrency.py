@@ -1,0 +1,99 @@
+"""Races between sessions (PostgreSQL): one active production run per month and payer, and a
+chunk delivered to two workers at once writes its decisions once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from billing.models import BillingRun, Decision, RunChunk, RunPayer
+from billing.services.runs import billing_run_process_chunk, billing_run_start, billing_run_trigger
+from core import scopes as S
+from core.audit import verify_chain
+from core.exceptions import Conflict
+from tests.billing.run_builders import assertion, member, month, payer
+
+SEP = month(2026, 9)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Rosters are files: keep them in a temporary folder."""
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _race(count: int, work) -> list:
+    """Run `work(i)` in `count` threads released together; each thread's result or error."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def body(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - the error is the result under test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_triggers_one_run_wins(world):
+    # given ACME with a member, and two managers about to trigger September at the same moment
+    owner = world.actor(S.Role.OWNER)
+    p = payer(owner, "ACME")
+    assertion(p, member(world.tenant, "M001"))
+    roles = [S.Role.OWNER, S.Role.BILLING_MANAGER]
+
+    # when both trigger a production run at once
+    results = _race(
+        2,
+        lambda i: billing_run_trigger(
+            actor=world.actor(roles[i]), month=SEP, payers=["ACME"], enqueue=False
+        ),
+    )
+
+    # then exactly one run was created and the other trigger was refused with a Conflict
+    runs = [r for r in results if isinstance(r, BillingRun)]
+    refusals = [r for r in results if isinstance(r, Conflict)]
+    assert len(runs) == 1, results
+    assert len(refusals) == 1, results
+    assert "already queued or running" in refusals[0].message
+    assert list(BillingRun.objects.values_list("pk", flat=True)) == [runs[0].pk]
+    assert list(RunPayer.objects.filter(active=True).values_list("run_id", flat=True)) == [
+        runs[0].pk
+    ]
+    assert verify_chain(world.tenant).ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_on_one_chunk_write_once(world):
+    # given a started run with one chunk of three members
+    owner = world.actor(S.Role.OWNER)
+    p = payer(owner, "ACME")
+    for n in range(1, 4):
+        assertion(p, member(world.tenant, f"M00{n}"))
+    run = billing_run_trigger(actor=owner, month=SEP, payers=["ACME"], enqueue=False)
+    (chunk_id,) = billing_run_start(run_id=run.pk)
+
+    # when two workers process the chunk at the same moment
+    results = _race(2, lambda i: billing_run_process_chunk(chunk_id=chunk_id))
+
+    # then one wrote the three decisions and the other found the chunk done
+    assert sorted(results) == [0, 3], results
+    assert Decision.objects.filter(run=run).count() == 3
+    run.refresh_from_db()
+    assert (run.members_done, run.chunks_done, run.decisions_count) == (3, 1, 3)
+    assert RunChunk.objects.get(pk=chunk_id).done
