@@ -83,6 +83,21 @@ def sees_all_payers(actor: Actor, run: BillingRun) -> bool:
     return all(p in visible for p in run.run_payers.values_list("payer_id", flat=True))
 
 
+def run_summary_for(actor: Actor, run: BillingRun) -> dict:
+    """The run's summary as the actor may see it: only granted payers' figures when narrowed."""
+    from billing.services.runs import run_summary
+
+    if not run.summary or sees_all_payers(actor, run):
+        return run.summary
+    return run_summary(run, _payer_ids(actor))
+
+
+def run_payer_codes_for(actor: Actor, run: BillingRun) -> list[str]:
+    """Codes of the run's payers the actor may see."""
+    visible = set(_payer_ids(actor))
+    return sorted(rp.payer.code for rp in run.run_payers.all() if rp.payer_id in visible)
+
+
 def decision_get(actor: Actor, decision_id: int) -> Decision:
     """One decision, or 404."""
     actor.require(S.BILLING_RUN_VIEW)

@@ -129,8 +129,8 @@ def run_rows(request: HttpRequest) -> HttpResponse:
 TABS = ("summary", "decisions", "exceptions", "audit", "downloads")
 
 
-def _summary_context(run: BillingRun) -> dict:
-    summary = run.summary or {}
+def _summary_context(run: BillingRun, summary: dict) -> dict:
+    summary = summary or {}
     by_class = summary.get("by_class") or {}
     order = [c.value for c in DecisionClass]
     items = [
@@ -171,7 +171,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "newer": run.superseded_by.order_by("-id").first(),
     }
     if tab == "summary":
-        context.update(_summary_context(run))
+        context.update(_summary_context(run, selectors.run_summary_for(actor, run)))
     elif tab == "decisions":
         q = request.GET
         cls = q.get("decision_class", "")
@@ -382,6 +382,10 @@ def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def decision_replay(request: HttpRequest, pk: int) -> HttpResponse:
     """Old and new side by side, differing inputs highlighted (HTMX fragment or page)."""
+    try:
+        selectors.decision_get(request.actor, pk)
+    except NotFound:
+        return _not_found(request, f"Decision {pk}")
     try:
         result = replay.decision_replay(
             actor=request.actor, decision_id=pk, rule_version=request.POST.get("rule_version", "")

@@ -5,6 +5,7 @@ from datetime import date
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing import selectors
 from billing.engine import DecisionClass
 from billing.models import BillingRun, Decision, MemberMonthOverride, RuleVersion, RunException
 
@@ -58,8 +59,21 @@ class RunSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    summary = serializers.SerializerMethodField()
+
+    def _actor(self):
+        request = self.context.get("request")
+        return getattr(request, "actor", None)
+
     def get_payers(self, run) -> list[str]:
-        return sorted(rp.payer.code for rp in run.run_payers.all())
+        actor = self._actor()
+        if actor is None:
+            return sorted(rp.payer.code for rp in run.run_payers.all())
+        return selectors.run_payer_codes_for(actor, run)
+
+    def get_summary(self, run) -> dict:
+        actor = self._actor()
+        return run.summary if actor is None else selectors.run_summary_for(actor, run)
 
     def get_progress(self, run) -> dict:
         return {

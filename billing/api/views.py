@@ -166,7 +166,10 @@ class RunListCreateView(TenantListAPIView):
             actor=self.actor, month=v["month"], payers=v["payers"], mode=v["mode"]
         )
         run.refresh_from_db()
-        return Response(ser.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ser.RunSerializer(run, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class RunDetailView(TenantAPIView):
@@ -176,7 +179,9 @@ class RunDetailView(TenantAPIView):
 
     @extend_schema(responses=ser.RunSerializer)
     def get(self, request, pk: int):
-        return Response(ser.RunSerializer(selectors.run_get(self.actor, pk)).data)
+        return Response(
+            ser.RunSerializer(selectors.run_get(self.actor, pk), context={"request": request}).data
+        )
 
 
 class RunRegenerateView(TenantAPIView):
@@ -193,7 +198,10 @@ class RunRegenerateView(TenantAPIView):
             actor=self.actor, run_id=pk, reason=form.validated_data["reason"]
         )
         run.refresh_from_db()
-        return Response(ser.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ser.RunSerializer(run, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class RunCancelView(TenantAPIView):
@@ -209,7 +217,7 @@ class RunCancelView(TenantAPIView):
         run = runs.billing_run_cancel(
             actor=self.actor, run_id=pk, reason=form.validated_data["reason"]
         )
-        return Response(ser.RunSerializer(run).data)
+        return Response(ser.RunSerializer(run, context={"request": request}).data)
 
 
 class DecisionListView(TenantListAPIView):

@@ -669,17 +669,23 @@ def billing_run_chunk_failed(*, chunk_id: int, error: str) -> BillingRun | None:
         return run
 
 
-def _summary(run: BillingRun) -> dict:
+def run_summary(run: BillingRun, payer_ids: list[int] | None = None) -> dict:
+    """Totals of a run, for all its payers or only some (a member narrowed by payer grants)."""
     by_class: dict[str, dict] = {}
     by_payer: dict[str, dict] = {}
+    decisions = Decision.objects.filter(run=run)
+    if payer_ids is not None:
+        decisions = decisions.filter(payer_id__in=payer_ids)
     rows = (
-        Decision.objects.filter(run=run)
-        .values("decision_class", "payer__code", "billable", "month")
+        decisions.values("decision_class", "payer__code", "billable", "month")
         .annotate(n=Count("id"), amount=Sum("amount"))
         .order_by()
     )
-    billable_members, month_amount, total = 0, Decimal("0.00"), Decimal("0.00")
+    billable_members, month_amount, total, members = 0, Decimal("0.00"), Decimal("0.00"), 0
     for r in rows:
+        if r["month"] == run.month and r["decision_class"] not in RETRO:
+            members += r["n"]
+        r["amount"] = r["amount"].quantize(Decimal("0.01"))  # SQLite sums carry 15 digits
         c = by_class.setdefault(r["decision_class"], {"count": 0, "amount": Decimal("0.00")})
         c["count"] += r["n"]
         c["amount"] += r["amount"]
@@ -697,7 +703,7 @@ def _summary(run: BillingRun) -> dict:
             p["amount"] += r["amount"]
     mean = cents(month_amount / billable_members) if billable_members else Decimal("0.00")
     return {
-        "members": run.members_total,
+        "members": run.members_total if payer_ids is None else members,
         "billable_members": billable_members,
         "total_charge": str(total),
         "mean_charge": str(mean),
@@ -745,7 +751,7 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
             return run
         system = Actor.system_for(run.tenant)
         digest = decisions_digest(run)
-        summary = _summary(run)
+        summary = run_summary(run)
         BillingRun.objects.filter(pk=run_id).update(summary=summary, digest=digest)
         run = transition_apply(
             actor=system,
