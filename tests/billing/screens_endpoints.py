@@ -1,0 +1,355 @@
+"""Billing's staff screens in the permission matrix (SPEC 2, 9, 11).
+
+Every screen of /billing/ is checked for every role of tenant A, anonymously (a redirect to the
+sign-in page) and as tenant B's owner (404 for tenant A's objects, none of A's data in lists).
+Writes get fresh objects per setup (a new payer each time), so one role's success never
+blocks the next role's attempt; read-only screens share one completed run per test.
+
+Rosters and packages are files: this module's setups and requests run with MEDIA_ROOT in a
+temporary folder (the matrix test has no `settings` fixture to do it), see `_media`.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+
+from django.test import override_settings
+
+from billing.models import AuditPackage
+from billing.services.overrides import member_month_override_request
+from core import scopes as S
+from tests.billing import api_builders as b
+from tests.billing import screen_builders as sb
+from tests.permissions import Endpoint, register
+
+VIEW, TRIGGER = S.BILLING_RUN_VIEW, S.BILLING_RUN_TRIGGER
+RULES, OVERRIDE = S.BILLING_RULES_MANAGE, S.BILLING_OVERRIDE_CREATE
+REPLAY, RESOLVE = S.BILLING_DECISION_REPLAY, S.BILLING_EXCEPTION_RESOLVE
+PAGE, REDIRECT = frozenset({200}), frozenset({302})
+
+_folder: tempfile.TemporaryDirectory | None = None
+
+
+def _media_root() -> str:
+    global _folder
+    if _folder is None:
+        _folder = tempfile.TemporaryDirectory(prefix="hb-billing-screens-")
+    return _folder.name
+
+
+def _media(setup):
+    """Run a setup, and every request of the world's clients, with MEDIA_ROOT in a temp folder.
+
+    The matrix calls `setup(world)` right before `world.client(role)` sends the request, so the
+    setup wraps the world's client factory (this test's world only) once.
+    """
+
+    @functools.wraps(setup)
+    def wrapped(world):
+        if not getattr(world, "_screens_media", False):
+            make_client = world.client
+
+            def client(role):
+                c = make_client(role)
+                send = c.request
+
+                def request(**kwargs):
+                    with override_settings(MEDIA_ROOT=_media_root()):
+                        return send(**kwargs)
+
+                c.request = request
+                return c
+
+            world.client = client
+            world._screens_media = True
+        with override_settings(MEDIA_ROOT=_media_root()):
+            return setup(world)
+
+    return wrapped
+
+
+# --- setups -------------------------------------------------------------------------------
+
+
+@_media
+def _queued_run(world) -> dict:
+    """A fresh payer's QUEUED production run (nothing enqueued)."""
+    p = b.billed_payer(world.tenant)
+    run = b.trigger(world.tenant, [p])
+    return {"payer": p.code, "run": run.pk}
+
+
+@_media
+def _fresh_payer(world) -> dict:
+    return {"payer": b.payer_with_rules(world.tenant).code}
+
+
+@_media
+def _fresh_done_run(world) -> dict:
+    """A fresh payer's completed production run (package only requested), with an exception."""
+    p = b.payer_with_rules(world.tenant)
+    b.member(world.tenant, p)
+    b.member(world.tenant, p, benefit_suffix=b.UNKNOWN_SUFFIX)
+    run = sb.done_run(world.tenant, [p], package=False)
+    return {
+        "payer": p.code,
+        "run": run.pk,
+        "exception": run.exceptions.get().pk,
+        "decision": b.a_decision(run).pk,
+    }
+
+
+_SHARED: dict = {}
+
+
+@_media
+def _shared_run(world) -> dict:
+    """One completed production run with a READY package per test (read-only screens)."""
+    if _SHARED.get("world") is not world:
+        _SHARED.clear()
+        p = b.payer_with_rules(world.tenant)
+        b.member(world.tenant, p)
+        b.member(world.tenant, p, benefit_suffix=b.UNKNOWN_SUFFIX)
+        run = sb.done_run(world.tenant, [p], package=True)
+        assert AuditPackage.objects.get(run=run).status == AuditPackage.Status.READY
+        _SHARED.update(
+            world=world,
+            ctx={"payer": p.code, "run": run.pk, "decision": b.a_decision(run).pk},
+        )
+    return _SHARED["ctx"]
+
+
+@_media
+def _draft(world) -> dict:
+    p = b.payer_with_rules(world.tenant)
+    rv = b.rule_version(world.tenant, p, version="v2", activate=False)
+    return {"payer": p.code, "rule_version": rv.pk}
+
+
+@_media
+def _member(world) -> dict:
+    p = b.payer_with_rules(world.tenant)
+    m = b.member(world.tenant, p)
+    return {"payer": p.code, "member": m.external_id}
+
+
+@_media
+def _override(world) -> dict:
+    ctx = _member(world)
+    member_month_override_request(
+        actor=world.actor(S.Role.OWNER),
+        payer_code=ctx["payer"],
+        member_external_id=ctx["member"],
+        month=sb.MONTH,
+        outcome="NOT_BILLABLE",
+        reason="matrix check",
+    )
+    return ctx
+
+
+_payer_code = lambda c: c["payer"]  # noqa: E731
+_run_url = lambda c: f"/billing/runs/{c['run']}/"  # noqa: E731
+
+
+def _tab(tab: str) -> Endpoint:
+    return Endpoint(
+        f"screen billing run {tab} tab",
+        "GET",
+        lambda c: f"{_run_url(c)}?tab={tab}",
+        VIEW,
+        kind="screen",
+        setup=_shared_run,
+        success=PAGE,
+        object_of_tenant=True,
+    )
+
+
+register(
+    # runs list and trigger
+    Endpoint(
+        "screen billing runs",
+        "GET",
+        lambda c: "/billing/",
+        VIEW,
+        kind="screen",
+        setup=_queued_run,
+        success=PAGE,
+        marker=_payer_code,
+    ),
+    Endpoint(
+        "screen billing run trigger",
+        "POST",
+        lambda c: "/billing/",
+        TRIGGER,
+        kind="screen",
+        setup=_fresh_payer,
+        data=lambda c: {"month": sb.MONTH_TEXT, "payers": [c["payer"]], "mode": "SIMULATION"},
+        success=REDIRECT,
+    ),
+    Endpoint(
+        "screen billing run rows",
+        "GET",
+        lambda c: "/billing/rows/",
+        VIEW,
+        kind="screen",
+        setup=_queued_run,
+        success=PAGE,
+        marker=_payer_code,
+    ),
+    # one run
+    *[_tab(tab) for tab in ("summary", "decisions", "exceptions", "audit", "downloads")],
+    Endpoint(
+        "screen billing run progress",
+        "GET",
+        lambda c: f"{_run_url(c)}progress/",
+        VIEW,
+        kind="screen",
+        setup=_queued_run,
+        success=PAGE,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing run regenerate",
+        "POST",
+        lambda c: f"{_run_url(c)}regenerate/",
+        TRIGGER,
+        kind="screen",
+        setup=_fresh_done_run,
+        data=lambda c: {"reason_kind": "corrected eligibility", "reason": "matrix"},
+        success=REDIRECT,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing run cancel",
+        "POST",
+        lambda c: f"{_run_url(c)}cancel/",
+        TRIGGER,
+        kind="screen",
+        setup=_queued_run,
+        data=lambda c: {"reason": "wrong month"},
+        success=REDIRECT,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing run roster csv",
+        "GET",
+        lambda c: f"{_run_url(c)}roster.csv",
+        VIEW,
+        kind="screen",
+        setup=_shared_run,
+        success=PAGE,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing run decisions csv",
+        "GET",
+        lambda c: f"{_run_url(c)}decisions.csv",
+        VIEW,
+        kind="screen",
+        setup=_shared_run,
+        success=PAGE,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing run package download",
+        "GET",
+        lambda c: f"{_run_url(c)}package/",
+        VIEW,
+        kind="screen",
+        setup=_shared_run,
+        success=PAGE,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing run package rebuild",
+        "POST",
+        lambda c: f"{_run_url(c)}package/",
+        VIEW,
+        kind="screen",
+        setup=_shared_run,
+        success=REDIRECT,
+        object_of_tenant=True,
+    ),
+    # exceptions, decisions, replay
+    Endpoint(
+        "screen billing exception resolve",
+        "POST",
+        lambda c: f"/billing/exceptions/{c['exception']}/resolve/",
+        RESOLVE,
+        kind="screen",
+        setup=_fresh_done_run,
+        data=lambda c: {"resolution": "benefit suffix confirmed with the payer"},
+        success=REDIRECT,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing decision",
+        "GET",
+        lambda c: f"/billing/decisions/{c['decision']}/",
+        VIEW,
+        kind="screen",
+        setup=_shared_run,
+        success=PAGE,
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen billing decision replay",
+        "POST",
+        lambda c: f"/billing/decisions/{c['decision']}/replay/",
+        REPLAY,
+        kind="screen",
+        setup=_shared_run,
+        data=lambda c: {"rule_version": "v1"},
+        success=PAGE,
+        object_of_tenant=True,
+    ),
+    # rule versions
+    Endpoint(
+        "screen billing rules",
+        "GET",
+        lambda c: "/billing/rules/",
+        VIEW,
+        kind="screen",
+        setup=_draft,
+        success=PAGE,
+        marker=_payer_code,
+    ),
+    Endpoint(
+        "screen billing rule activate",
+        "POST",
+        lambda c: "/billing/rules/",
+        RULES,
+        kind="screen",
+        setup=_draft,
+        data=lambda c: {"rule_version": c["rule_version"], "action": "activate"},
+        success=REDIRECT,
+    ),
+    # member-month overrides
+    Endpoint(
+        "screen billing overrides",
+        "GET",
+        lambda c: "/billing/overrides/",
+        VIEW,
+        kind="screen",
+        setup=_override,
+        success=PAGE,
+        marker=_payer_code,
+    ),
+    Endpoint(
+        "screen billing override create",
+        "POST",
+        lambda c: "/billing/overrides/",
+        OVERRIDE,
+        kind="screen",
+        setup=_member,
+        data=lambda c: {
+            "payer": c["payer"],
+            "member": c["member"],
+            "month": sb.MONTH_TEXT,
+            "outcome": "NOT_BILLABLE",
+            "reason": "member moved abroad",
+        },
+        success=REDIRECT,
+    ),
+)
