@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from django.db import connection
 
-from billing.ingest import ELIGIBILITY_COLUMNS
+from billing.ingest import ASSERTION_FIELDS, ELIGIBILITY_COLUMNS
 from billing.models import Payer
 from core.actors import Actor
 from core.bench import Bench, Timer, peak_rss_mb, register_bench
@@ -165,19 +165,7 @@ def _billing_facts(tenant, payer, members: int, month) -> None:
             ),
         )
     ids = list(Member.objects.filter(tenant=tenant).order_by("id").values_list("id", flat=True))
-    fields = (
-        "tenant",
-        "payer",
-        "member",
-        "source_kind",
-        "file_date",
-        "received_at",
-        "status",
-        "effective_date",
-        "termination_date",
-        "benefit_code",
-        "benefit_suffix",
-    )
+    fields = ASSERTION_FIELDS[:11]  # the eligibility file's columns, without file and row
     for k, m in enumerate(months):
         rows = []
         for n, member_id in enumerate(ids):

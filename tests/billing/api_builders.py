@@ -27,19 +27,11 @@ from billing.services import rules as rule_services
 from billing.services import runs as run_services
 from core.actors import Actor
 from core.models import Tenant
+from tests.billing.engine_builders import SPEC_PARAMS
 
 # The SPEC 4 example params: MED 0-64 at 412.50, MED+D -> MED_DENTAL (which has no tier),
 # DAILY proration, a qualifying service (99213 or 99214) required.
-PARAMS: dict = {
-    "requires_service_delivery": True,
-    "qualifying_service_codes": ["99213", "99214"],
-    "retro_window_months": 3,
-    "proration": "DAILY",
-    "min_billable_days": 1,
-    "file_precedence": ["MANUAL", "AMENDED_FILE", "FULL_FILE", "CHANGE_FILE"],
-    "benefit_combinations": [{"primary": "MED", "suffix": "D", "combined": "MED_DENTAL"}],
-    "pricing_tiers": [{"benefit": "MED", "min_age": 0, "max_age": 64, "rate": "412.50"}],
-}
+PARAMS: dict = SPEC_PARAMS
 RATE = Decimal("412.50")
 # October 2026 (31 days): a past month on 2026-11-22, so production runs are allowed.
 MONTH = date(2026, 10, 1)
