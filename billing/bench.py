@@ -93,6 +93,32 @@ def _billing_args(parser) -> None:
     )
 
 
+def _tree_peak_rss_mb(root: int) -> float:
+    """The highest peak RSS (VmHWM) among a process and its descendants, in MB (Linux)."""
+    from pathlib import Path
+
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, changed = {root}, True
+    while changed:
+        more = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+        changed, tree = bool(more), tree | more
+    peak = 0.0
+    for pid in tree:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return round(peak, 1)
+
+
 def _with_workers(run, workers: int):
     """Start a qcluster, queue the run for it, wait for the end, stop the cluster."""
     import os
@@ -112,9 +138,10 @@ def _with_workers(run, workers: int):
             runs._enqueue("billing.tasks.run_start", run.pk)
             while True:
                 run.refresh_from_db()
-                if not run.is_active:
+                if not run.is_active and (run.roster or run.status == run.Status.FAILED):
                     break
                 time.sleep(0.2)
+        run.worker_peak_rss_mb = _tree_peak_rss_mb(cluster.pid)
         return run, clock.seconds
     finally:
         cluster.send_signal(signal.SIGTERM)
@@ -263,6 +290,7 @@ def _billing_run(*, members: int, workers: int = 2, **_) -> dict:
         "summary": {k: run.summary[k] for k in ("billable_members", "total_charge", "mean_charge")},
         "roster_bytes": run.roster.size if run.roster else 0,
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "worker_peak_rss_mb": getattr(run, "worker_peak_rss_mb", None),
     }
 
 

@@ -129,7 +129,7 @@ def membership_set_role(*, actor: Actor, membership_id: int, role: str) -> Tenan
     role = S.Role(role)
     with transaction.atomic():
         membership = (
-            TenantMembership.objects.select_for_update()
+            TenantMembership.objects.select_for_update(of=("self",))
             .filter(pk=membership_id, tenant=actor.tenant)
             .select_related("user")
             .first()
@@ -164,7 +164,7 @@ def membership_remove(*, actor: Actor, membership_id: int) -> None:
     actor.require(S.TENANT_MANAGE)
     with transaction.atomic():
         membership = (
-            TenantMembership.objects.select_for_update()
+            TenantMembership.objects.select_for_update(of=("self",))
             .filter(pk=membership_id, tenant=actor.tenant)
             .select_related("user")
             .first()

@@ -254,7 +254,11 @@ def _chunks(items: list, size: int):
 def billing_run_start(*, run_id: int) -> list[int]:
     """QUEUED -> RUNNING: pick rule versions, plan chunks; returns the ids of pending chunks."""
     with transaction.atomic():
-        run = BillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        run = (
+            BillingRun.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=run_id)
+        )
         if run.status == Status.RUNNING:
             return list(run.chunks.filter(done=False).values_list("id", flat=True))
         if run.status != Status.QUEUED:
@@ -617,7 +621,9 @@ def _evaluate_chunk(run: BillingRun, chunk: RunChunk, rules: Rules) -> tuple[lis
 def billing_run_process_chunk(*, chunk_id: int) -> int:
     """Evaluate one chunk and write its decisions, once; returns members processed."""
     with transaction.atomic():
-        chunk = RunChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
+        chunk = (
+            RunChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
+        )
         run = chunk.run
         if chunk.done or run.status != Status.RUNNING:
             return 0
@@ -650,7 +656,11 @@ def billing_run_process_chunk(*, chunk_id: int) -> int:
 def billing_run_chunk_failed(*, chunk_id: int, error: str) -> BillingRun | None:
     """Count a failed attempt; after the last one the run fails cleanly."""
     with transaction.atomic():
-        chunk = RunChunk.objects.select_for_update().select_related("run__tenant").get(pk=chunk_id)
+        chunk = (
+            RunChunk.objects.select_for_update(of=("self",))
+            .select_related("run__tenant")
+            .get(pk=chunk_id)
+        )
         attempts = chunk.attempts + 1
         RunChunk.objects.filter(pk=chunk.pk).update(attempts=attempts)
         run = chunk.run
@@ -746,7 +756,11 @@ def decisions_digest(run: BillingRun) -> str:
 def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
     """Complete the run once every chunk is done: summary, digest, audit closure, supersession."""
     with transaction.atomic():
-        run = BillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        run = (
+            BillingRun.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=run_id)
+        )
         if run.status != Status.RUNNING or not run.all_chunks_done():
             return run
         system = Actor.system_for(run.tenant)
