@@ -172,6 +172,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if tab == "summary":
         context.update(_summary_context(run, selectors.run_summary_for(actor, run)))
+        context["month_chart"] = _totals_by_month(request)
     elif tab == "decisions":
         q = request.GET
         cls = q.get("decision_class", "")

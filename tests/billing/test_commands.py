@@ -376,3 +376,37 @@ def test_load_demo_creates_rules_and_runs_once(db):
     run("load_demo")
     assert BillingRun.objects.count() == runs_before == 3
     assert RuleVersion.objects.count() == versions_before
+
+
+def test_trigger_run_takes_several_payers_after_one_flag(world, tmp_path, settings):
+    # given two payers with rules and members
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.MEDIA_ROOT = tmp_path
+    p1 = b.payer_with_rules(world.tenant, "MULTI1")
+    p2 = b.payer_with_rules(world.tenant, "MULTI2")
+    b.member(world.tenant, p1)
+    b.member(world.tenant, p2)
+    out = StringIO()
+
+    # when both are named after one --payer
+    call_command(
+        "trigger_run",
+        "--tenant",
+        world.tenant.slug,
+        "--month",
+        b.MONTH_TEXT,
+        "--payer",
+        "MULTI1",
+        "MULTI2",
+        "--mode",
+        "simulation",
+        "--sync",
+        stdout=out,
+    )
+
+    # then one run covers both
+    body = json.loads(out.getvalue())
+    assert sorted(body["summary"]["by_payer"]) == ["MULTI1", "MULTI2"]

@@ -24,7 +24,14 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--month", help="YYYY-MM (default: the current month)")
         who = parser.add_mutually_exclusive_group()
-        who.add_argument("--payer", action="append", default=[], help="payer code (repeatable)")
+        who.add_argument(
+            "--payer",
+            action="extend",
+            nargs="+",
+            default=[],
+            metavar="CODE",
+            help="payer code(s): --payer A B, or --payer A --payer B",
+        )
         who.add_argument("--all-payers", action="store_true")
         parser.add_argument("--mode", choices=["production", "simulation"], default="production")
         parser.add_argument("--regenerate", type=int, metavar="RUN_ID")
