@@ -10,5 +10,6 @@ from tests.ingestion import endpoints as _ingestion_endpoints  # noqa: F401
 
 
 @pytest.mark.parametrize("endpoint", permissions.ENDPOINTS, ids=lambda e: e.name)
-def test_permission_matrix(endpoint, world):
+def test_permission_matrix(endpoint, world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # uploads, rosters and packages stay out of the project
     permissions.assert_matrix(endpoint, world)

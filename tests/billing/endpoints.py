@@ -6,10 +6,6 @@ Every setup builds fresh objects of tenant A (a new payer each time), so one rol
 
 from __future__ import annotations
 
-import tempfile
-
-from django.test import override_settings
-
 from billing.services.overrides import member_month_override_request
 from core import scopes as S
 from tests.billing import api_builders as b
@@ -19,16 +15,6 @@ VIEW, TRIGGER = S.BILLING_RUN_VIEW, S.BILLING_RUN_TRIGGER
 RULES, OVERRIDE = S.BILLING_RULES_MANAGE, S.BILLING_OVERRIDE_CREATE
 REPLAY, RESOLVE = S.BILLING_DECISION_REPLAY, S.BILLING_EXCEPTION_RESOLVE
 OK, CREATED = frozenset({200}), frozenset({201})
-
-_media: tempfile.TemporaryDirectory | None = None
-
-
-def _media_root() -> str:
-    """Rosters of the matrix's runs go to a temporary folder, not the project's media/."""
-    global _media
-    if _media is None:
-        _media = tempfile.TemporaryDirectory(prefix="hb-billing-matrix-")
-    return _media.name
 
 
 def _payer(world) -> dict:
@@ -80,8 +66,7 @@ def _queued_run(world) -> dict:
 
 def _completed_run(world) -> dict:
     """A fresh payer's completed production run with a billable decision and an exception."""
-    with override_settings(MEDIA_ROOT=_media_root()):
-        run, exc = b.run_with_exception(world.tenant)
+    run, exc = b.run_with_exception(world.tenant)
     decision = b.a_decision(run)
     return {
         "payer": exc.payer.code,

@@ -4,17 +4,9 @@ Every screen of /billing/ is checked for every role of tenant A, anonymously (a 
 sign-in page) and as tenant B's owner (404 for tenant A's objects, none of A's data in lists).
 Writes get fresh objects per setup (a new payer each time), so one role's success never
 blocks the next role's attempt; read-only screens share one completed run per test.
-
-Rosters and packages are files: this module's setups and requests run with MEDIA_ROOT in a
-temporary folder (the matrix test has no `settings` fixture to do it), see `_media`.
 """
 
 from __future__ import annotations
-
-import functools
-import tempfile
-
-from django.test import override_settings
 
 from billing.models import AuditPackage
 from billing.services.overrides import member_month_override_request
@@ -28,51 +20,9 @@ RULES, OVERRIDE = S.BILLING_RULES_MANAGE, S.BILLING_OVERRIDE_CREATE
 REPLAY, RESOLVE = S.BILLING_DECISION_REPLAY, S.BILLING_EXCEPTION_RESOLVE
 PAGE, REDIRECT = frozenset({200}), frozenset({302})
 
-_folder: tempfile.TemporaryDirectory | None = None
-
-
-def _media_root() -> str:
-    global _folder
-    if _folder is None:
-        _folder = tempfile.TemporaryDirectory(prefix="hb-billing-screens-")
-    return _folder.name
-
-
-def _media(setup):
-    """Run a setup, and every request of the world's clients, with MEDIA_ROOT in a temp folder.
-
-    The matrix calls `setup(world)` right before `world.client(role)` sends the request, so the
-    setup wraps the world's client factory (this test's world only) once.
-    """
-
-    @functools.wraps(setup)
-    def wrapped(world):
-        if not getattr(world, "_screens_media", False):
-            make_client = world.client
-
-            def client(role):
-                c = make_client(role)
-                send = c.request
-
-                def request(**kwargs):
-                    with override_settings(MEDIA_ROOT=_media_root()):
-                        return send(**kwargs)
-
-                c.request = request
-                return c
-
-            world.client = client
-            world._screens_media = True
-        with override_settings(MEDIA_ROOT=_media_root()):
-            return setup(world)
-
-    return wrapped
-
-
 # --- setups -------------------------------------------------------------------------------
 
 
-@_media
 def _queued_run(world) -> dict:
     """A fresh payer's QUEUED production run (nothing enqueued)."""
     p = b.billed_payer(world.tenant)
@@ -80,12 +30,10 @@ def _queued_run(world) -> dict:
     return {"payer": p.code, "run": run.pk}
 
 
-@_media
 def _fresh_payer(world) -> dict:
     return {"payer": b.payer_with_rules(world.tenant).code}
 
 
-@_media
 def _fresh_done_run(world) -> dict:
     """A fresh payer's completed production run (package only requested), with an exception."""
     p = b.payer_with_rules(world.tenant)
@@ -103,7 +51,6 @@ def _fresh_done_run(world) -> dict:
 _SHARED: dict = {}
 
 
-@_media
 def _shared_run(world) -> dict:
     """One completed production run with a READY package per test (read-only screens)."""
     if _SHARED.get("world") is not world:
@@ -120,21 +67,18 @@ def _shared_run(world) -> dict:
     return _SHARED["ctx"]
 
 
-@_media
 def _draft(world) -> dict:
     p = b.payer_with_rules(world.tenant)
     rv = b.rule_version(world.tenant, p, version="v2", activate=False)
     return {"payer": p.code, "rule_version": rv.pk}
 
 
-@_media
 def _member(world) -> dict:
     p = b.payer_with_rules(world.tenant)
     m = b.member(world.tenant, p)
     return {"payer": p.code, "member": m.external_id}
 
 
-@_media
 def _override(world) -> dict:
     ctx = _member(world)
     member_month_override_request(
