@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 
 from billing.models import BillingRun, Decision, RunException
 from core import scopes as S
@@ -129,14 +131,28 @@ def decisions_lines(run: BillingRun, payer_ids: list[int] | None = None) -> Iter
     return _lines(DECISION_COLUMNS, rows)
 
 
+def spool(lines: Iterator[str]) -> tuple[tempfile.SpooledTemporaryFile, str]:
+    """Lines written to a temporary file (in memory only while small), with their sha256.
+
+    The caller closes the file (use it as a context manager).
+    """
+    digest = hashlib.sha256()
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (returned)
+    for chunk in lines:
+        data = chunk.encode()
+        digest.update(data)
+        spooled.write(data)
+    spooled.seek(0)
+    return spooled, digest.hexdigest()
+
+
 def roster_write(*, run: BillingRun) -> None:
-    """Freeze the roster of a completed production run as a file next to the run."""
-    content = "".join(roster_lines(run))
-    run.roster.save(
-        f"roster-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv",
-        ContentFile(content.encode()),
-        save=False,
-    )
+    """Freeze the roster of a completed production run as a file next to the run (streamed)."""
+    spooled, _ = spool(roster_lines(run))
+    with spooled:
+        run.roster.save(
+            f"roster-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv", File(spooled), save=False
+        )
     BillingRun.objects.filter(pk=run.pk).update(roster=run.roster.name)
 
 

@@ -9,18 +9,19 @@ sha256 of the decisions CSV that sits beside it in the zip.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
+import shutil
+import tempfile
 import time
 import zipfile
 
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 
 from billing.models import AuditPackage, BillingRun, RunException, RunPayer
-from billing.services.exports import decisions_lines
+from billing.services.exports import decisions_lines, spool
 from core import scopes as S
 from core.actors import Actor
 from core.exceptions import Conflict
@@ -139,15 +140,16 @@ def audit_package_build(*, run_id: int) -> AuditPackage:
     )
     started = time.perf_counter()
     try:
-        csv_bytes = "".join(decisions_lines(run)).encode()
-        csv_sha256 = hashlib.sha256(csv_bytes).hexdigest()
+        csv_file, csv_sha256 = spool(decisions_lines(run))  # constant memory, whatever the size
         pdf, pages = render_pdf(run, csv_sha256)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(f"audit-run{run.pk}.pdf", pdf)
-            archive.writestr(f"decisions-run{run.pk}.csv", csv_bytes)
-        name = f"audit-package-run{run.pk}-{run.month:%Y-%m}-v{run.version}.zip"
-        package.file.save(name, ContentFile(buffer.getvalue()), save=False)
+        with csv_file, tempfile.TemporaryFile() as zipped:
+            with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(f"audit-run{run.pk}.pdf", pdf)
+                with archive.open(f"decisions-run{run.pk}.csv", "w", force_zip64=True) as entry:
+                    shutil.copyfileobj(csv_file, entry, 1024 * 1024)
+            zipped.seek(0)
+            name = f"audit-package-run{run.pk}-{run.month:%Y-%m}-v{run.version}.zip"
+            package.file.save(name, File(zipped), save=False)
         AuditPackage.objects.filter(pk=package.pk).update(file=package.file.name)
         package = transition_apply(
             actor=system,

@@ -246,9 +246,19 @@ def billing_run_cancel(*, actor: Actor, run_id: int, reason: str = "") -> Billin
 # --- execution ------------------------------------------------------------------------------
 
 
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _ranges(ids, size: int):
+    """(first, last, count) of consecutive runs of `size` sorted ids, from any iterable."""
+    first = last = None
+    count = 0
+    for value in ids:
+        if count == 0:
+            first = value
+        last, count = value, count + 1
+        if count == size:
+            yield first, last, count
+            count = 0
+    if count:
+        yield first, last, count
 
 
 def billing_run_start(*, run_id: int) -> list[int]:
@@ -289,7 +299,7 @@ def billing_run_start(*, run_id: int) -> list[int]:
                 )
                 continue
             RunPayer.objects.filter(pk=rp.pk).update(rule_version=rv)
-            members = list(
+            members = (
                 EligibilityAssertion.objects.filter(
                     tenant_id=run.tenant_id,
                     payer_id=rp.payer_id,
@@ -298,17 +308,18 @@ def billing_run_start(*, run_id: int) -> list[int]:
                 .order_by("member_id")
                 .values_list("member_id", flat=True)
                 .distinct()
+                .iterator(chunk_size=20000)  # only the chunk boundaries are kept
             )
-            total += len(members)
-            for index, group in enumerate(_chunks(members, size)):
+            for index, (first, last, count) in enumerate(_ranges(members, size)):
+                total += count
                 chunks.append(
                     RunChunk(
                         run=run,
                         payer_id=rp.payer_id,
                         index=index,
-                        first_member=group[0],
-                        last_member=group[-1],
-                        members=len(group),
+                        first_member=first,
+                        last_member=last,
+                        members=count,
                     )
                 )
         RunChunk.objects.bulk_create(chunks)
