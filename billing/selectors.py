@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from billing.models import (
     BillingRun,
@@ -90,6 +93,22 @@ def run_summary_for(actor: Actor, run: BillingRun) -> dict:
     if not run.summary or sees_all_payers(actor, run):
         return run.summary
     return run_summary(run, _payer_ids(actor))
+
+
+def totals_by_month(actor: Actor, *, months: int = 12) -> list[tuple[date, Decimal]]:
+    """Total charge of the completed production runs the actor may see, per month, oldest first."""
+    from billing.engine.months import add_months
+
+    first = add_months(timezone.localdate().replace(day=1), -(months - 1))
+    totals: dict[date, Decimal] = defaultdict(Decimal)
+    done = run_list(actor).filter(
+        mode=BillingRun.Mode.PRODUCTION, status__in=BillingRun.DONE, month__gte=first
+    )
+    for run in done:
+        totals[run.month] += Decimal((run_summary_for(actor, run) or {}).get("total_charge", "0"))
+    return [
+        (add_months(first, i), totals.get(add_months(first, i), Decimal(0))) for i in range(months)
+    ]
 
 
 def run_payer_codes_for(actor: Actor, run: BillingRun) -> list[str]:

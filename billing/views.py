@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -16,12 +15,10 @@ from django.views.decorators.http import require_POST
 
 from billing import charts, selectors
 from billing.engine import DecisionClass
-from billing.engine.months import add_months
 from billing.models import AuditPackage, BillingRun, RuleVersion, RunPayer
 from billing.services import exceptions as exception_services
 from billing.services import exports, overrides, package, replay, rules, runs
 from core import scopes as S
-from core.audit import audit_record
 from core.exceptions import DomainError, NotFound
 from core.views import tenant_view
 
@@ -66,20 +63,9 @@ def _runs_context(request: HttpRequest) -> dict:
 
 
 def _totals_by_month(request: HttpRequest) -> dict:
-    """Total charge of the authoritative production runs, month by month (last 12)."""
-    this = timezone.localdate().replace(day=1)
-    first = add_months(this, -11)
-    totals: dict[date, Decimal] = defaultdict(Decimal)
-    done = selectors.run_list(request.actor).filter(
-        mode=BillingRun.Mode.PRODUCTION, status__in=BillingRun.DONE, month__gte=first
-    )
-    for month, summary in done.values_list("month", "summary"):
-        totals[month] += Decimal((summary or {}).get("total_charge", "0"))
-    points = [
-        (add_months(first, i).strftime("%b %y"), totals.get(add_months(first, i), Decimal(0)))
-        for i in range(12)
-    ]
-    return charts.columns(points)
+    """Chart of the total charge of completed production runs, month by month (last 12)."""
+    points = selectors.totals_by_month(request.actor, months=12)
+    return charts.columns([(month.strftime("%b %y"), total) for month, total in points])
 
 
 @tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RUN_TRIGGER)
@@ -312,16 +298,10 @@ def run_package(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect(f"{reverse('billing:run', args=[pk])}?tab=downloads")
-    pkg = AuditPackage.objects.filter(run=run, status=AuditPackage.Status.READY).first()
-    if pkg is None or not pkg.file:
-        raise Http404("The audit package is not ready.")
-    audit_record(
-        tenant=request.actor.tenant,
-        actor=request.actor,
-        action="EXPORT_DOWNLOADED",
-        obj=run,
-        payload={"export": "audit_package"},
-    )
+    try:
+        pkg = package.audit_package_download(actor=request.actor, run=run)
+    except DomainError:
+        raise Http404("The audit package is not ready.") from None
     return FileResponse(
         pkg.file.open("rb"), as_attachment=True, filename=pkg.file.name.rsplit("/", 1)[-1]
     )

@@ -24,6 +24,7 @@ from billing.models import AuditPackage, BillingRun, RunException, RunPayer
 from billing.services.exports import decisions_lines, spool
 from core import scopes as S
 from core.actors import Actor
+from core.audit import audit_record
 from core.exceptions import Conflict
 from core.models import AuditEntry
 from core.transitions import transition_apply
@@ -79,6 +80,22 @@ def audit_package_request(*, actor: Actor, run_id: int, enqueue: bool = True) ->
 
             transaction.on_commit(lambda: _enqueue("billing.tasks.build_audit_package", run.pk))
     return package
+
+
+def audit_package_download(*, actor: Actor, run: BillingRun) -> AuditPackage:
+    """The READY package of a run, for download; the download is audited."""
+    actor.require(S.BILLING_RUN_VIEW)
+    pkg = AuditPackage.objects.filter(run=run, status=AuditPackage.Status.READY).first()
+    if pkg is None or not pkg.file:
+        raise Conflict(f"The audit package of run #{run.pk} is not ready.")
+    audit_record(
+        tenant=actor.tenant,
+        actor=actor,
+        action="EXPORT_DOWNLOADED",
+        obj=run,
+        payload={"export": "audit_package"},
+    )
+    return pkg
 
 
 def _context(run: BillingRun, csv_sha256: str) -> dict:

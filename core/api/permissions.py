@@ -25,8 +25,8 @@ def resolve_actor(request) -> Actor | None:
             )
             actor = Actor(tenant=membership.tenant, user=request.user) if membership else None
         else:
-            actor = getattr(request._request, "actor", None)
-            actor = actor if actor else None
+            lazy = getattr(request._request, "actor", None)
+            actor = lazy if lazy else None  # the middleware's lazy object may wrap None
     request._actor, request._actor_resolved = actor, True
     return actor
 
