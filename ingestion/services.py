@@ -389,7 +389,9 @@ def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
 def batch_finalize(*, batch_id: int) -> Batch:
     """Complete the batch once no record is pending (idempotent; any chunk may call it)."""
     with transaction.atomic():
-        batch = Batch.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=batch_id)
+        batch = (
+            Batch.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=batch_id)
+        )
         if batch.status != Batch.Status.PROCESSING or not batch.all_processed():
             return batch
         return transition_apply(
