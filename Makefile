@@ -23,7 +23,7 @@ migrate: install
 
 ## Set up everything, load the demo data, run the web server and one worker (Ctrl-C stops both).
 demo: migrate
-	$(MANAGE) load_demo
+	LOG_LEVEL=WARNING $(MANAGE) load_demo
 	$(MANAGE) setup_schedules
 	@bash scripts/serve.sh
 
