@@ -69,6 +69,8 @@ def decision_list(
     """A run's decisions for visible payers, by class, payer code and member id."""
     actor.require(S.BILLING_RUN_VIEW)
     qs = Decision.objects.filter(run=run, tenant=actor.tenant, payer_id__in=_payer_ids(actor))
+    if run.first_decision_id is not None:
+        qs = qs.filter(pk__gte=run.first_decision_id, pk__lte=run.last_decision_id)
     if decision_class:
         qs = qs.filter(decision_class=decision_class.upper())
     if payer:
@@ -115,6 +117,17 @@ def run_payer_codes_for(actor: Actor, run: BillingRun) -> list[str]:
     """Codes of the run's payers the actor may see."""
     visible = set(_payer_ids(actor))
     return sorted(rp.payer.code for rp in run.run_payers.all() if rp.payer_id in visible)
+
+
+def known_decision_count(
+    actor: Actor, run: BillingRun, *, decision_class: str = "", payer: str = "", member: str = ""
+) -> int | None:
+    """How many decisions a list shows, from the run's counters when no query is needed."""
+    if payer or member or not run.summary or not sees_all_payers(actor, run):
+        return None
+    if not decision_class:
+        return run.decisions_count
+    return (run.summary.get("by_class") or {}).get(decision_class, {}).get("count", 0)
 
 
 def decision_get(actor: Actor, decision_id: int) -> Decision:

@@ -174,8 +174,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("id")
         )
         paginator = Paginator(decisions, 50)
-        if not any(filters.values()) and selectors.sees_all_payers(actor, run):
-            paginator.count = run.decisions_count  # skip a COUNT(*) over the whole run
+        known = selectors.known_decision_count(actor, run, **filters)
+        if known is not None:
+            paginator.count = known  # skip a COUNT(*) over the run's decisions
         context.update(
             {
                 "page": paginator.get_page(q.get("page")),

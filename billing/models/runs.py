@@ -56,6 +56,10 @@ class BillingRun(ConcurrentTransitionMixin, models.Model):
     failure = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True)
     digest = models.CharField(max_length=64, blank=True)
+    # Lowest and highest decision id of the run (set on completion): lists of a big table scan
+    # only the run's stretch of the primary key instead of the rows of every earlier run.
+    first_decision_id = models.BigIntegerField(null=True, blank=True)
+    last_decision_id = models.BigIntegerField(null=True, blank=True)
     final_hash = models.CharField(max_length=64, blank=True)
     roster = models.FileField(upload_to="rosters/%Y/%m/", blank=True)
 

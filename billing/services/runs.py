@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, Count, F, Func, Max, Sum
+from django.db.models import BigIntegerField, Count, F, Func, Max, Min, Sum
 from django.utils import timezone
 
 from billing.engine import (
@@ -777,7 +777,13 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
         system = Actor.system_for(run.tenant)
         digest = decisions_digest(run)
         summary = run_summary(run)
-        BillingRun.objects.filter(pk=run_id).update(summary=summary, digest=digest)
+        bounds = Decision.objects.filter(run=run).aggregate(first=Min("id"), last=Max("id"))
+        BillingRun.objects.filter(pk=run_id).update(
+            summary=summary,
+            digest=digest,
+            first_decision_id=bounds["first"],
+            last_decision_id=bounds["last"],
+        )
         run = transition_apply(
             actor=system,
             model=BillingRun,
