@@ -9,10 +9,10 @@ blocks the next role's attempt; read-only screens share one completed run per te
 from __future__ import annotations
 
 from billing.models import AuditPackage
-from billing.services.overrides import member_month_override_request
 from core import scopes as S
 from tests.billing import api_builders as b
 from tests.billing import screen_builders as sb
+from tests.billing.endpoints import _draft, _member, _override, _queued_run
 from tests.permissions import Endpoint, register
 
 VIEW, TRIGGER = S.BILLING_RUN_VIEW, S.BILLING_RUN_TRIGGER
@@ -21,13 +21,6 @@ REPLAY, RESOLVE = S.BILLING_DECISION_REPLAY, S.BILLING_EXCEPTION_RESOLVE
 PAGE, REDIRECT = frozenset({200}), frozenset({302})
 
 # --- setups -------------------------------------------------------------------------------
-
-
-def _queued_run(world) -> dict:
-    """A fresh payer's QUEUED production run (nothing enqueued)."""
-    p = b.billed_payer(world.tenant)
-    run = b.trigger(world.tenant, [p])
-    return {"payer": p.code, "run": run.pk}
 
 
 def _fresh_payer(world) -> dict:
@@ -65,31 +58,6 @@ def _shared_run(world) -> dict:
             ctx={"payer": p.code, "run": run.pk, "decision": b.a_decision(run).pk},
         )
     return _SHARED["ctx"]
-
-
-def _draft(world) -> dict:
-    p = b.payer_with_rules(world.tenant)
-    rv = b.rule_version(world.tenant, p, version="v2", activate=False)
-    return {"payer": p.code, "rule_version": rv.pk}
-
-
-def _member(world) -> dict:
-    p = b.payer_with_rules(world.tenant)
-    m = b.member(world.tenant, p)
-    return {"payer": p.code, "member": m.external_id}
-
-
-def _override(world) -> dict:
-    ctx = _member(world)
-    member_month_override_request(
-        actor=world.actor(S.Role.OWNER),
-        payer_code=ctx["payer"],
-        member_external_id=ctx["member"],
-        month=sb.MONTH,
-        outcome="NOT_BILLABLE",
-        reason="matrix check",
-    )
-    return ctx
 
 
 _payer_code = lambda c: c["payer"]  # noqa: E731
