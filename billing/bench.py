@@ -126,7 +126,7 @@ def _with_workers(run, workers: int):
     import subprocess
     import sys
 
-    from billing.services import runs
+    from core import queue
 
     env = {**os.environ, "Q_WORKERS": str(workers), "Q_SYNC": "0", "LOG_LEVEL": "WARNING"}
     cluster = subprocess.Popen(  # noqa: S603 (our own manage.py)
@@ -135,7 +135,7 @@ def _with_workers(run, workers: int):
     try:
         time.sleep(2)  # let the cluster come up before the clock starts
         with Timer() as clock:
-            runs._enqueue("billing.tasks.run_start", run.pk)
+            queue.enqueue("billing.tasks.run_start", run.pk)
             while True:
                 run.refresh_from_db()
                 if not run.is_active and (run.roster or run.status == run.Status.FAILED):

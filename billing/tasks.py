@@ -3,13 +3,14 @@
 from django.conf import settings
 
 from billing.services import runs
+from core import queue
 
 
 def run_start(run_id: int) -> int:
     """Start a queued run and queue its chunks."""
     chunk_ids = runs.billing_run_start(run_id=run_id)
     for chunk_id in chunk_ids:
-        runs._enqueue("billing.tasks.run_chunk", chunk_id)
+        queue.enqueue("billing.tasks.run_chunk", chunk_id)
     if not chunk_ids:
         runs.billing_run_finalize(run_id=run_id)
     return len(chunk_ids)

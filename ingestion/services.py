@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import queue
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
@@ -274,11 +275,9 @@ def batch_chunks(*, batch_id: int, size: int | None = None) -> list[tuple[int, i
 
 def batch_enqueue(*, batch_id: int) -> int:
     """Queue one django-q2 task per chunk; returns how many."""
-    from django_q.tasks import async_task
-
     chunks = batch_chunks(batch_id=batch_id)
     for first, last in chunks:
-        async_task(
+        queue.enqueue(
             "ingestion.tasks.process_batch_chunk", batch_id, first, last, group=f"batch-{batch_id}"
         )
     if not chunks:
@@ -424,10 +423,7 @@ def batch_retry(*, actor: Actor, batch_id: int, enqueue: bool = True) -> Batch:
     if batch.status == Batch.Status.PROCESSING:
         raise Conflict(f"Batch {batch_id} is still processing; retry when it has finished.")
     with transaction.atomic():
-        locked = Batch.objects.select_for_update().get(pk=batch_id)
-        errored = BatchRecord.objects.filter(batch_id=batch_id, status=BatchRecord.Status.ERROR)
-        n = errored.count()
-        # The transition's has_errors condition reads the error counter: apply it first.
+        # The transition (which locks the batch) checks the error counter: apply it first.
         batch = transition_apply(
             actor=actor,
             model=Batch,
@@ -435,11 +431,12 @@ def batch_retry(*, actor: Actor, batch_id: int, enqueue: bool = True) -> Batch:
             name="retry",
             scope=S.INGESTION_UPDATE,
             action="BATCH_RETRIED",
-            payload={"records": n},
+            payload={"records": batch.error},
         )
+        errored = BatchRecord.objects.filter(batch_id=batch_id, status=BatchRecord.Status.ERROR)
         n = errored.update(status=BatchRecord.Status.PENDING)
         if n:
-            Batch.objects.filter(pk=locked.pk).update(
+            Batch.objects.filter(pk=batch_id).update(
                 processed=F("processed") - n, error=F("error") - n
             )
         batch.refresh_from_db()

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 
 from billing.models import AuditPackage, BillingRun, RunException, RunPayer
 from billing.services.exports import decisions_lines, spool
+from core import queue
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
@@ -76,9 +77,9 @@ def audit_package_request(*, actor: Actor, run_id: int, enqueue: bool = True) ->
                 action="AUDIT_PACKAGE_REQUESTED",
             )
         if enqueue:
-            from billing.services.runs import _enqueue
-
-            transaction.on_commit(lambda: _enqueue("billing.tasks.build_audit_package", run.pk))
+            transaction.on_commit(
+                lambda: queue.enqueue("billing.tasks.build_audit_package", run.pk)
+            )
     return package
 
 
@@ -159,6 +160,7 @@ def audit_package_build(*, run_id: int) -> AuditPackage:
     try:
         csv_file, csv_sha256 = spool(decisions_lines(run))  # constant memory, whatever the size
         pdf, pages = render_pdf(run, csv_sha256)
+        pdf_sha256 = hashlib.sha256(pdf).hexdigest()
         with csv_file, tempfile.TemporaryFile() as zipped:
             with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr(f"audit-run{run.pk}.pdf", pdf)
@@ -175,9 +177,9 @@ def audit_package_build(*, run_id: int) -> AuditPackage:
             name="ready",
             scope=S.BILLING_RUN_VIEW,
             action="AUDIT_PACKAGE_READY",
-            payload={"pdf_sha256": hashlib.sha256(pdf).hexdigest(), "csv_sha256": csv_sha256},
+            payload={"pdf_sha256": pdf_sha256, "csv_sha256": csv_sha256},
             kwargs={
-                "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+                "pdf_sha256": pdf_sha256,
                 "csv_sha256": csv_sha256,
                 "pages": pages,
                 "seconds": round(time.perf_counter() - started, 3),

@@ -45,6 +45,7 @@ from billing.models import (
     ServiceDeliveryEvent,
 )
 from billing.services.rules import engine_rules, rule_version_for_month
+from core import queue
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
@@ -180,15 +181,9 @@ def billing_run_trigger(
             },
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue("billing.tasks.run_start", run.pk))
+            transaction.on_commit(lambda: queue.enqueue("billing.tasks.run_start", run.pk))
     log.info("run triggered", extra={"run": run.pk, "mode": mode, "payers": len(selected)})
     return run
-
-
-def _enqueue(func: str, *args) -> None:
-    from django_q.tasks import async_task
-
-    async_task(func, *args)
 
 
 def _get_run(actor: Actor, run_id: int) -> BillingRun:
@@ -853,7 +848,7 @@ def billing_run_resume(*, run_id: int) -> int:
     """Queue the chunks of a RUNNING run that are not done (after a worker was lost)."""
     pending = list(RunChunk.objects.filter(run_id=run_id, done=False).values_list("id", flat=True))
     for chunk_id in pending:
-        _enqueue("billing.tasks.run_chunk", chunk_id)
+        queue.enqueue("billing.tasks.run_chunk", chunk_id)
     if not pending:
         billing_run_finalize(run_id=run_id)
     return len(pending)

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from billing.models import BillingRun, Decision
 from billing.services import runs as run_services
 from billing.services.exports import ROSTER_COLUMNS
+from core import queue
 from core.demo import DEMO_PASSWORD, load_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,7 +33,7 @@ def test_manager_triggers_a_simulation_and_watches_it_complete(live_server, page
     load_demo()
     # the trigger request queues nothing (the run stays QUEUED until this test executes it)
     queued: list[tuple] = []
-    monkeypatch.setattr(run_services, "_enqueue", lambda func, *args: queued.append((func, args)))
+    monkeypatch.setattr(queue, "enqueue", lambda func, *args, **kw: queued.append((func, args)))
     _sign_in(page, live_server.url, "demo-manager")
 
     # the manager opens Billing and triggers a simulation of this month for all payers
