@@ -36,6 +36,16 @@ class UploadTooLarge(DomainError):
     http_status = 413
 
 
+def upload_size_check(size: int) -> None:
+    """Refuse an upload above INGESTION_MAX_UPLOAD_BYTES (screens call it before reading it)."""
+    limit = settings.INGESTION_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise UploadTooLarge(
+            f"file: {size:,} bytes is more than the {limit:,} bytes allowed per upload.",
+            details={"size": size, "limit": limit},
+        )
+
+
 def _handler(kind: str) -> RecordHandler:
     handler = get_handler(kind)
     if handler is None:
@@ -57,12 +67,7 @@ def artifact_upload(*, actor: Actor, kind: str, filename: str, content: bytes) -
     actor.require(S.INGESTION_UPDATE)
     kind = (kind or "").upper()
     _handler(kind)
-    limit = settings.INGESTION_MAX_UPLOAD_BYTES
-    if len(content) > limit:
-        raise UploadTooLarge(
-            f"file: {len(content):,} bytes is more than the {limit:,} bytes allowed per upload.",
-            details={"size": len(content), "limit": limit},
-        )
+    upload_size_check(len(content))
     digest = hashlib.sha256(content).hexdigest()
     with transaction.atomic():
         artifact = Artifact(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -40,17 +39,11 @@ def batch_list(request: HttpRequest) -> HttpResponse:
         if upload is None:
             messages.error(request, "file: choose a file to upload.")
             return redirect("ingestion:batches")
-        if upload.size > settings.INGESTION_MAX_UPLOAD_BYTES:
-            messages.error(
-                request,
-                f"file: {upload.size:,} bytes is more than the "
-                f"{settings.INGESTION_MAX_UPLOAD_BYTES:,} bytes allowed per upload.",
-            )
-            return redirect("ingestion:batches")
         keys = [
             k for k in request.POST.get("key_fields", "").replace(";", ",").split(",") if k.strip()
         ]
         try:
+            services.upload_size_check(upload.size)
             batch = services.batch_ingest_file(
                 actor=request.actor,
                 kind=request.POST.get("kind", ""),

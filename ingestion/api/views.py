@@ -1,6 +1,5 @@
 """Ingestion API (seed 003): artifacts, batches, records, retry."""
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -27,12 +26,8 @@ class ArtifactListCreateView(TenantListAPIView):
     @extend_schema(request={"multipart/form-data": ser.ArtifactUploadSerializer})
     def post(self, request):
         upload = request.FILES.get("file")
-        limit = settings.INGESTION_MAX_UPLOAD_BYTES
-        if upload is not None and upload.size > limit:
-            raise services.UploadTooLarge(
-                f"file: {upload.size:,} bytes is more than the {limit:,} bytes allowed per upload.",
-                details={"size": upload.size, "limit": limit},
-            )
+        if upload is not None:
+            services.upload_size_check(upload.size)
         form = ser.ArtifactUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         f = form.validated_data["file"]
