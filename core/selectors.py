@@ -27,17 +27,26 @@ def restrict_to_grants(actor: Actor, queryset: QuerySet) -> QuerySet:
     some rows (guardian `view_<model>`) sees only those (SPEC 2, per-payer access).
     """
     queryset = queryset.filter(tenant=actor.tenant)
+    ids = granted_ids(actor, queryset.model)
+    return queryset if ids is None else queryset.filter(pk__in=ids)
+
+
+def granted_ids(actor: Actor, model: type[Model]) -> list | None:
+    """Ids of the model's rows granted to the member, or None when no grant narrows them.
+
+    Worked out once per actor and model (an actor lives for one request or one task).
+    """
     if actor.system or actor.user is None:
-        return queryset
-    model: type[Model] = queryset.model
-    ct = ContentType.objects.get_for_model(model)
-    granted = UserObjectPermission.objects.filter(
-        user=actor.user, content_type=ct, permission__codename=f"view_{model._meta.model_name}"
-    ).values_list("object_pk", flat=True)
-    ids = list(granted)
-    if not ids:
-        return queryset
-    return queryset.filter(pk__in=[model._meta.pk.to_python(i) for i in ids])
+        return None
+    cache = actor.__dict__.setdefault("_granted_ids", {})
+    if model not in cache:
+        ct = ContentType.objects.get_for_model(model)
+        granted = UserObjectPermission.objects.filter(
+            user=actor.user, content_type=ct, permission__codename=f"view_{model._meta.model_name}"
+        ).values_list("object_pk", flat=True)
+        ids = [model._meta.pk.to_python(i) for i in granted]
+        cache[model] = ids or None
+    return cache[model]
 
 
 def audit_entry_list(
