@@ -201,6 +201,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING").upper()},
+        # WeasyPrint and fontTools warn about fonts and subsetting on machines without
+        # HarfBuzz-Subset; the PDFs are fine (DejaVu fonts are named in the CSS): errors only.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
     },
 }
 

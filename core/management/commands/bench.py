@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="bench", required=True, metavar="NAME")
         for bench in sorted(BENCHES.values(), key=lambda b: b.name):
-            bench.add_arguments(sub.add_parser(bench.name, help=bench.help))
+            # argparse %-formats help texts: a literal % (e.g. "retry 1%") must be doubled
+            sub_parser = sub.add_parser(bench.name, help=bench.help.replace("%", "%%"))
+            bench.add_arguments(sub_parser)
 
     def handle(self, *args, bench, **opts):
         figures = BENCHES[bench].run(**opts)
