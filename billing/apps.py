@@ -8,6 +8,19 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from billing import bench, demo, ingest
         from billing.services import overrides
+        from core import scopes as S
+
+        S.offer_scopes(
+            "billing",
+            [
+                S.BILLING_RULES_MANAGE,
+                S.BILLING_RUN_TRIGGER,
+                S.BILLING_OVERRIDE_CREATE,
+                S.BILLING_RUN_VIEW,
+                S.BILLING_DECISION_REPLAY,
+                S.BILLING_EXCEPTION_RESOLVE,
+            ],
+        )
 
         ingest.register()
         overrides.register()

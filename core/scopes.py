@@ -1,4 +1,11 @@
-"""Scopes (permissions granted on the tenant object) and the role -> scope table of SPEC 2."""
+"""Scopes (permissions granted on the tenant object) and the role -> scope table of SPEC 2.
+
+The role table names every scope of SPEC 2, including those of apps not built yet. Screens and
+the API offer only the scopes some installed app declares (`offer_scopes`, called from each
+app's AppConfig.ready()): see `offered_scopes()`.
+"""
+
+from collections.abc import Iterable
 
 from django.db import models
 
@@ -105,3 +112,29 @@ CODENAME_TO_SCOPE: dict[str, str] = {codename(s): s for s in ALL_SCOPES}
 def scopes_for_role(role: str) -> frozenset[str]:
     """The scopes a role carries."""
     return ROLE_SCOPES[Role(role)]
+
+
+# --- which scopes the installed apps offer ----------------------------------------------------
+
+_OFFERED: dict[str, tuple[str, ...]] = {}
+
+
+def offer_scopes(app: str, scopes: Iterable[str]) -> None:
+    """Declare the scopes an app's screens, API and commands actually use (AppConfig.ready())."""
+    scopes = tuple(scopes)
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValueError(f"{app} offers scopes missing from core.scopes: {', '.join(unknown)}")
+    _OFFERED[app] = scopes
+
+
+def offered_scopes() -> tuple[str, ...]:
+    """Scopes some installed app offers, in the order of the role table."""
+    offered = {s for scopes in _OFFERED.values() for s in scopes}
+    return tuple(s for s in ALL_SCOPES if s in offered)
+
+
+def offered_override_scopes() -> tuple[str, ...]:
+    """Override scopes that can be put under dual control today."""
+    offered = set(offered_scopes())
+    return tuple(s for s in OVERRIDE_SCOPES if s in offered)

@@ -47,11 +47,12 @@ def tenant_create(*, slug: str, name: str = "", actor_label: str = "system") -> 
 def tenant_policy_update(*, actor: Actor, dual_control_scopes: list[str]) -> TenantPolicy:
     """Change which override scopes need a second person's approval."""
     actor.require(S.TENANT_MANAGE)
-    unknown = sorted(set(dual_control_scopes) - set(S.OVERRIDE_SCOPES))
+    allowed = S.offered_override_scopes()
+    unknown = sorted(set(dual_control_scopes) - set(allowed))
     if unknown:
         raise DomainError(
             f"dual_control_scopes: {', '.join(unknown)} cannot be put under dual control; "
-            f"expected some of {', '.join(S.OVERRIDE_SCOPES)}.",
+            f"expected some of {', '.join(allowed)}.",
             details={"dual_control_scopes": unknown},
         )
     with transaction.atomic():
@@ -249,6 +250,14 @@ def api_token_create(
     if unknown:
         raise DomainError(
             f"scopes: unknown scope(s) {', '.join(unknown)}.", details={"scopes": unknown}
+        )
+    not_offered = sorted(set(scopes) - set(S.offered_scopes()))
+    if not_offered:
+        raise DomainError(
+            f"scopes: {', '.join(not_offered)} not offered here (no installed app provides "
+            f"{'it' if len(not_offered) == 1 else 'them'} yet); "
+            f"expected some of {', '.join(S.offered_scopes())}.",
+            details={"scopes": not_offered},
         )
     beyond = sorted(set(scopes) - actor.scopes)
     if beyond:

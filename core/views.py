@@ -65,7 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             .count()
         )
     recent = selectors.audit_entry_list(actor)[:10] if actor.has(S.AUDIT_READ) else []
-    scope_rows = [(s, S.SCOPE_LABELS[s], s in actor.scopes) for s in S.ALL_SCOPES]
+    scope_rows = [(s, S.SCOPE_LABELS[s], s in actor.scopes) for s in S.offered_scopes()]
     return render(
         request,
         "core/dashboard.html",
@@ -146,7 +146,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         {
             "tokens": selectors.api_token_list(actor),
             "new_key": new_key,
-            "own_scopes": [(s, S.SCOPE_LABELS[s]) for s in S.ALL_SCOPES if s in actor.scopes],
+            "own_scopes": [(s, S.SCOPE_LABELS[s]) for s in S.offered_scopes() if s in actor.scopes],
         },
     )
 
@@ -220,7 +220,8 @@ def members(request: HttpRequest) -> HttpResponse:
             "members": selectors.member_list(actor),
             "roles": S.Role.choices,
             "override_scopes": [
-                (s, S.SCOPE_LABELS[s], s in policy.dual_control_scopes) for s in S.OVERRIDE_SCOPES
+                (s, S.SCOPE_LABELS[s], s in policy.dual_control_scopes)
+                for s in S.offered_override_scopes()
             ],
         },
     )

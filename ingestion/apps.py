@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class IngestionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "ingestion"
+
+    def ready(self) -> None:
+        from core import scopes as S
+
+        S.offer_scopes("ingestion", [S.INGESTION_READ, S.INGESTION_UPDATE])

@@ -101,7 +101,7 @@ register(
         "POST",
         lambda c: "/api/tenant/policy",
         S.TENANT_MANAGE,
-        data=lambda c: {"dual_control_scopes": [S.BILLING_COB_OVERRIDE]},
+        data=lambda c: {"dual_control_scopes": [S.BILLING_OVERRIDE_CREATE]},
     ),
     Endpoint(
         "api members", "GET", lambda c: "/api/tenant/members", S.TENANT_MANAGE, marker=_alpha_user
@@ -128,6 +128,6 @@ register(
         lambda c: "/tenant/members/",
         S.TENANT_MANAGE,
         kind="screen",
-        data=lambda c: {"form": "policy", "dual_control_scopes": [S.BILLING_COB_OVERRIDE]},
+        data=lambda c: {"form": "policy", "dual_control_scopes": [S.BILLING_OVERRIDE_CREATE]},
     ),
 )

@@ -155,8 +155,9 @@ def test_override_perform_files_a_pending_request_under_dual_control(dual):
     }
 
 
-def test_override_perform_under_dual_control_of_another_scope_runs_at_once(world):
-    # given only COB overrides under dual control
+def test_override_perform_under_dual_control_of_another_scope_runs_at_once(world, monkeypatch):
+    # given an app offering COB overrides, and only those under dual control
+    monkeypatch.setitem(S._OFFERED, "denials", (S.BILLING_COB_OVERRIDE,))
     tenant_policy_update(
         actor=world.actor(S.Role.OWNER), dual_control_scopes=[S.BILLING_COB_OVERRIDE]
     )

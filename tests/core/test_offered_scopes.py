@@ -1,0 +1,118 @@
+"""Screens and the API list only the scopes some installed app offers (issue 10, defect 5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import scopes as S
+from core.models import ApiToken, TenantPolicy
+
+NOT_BUILT = [
+    S.INVOICING_REQUEST_CREATE,
+    S.INVOICING_REQUEST_APPROVE,
+    S.INVOICING_TYPE_MANAGE,
+    S.CLAIMS_WRITE,
+    S.BILLING_DENIAL_WRITE,
+    S.BILLING_AUTOCORRECTION_RUN,
+    S.BILLING_AUTOCORRECTION_OVERRIDE,
+    S.BILLING_RECEIVABLE_OVERRIDE,
+    S.BILLING_COB_OVERRIDE,
+    S.WALLETS_RUN_TRIGGER,
+    S.WALLETS_TOPUP,
+    S.INVOICING_VIEW,
+    S.CLAIMS_VIEW,
+    S.WALLETS_VIEW,
+]
+OFFERED = {
+    S.TENANT_MANAGE,
+    S.AUDIT_READ,
+    S.BILLING_RULES_MANAGE,
+    S.BILLING_RUN_TRIGGER,
+    S.BILLING_OVERRIDE_CREATE,
+    S.BILLING_RUN_VIEW,
+    S.BILLING_DECISION_REPLAY,
+    S.BILLING_EXCEPTION_RESOLVE,
+    S.INGESTION_READ,
+    S.INGESTION_UPDATE,
+}
+# words a user would read for capabilities that do not exist yet
+ABSENT_WORDS = ["invoic", "wallet", "denial", "remittance", "coordination of benefits", "claims"]
+
+
+def test_offered_scopes_are_those_of_core_billing_and_ingestion():
+    assert set(S.offered_scopes()) == OFFERED
+    assert S.offered_override_scopes() == (S.BILLING_OVERRIDE_CREATE,)
+    # the SPEC role table itself still names every scope
+    assert set(NOT_BUILT) <= S.ROLE_SCOPES[S.Role.OWNER]
+
+
+def test_offer_scopes_refuses_a_scope_core_does_not_know():
+    with pytest.raises(ValueError, match="made.up"):
+        S.offer_scopes("nonsense", ["made.up"])
+
+
+@pytest.mark.parametrize("url", ["/", "/tokens/", "/tenant/members/"])
+def test_owner_screens_do_not_mention_scopes_of_apps_not_built(world, url):
+    # when an OWNER (who holds every scope of the role table) opens the screen
+    response = world.client(S.Role.OWNER).get(url)
+    assert response.status_code == 200
+    html = response.content.decode().lower()
+    # then no scope of an app that is not built is listed, by code or by label
+    for scope in NOT_BUILT:
+        assert scope not in html, scope
+        assert S.SCOPE_LABELS[scope].lower() not in html, scope
+    for word in ABSENT_WORDS:
+        assert word not in html, word
+
+
+def test_dashboard_lists_the_offered_scopes_of_the_role(world):
+    html = world.client(S.Role.VIEWER).get("/").content.decode()
+    assert S.SCOPE_LABELS[S.BILLING_RUN_VIEW] in html
+    assert S.SCOPE_LABELS[S.INGESTION_READ] in html
+    # scopes the VIEWER lacks are shown as not granted
+    assert f'{S.SCOPE_LABELS[S.BILLING_RUN_TRIGGER]}<span class="sr-only"> (not granted)' in html
+
+
+def test_token_form_offers_only_offered_scopes(world):
+    html = world.client(S.Role.OWNER).get("/tokens/").content.decode()
+    for scope in OFFERED:
+        assert f'value="{scope}"' in html
+    assert html.count('name="scopes"') == len(OFFERED)
+
+
+def test_api_token_with_a_scope_not_offered_is_400_naming_it(world):
+    # when an OWNER asks for a token carrying an invoicing scope (held by the role, not offered)
+    response = world.client(S.Role.OWNER).post(
+        "/api/tokens",
+        {"name": "x", "scopes": [S.BILLING_RUN_VIEW, S.INVOICING_REQUEST_CREATE]},
+        format="json",
+    )
+    # then it is a 400 naming the scope, and no token exists
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert S.INVOICING_REQUEST_CREATE in error["message"]
+    assert "not offered" in error["message"]
+    assert not ApiToken.objects.exists()
+
+
+def test_token_screen_refuses_a_scope_not_offered(world):
+    response = world.client(S.Role.OWNER).post(
+        "/tokens/", {"name": "x", "scopes": [S.WALLETS_TOPUP]}, follow=True
+    )
+    assert response.status_code == 200
+    assert f"{S.WALLETS_TOPUP} not offered" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_policy_refuses_an_override_scope_not_offered(world):
+    response = world.client(S.Role.OWNER).post(
+        "/api/tenant/policy", {"dual_control_scopes": [S.BILLING_COB_OVERRIDE]}, format="json"
+    )
+    assert response.status_code == 400
+    assert S.BILLING_COB_OVERRIDE in response.json()["error"]["message"]
+    assert TenantPolicy.objects.get(tenant=world.tenant).dual_control_scopes == []
+    ok = world.client(S.Role.OWNER).post(
+        "/api/tenant/policy", {"dual_control_scopes": [S.BILLING_OVERRIDE_CREATE]}, format="json"
+    )
+    assert ok.status_code == 200
+    assert ok.json()["dual_control_scopes"] == [S.BILLING_OVERRIDE_CREATE]
