@@ -10,7 +10,13 @@ from django.db import transaction
 from core import scopes as S
 from core.actors import Actor
 from core.models import Tenant, TenantMembership
-from core.services import membership_add, membership_set_role, tenant_create, user_ensure
+from core.services import (
+    membership_add,
+    membership_set_role,
+    superuser_ensure,
+    tenant_create,
+    user_ensure,
+)
 
 DEMO_TENANT = "demo"
 DEMO_PASSWORD = "demo-pass-2026"
@@ -21,6 +27,8 @@ DEMO_USERS: list[tuple[str, str]] = [
     ("demo-ops", S.Role.OPERATIONS),
     ("demo-viewer", S.Role.VIEWER),
 ]
+# A Django superuser for /admin/ only: no tenant membership, so no role in the staff screens.
+DEMO_SUPERUSER = "demo-superuser"
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,8 @@ def load_core_demo(tenant: Tenant) -> str:
         _ensure_member(tenant, username, role)
     other = _ensure_tenant("acme", "Acme Health Plan")
     _ensure_member(other, "demo-owner", S.Role.OWNER)
-    return f"{len(DEMO_USERS)} users, second tenant 'acme'"
+    superuser_ensure(username=DEMO_SUPERUSER, password=DEMO_PASSWORD)
+    return f"{len(DEMO_USERS)} users and a superuser, second tenant 'acme'"
 
 
 register_demo_loader("core", 0, load_core_demo)

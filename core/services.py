@@ -341,6 +341,15 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
 # --- users (operator commands) ----------------------------------------------------------------
 
 
+def superuser_ensure(*, username: str, password: str):
+    """Get or create a Django superuser (staff, for /admin/) with this password."""
+    user = user_ensure(username=username, password=password)
+    if not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
 def user_ensure(*, username: str, password: str | None = None, email: str = ""):
     """Get or create a staff user; set the password when one is given."""
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})

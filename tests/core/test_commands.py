@@ -15,7 +15,7 @@ from django.test import Client
 from core import scopes as S
 from core.actors import Actor
 from core.audit import verify_chain
-from core.demo import DEMO_PASSWORD, DEMO_USERS
+from core.demo import DEMO_PASSWORD, DEMO_SUPERUSER, DEMO_USERS
 from core.models import ApiToken, AuditEntry, Tenant, TenantMembership
 
 User = get_user_model()
@@ -364,6 +364,19 @@ def test_load_demo_is_idempotent_and_lists_every_demo_user(db):
         assert any(
             line.split() == [username, role, "password:", DEMO_PASSWORD] for line in lines
         ), username
+    # and a Django superuser, printed with the sign-ins, can open /admin/ (as the README says)
+    assert (
+        f"Django admin (http://127.0.0.1:8000/admin/): {DEMO_SUPERUSER} (superuser), "
+        f"password: {DEMO_PASSWORD}" in lines
+    )
+    admin = Client()
+    assert admin.login(username=DEMO_SUPERUSER, password=DEMO_PASSWORD)
+    assert admin.get("/admin/").status_code == 200
+    assert admin.get("/admin/core/tenant/").status_code == 200
+    # and the demo's tenant users are not Django admin users
+    owner = Client()
+    assert owner.login(username="demo-owner", password=DEMO_PASSWORD)
+    assert owner.get("/admin/").status_code == 302
     # when it is loaded again
     second, _ = run("load_demo")
     # then nothing is duplicated, and both audit chains still verify
