@@ -3,6 +3,7 @@
 Every knob an operator may turn is an environment variable; see `.env.example` and the README.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -118,6 +119,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Money on screens; codes and plain amounts stay in the API and CSVs.
+CURRENCY_SYMBOL = os.environ.get("CURRENCY_SYMBOL", "$")  # environ would expand a leading $
 USE_I18N = True
 USE_TZ = True
 

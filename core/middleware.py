@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from core.actors import Actor
@@ -43,4 +46,12 @@ class TenantMiddleware:
             lambda: Actor(tenant=resolved()[1].tenant, user=request.user) if resolved()[1] else None
         )
         request.has_tenant = lambda: resolved()[1] is not None
-        return self.get_response(request)
+        if request.user.is_authenticated and request.has_tenant():
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(request.tenant.time_zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -15,6 +15,8 @@ class Tenant(models.Model):
 
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
+    # Screens show times in this zone; storage and the API stay in UTC.
+    time_zone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
