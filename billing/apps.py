@@ -6,7 +6,7 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import bench, demo, ingest
+        from billing import bench, dashboard, demo, ingest
         from billing.services import overrides
         from core import scopes as S
 
@@ -26,3 +26,4 @@ class BillingConfig(AppConfig):
         overrides.register()
         demo.register()
         bench.register()
+        dashboard.register()

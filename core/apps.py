@@ -15,3 +15,10 @@ class CoreConfig(AppConfig):
         from core.scopes import AUDIT_READ, TENANT_MANAGE, offer_scopes
 
         offer_scopes("core", [TENANT_MANAGE, AUDIT_READ])
+
+        # every django-q2 worker process reports on its own (see core.health)
+        from django_q.signals import post_spawn
+
+        from core.health import start_worker_heartbeat
+
+        post_spawn.connect(start_worker_heartbeat, dispatch_uid="core-worker-heartbeat")

@@ -1,6 +1,45 @@
-"""Template context: the tenant, the user's tenants and the scopes that drive navigation."""
+"""Template context: the tenant, the user's tenants, the scopes that drive navigation, and the
+"no worker" warning."""
+
+from __future__ import annotations
+
+from functools import cached_property
 
 from core import scopes as S
+
+
+class WorkerWarning:
+    """Whether to warn that work waits on a worker nobody has seen for a minute.
+
+    Evaluated only when a template asks (`worker_warning.show`): one query while workers report,
+    a few counts when none does.
+    """
+
+    def __init__(self, tenant) -> None:
+        self.tenant = tenant
+
+    @cached_property
+    def show(self) -> bool:
+        from core.health import worker_seen
+
+        return not worker_seen() and bool(self.waiting)
+
+    @cached_property
+    def waiting(self) -> list[tuple[int, str]]:
+        from core.dashboard import waiting_work
+        from core.health import queued_task_count
+
+        found = waiting_work(self.tenant)
+        tasks = queued_task_count()
+        if tasks:
+            found.append((tasks, "background task" + ("" if tasks == 1 else "s") + " queued"))
+        return found
+
+    @cached_property
+    def last_seen(self):
+        from core.health import last_heartbeat
+
+        return last_heartbeat()
 
 
 def tenant(request) -> dict:
@@ -15,4 +54,5 @@ def tenant(request) -> dict:
         "memberships": request.memberships,
         "scopes": request.actor.scopes,
         "S": S,
+        "worker_warning": WorkerWarning(request.tenant),
     }

@@ -242,3 +242,54 @@ class OverrideRequest(ConcurrentTransitionMixin, models.Model):
     def deadline(hours: int):
         """When a request made now expires."""
         return timezone.now() + timedelta(hours=hours)
+
+
+class WorkerHeartbeat(models.Model):
+    """When a django-q2 worker (or the scheduler's heartbeat task) last reported; one row each."""
+
+    name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+    pid = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Invitation(models.Model):
+    """A one-time link inviting someone into a tenant with a role; expires, single use."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    emailed = models.BooleanField(default=False)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} to {self.tenant} as {self.role}"
+
+    @property
+    def state(self) -> str:
+        """PENDING, ACCEPTED, REVOKED or EXPIRED."""
+        if self.accepted_at:
+            return "ACCEPTED"
+        if self.revoked_at:
+            return "REVOKED"
+        if self.expires_at <= timezone.now():
+            return "EXPIRED"
+        return "PENDING"

@@ -19,6 +19,9 @@ def expire_override_requests() -> int:
 
 
 def heartbeat() -> str:
-    """One log line per scheduler cycle, so job health is visible."""
+    """Record that the scheduler and a worker ran this job (the dashboard shows it), and log it."""
+    from core.health import heartbeat_record
+
+    heartbeat_record("scheduled heartbeat")
     log.info("heartbeat", extra={"event": "heartbeat"})
     return "ok"

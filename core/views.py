@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 from core import scopes as S
 from core import selectors, services
 from core.audit import verify_chain
+from core.dashboard import dashboard_panels
 from core.exceptions import DomainError
+from core.health import HEARTBEAT_STALE_SECONDS, worker_state
 from core.middleware import SESSION_TENANT
 from core.models import OverrideRequest
 from core.overrides import override_request_approve, override_request_reject
@@ -55,7 +57,7 @@ def _back(request: HttpRequest, default: str = "dashboard"):
 
 @tenant_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Landing page: the tenant, your role and scopes, what waits for you, recent activity."""
+    """Landing page: what waits for you, the apps' work in flight, worker health, your scopes."""
     actor = request.actor
     pending = 0
     if any(actor.has(s) for s in S.OVERRIDE_SCOPES):
@@ -69,7 +71,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/dashboard.html",
-        {"pending_overrides": pending, "recent": recent, "scope_rows": scope_rows},
+        {
+            "pending_overrides": pending,
+            "recent": recent,
+            "scope_rows": scope_rows,
+            "panels": dashboard_panels(actor),
+            "workers": worker_state(),
+            "stale_after": HEARTBEAT_STALE_SECONDS,
+        },
     )
 
 

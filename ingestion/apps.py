@@ -9,3 +9,7 @@ class IngestionConfig(AppConfig):
         from core import scopes as S
 
         S.offer_scopes("ingestion", [S.INGESTION_READ, S.INGESTION_UPDATE])
+
+        from ingestion import dashboard
+
+        dashboard.register()
