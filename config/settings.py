@@ -142,6 +142,19 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Email (invitations, password reset) ---------------------------------------------------
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587. Without it invitation links are
+# shown to the inviter instead of sent; password reset writes its email to the console in DEBUG
+# and is not offered otherwise.
+EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
+if EMAIL_CONFIGURED:
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="healthbill@localhost")
+PASSWORD_RESET_ENABLED = EMAIL_CONFIGURED or DEBUG
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,16 +1,33 @@
-"""Staff screens of core, plus sign-in."""
+"""Staff screens of core, plus sign-in, password reset and invitations."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views
+from core import views, views_people
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views_people.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", views_people.password_reset, name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("invitations/<str:token>/", views_people.invitation_accept_view, name="invitation-accept"),
     path("tenant/switch/", views.tenant_switch, name="tenant-switch"),
-    path("tenant/members/", views.members, name="members"),
+    path("tenant/members/", views_people.members, name="members"),
     path("audit/", views.audit_list, name="audit"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
     path("tokens/", views.token_list, name="tokens"),

@@ -198,39 +198,3 @@ def override_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request, "core/override_queue.html", {"pending": pending, "decided": decided[:50]}
     )
-
-
-@tenant_view(S.TENANT_MANAGE)
-def members(request: HttpRequest) -> HttpResponse:
-    """Members and roles, and the tenant's dual-control policy."""
-    actor = request.actor
-    if request.method == "POST":
-        try:
-            if request.POST.get("form") == "policy":
-                services.tenant_policy_update(
-                    actor=actor, dual_control_scopes=request.POST.getlist("dual_control_scopes")
-                )
-                messages.success(request, "Dual-control policy saved.")
-            else:
-                m = services.membership_set_role(
-                    actor=actor,
-                    membership_id=int(request.POST.get("membership", "0")),
-                    role=request.POST.get("role", ""),
-                )
-                messages.success(request, f"{m.user.username} is now {m.get_role_display()}.")
-        except (DomainError, ValueError) as exc:
-            messages.error(request, getattr(exc, "message", str(exc)))
-        return redirect("members")
-    policy = actor.tenant.policy
-    return render(
-        request,
-        "core/members.html",
-        {
-            "members": selectors.member_list(actor),
-            "roles": S.Role.choices,
-            "override_scopes": [
-                (s, S.SCOPE_LABELS[s], s in policy.dual_control_scopes)
-                for s in S.offered_override_scopes()
-            ],
-        },
-    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core.api import views
+from core.api import invitations, views
 
 urlpatterns = [
     path("me", views.MeView.as_view(), name="api-me"),
@@ -26,4 +26,14 @@ urlpatterns = [
     path("tenant/policy", views.TenantPolicyView.as_view(), name="api-tenant-policy"),
     path("tenant/members", views.MemberListView.as_view(), name="api-members"),
     path("tenant/members/<int:pk>/role", views.MemberRoleView.as_view(), name="api-member-role"),
+    path(
+        "tenant/invitations",
+        invitations.InvitationListCreateView.as_view(),
+        name="api-invitations",
+    ),
+    path(
+        "tenant/invitations/<int:pk>/revoke",
+        invitations.InvitationRevokeView.as_view(),
+        name="api-invitation-revoke",
+    ),
 ]

@@ -2,6 +2,7 @@
 
 from core import scopes as S
 from core.actors import Actor
+from core.invitations import invitation_create
 from core.models import TenantMembership
 from core.overrides import override_perform
 from core.services import api_token_create, membership_add, tenant_policy_update, user_ensure
@@ -31,6 +32,16 @@ def _extra_member(world):
     if m is None:
         m = membership_add(actor=Actor.system_for(world.tenant), user=user, role=S.Role.VIEWER)
     return {"membership": m.pk}
+
+
+def _invitation(world):
+    invitation, _ = invitation_create(
+        actor=Actor.system_for(world.tenant),
+        email="matrix@example.org",
+        role=S.Role.VIEWER,
+        link_for=lambda raw: f"/invitations/{raw}/",
+    )
+    return {"invitation": invitation.pk}
 
 
 def _not_owner(scope):
@@ -115,6 +126,29 @@ register(
         data=lambda c: {"role": S.Role.OPERATIONS},
         object_of_tenant=True,
     ),
+    Endpoint(
+        "api invitations list",
+        "GET",
+        lambda c: "/api/tenant/invitations",
+        S.TENANT_MANAGE,
+        setup=_invitation,
+        marker=lambda c: "matrix@example.org",
+    ),
+    Endpoint(
+        "api invitation create",
+        "POST",
+        lambda c: "/api/tenant/invitations",
+        S.TENANT_MANAGE,
+        data=lambda c: {"email": "new@example.org", "role": S.Role.VIEWER},
+    ),
+    Endpoint(
+        "api invitation revoke",
+        "POST",
+        lambda c: f"/api/tenant/invitations/{c['invitation']}/revoke",
+        S.TENANT_MANAGE,
+        setup=_invitation,
+        object_of_tenant=True,
+    ),
     # staff screens
     Endpoint("screen dashboard", "GET", lambda c: "/", None, kind="screen", marker=_alpha_user),
     Endpoint("screen audit", "GET", lambda c: "/audit/", S.AUDIT_READ, kind="screen"),
@@ -129,5 +163,23 @@ register(
         S.TENANT_MANAGE,
         kind="screen",
         data=lambda c: {"form": "policy", "dual_control_scopes": [S.BILLING_OVERRIDE_CREATE]},
+    ),
+    Endpoint(
+        "screen invite",
+        "POST",
+        lambda c: "/tenant/members/",
+        S.TENANT_MANAGE,
+        kind="screen",
+        data=lambda c: {"form": "invite", "email": "", "role": S.Role.VIEWER},
+        success=frozenset({200}),
+    ),
+    Endpoint(
+        "screen invitation withdraw",
+        "POST",
+        lambda c: "/tenant/members/",
+        S.TENANT_MANAGE,
+        kind="screen",
+        setup=_invitation,
+        data=lambda c: {"form": "revoke-invitation", "invitation": c["invitation"]},
     ),
 )
