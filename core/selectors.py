@@ -95,13 +95,17 @@ def api_token_list(actor: Actor) -> QuerySet[ApiToken]:
     return qs
 
 
-def override_request_list(actor: Actor, *, status: str = "") -> QuerySet[OverrideRequest]:
+def override_request_list(
+    actor: Actor, *, status: str = "", action: str = ""
+) -> QuerySet[OverrideRequest]:
     """Override requests the actor could decide on or has made."""
     qs = OverrideRequest.objects.filter(tenant=actor.tenant).select_related(
         "requested_by", "decided_by"
     )
     if status:
         qs = qs.filter(status=status)
+    if action:
+        qs = qs.filter(action=action)
     visible = [s for s in S.OVERRIDE_SCOPES if actor.has(s)]
     if actor.user is not None:
         from django.db.models import Q

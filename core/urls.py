@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views, views_people
+from core import views, views_lists, views_people
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -28,9 +28,15 @@ urlpatterns = [
     path("invitations/<str:token>/", views_people.invitation_accept_view, name="invitation-accept"),
     path("tenant/switch/", views.tenant_switch, name="tenant-switch"),
     path("tenant/members/", views_people.members, name="members"),
-    path("audit/", views.audit_list, name="audit"),
-    path("audit/verify/", views.audit_verify, name="audit-verify"),
+    path("audit/", views_lists.audit_list, name="audit"),
+    path("audit/export.csv", views_lists.audit_export, name="audit-export"),
+    path("audit/verify/", views_lists.audit_verify, name="audit-verify"),
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
-    path("approvals/overrides/", views.override_queue, name="override-queue"),
+    path("approvals/overrides/", views_lists.override_queue, name="override-queue"),
+    path(
+        "approvals/overrides/export.csv",
+        views_lists.override_queue_export,
+        name="override-queue-export",
+    ),
 ]

@@ -6,22 +6,19 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core import scopes as S
 from core import selectors, services
-from core.audit import verify_chain
 from core.dashboard import dashboard_panels
 from core.exceptions import DomainError
 from core.health import HEARTBEAT_STALE_SECONDS, worker_state
 from core.middleware import SESSION_TENANT
 from core.models import OverrideRequest
-from core.overrides import override_request_approve, override_request_reject
 
 
 def tenant_view(scope: str | None = None, *, post_scope: str | None = None):
@@ -96,41 +93,6 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard")
 
 
-@tenant_view(S.AUDIT_READ)
-def audit_list(request: HttpRequest) -> HttpResponse:
-    """The audit trail with filters by action, actor, object and date."""
-    q = request.GET
-    filters = {
-        "action": q.get("action", ""),
-        "actor_label": q.get("actor", ""),
-        "object_type": q.get("object_type", ""),
-        "object_id": q.get("object_id", ""),
-        "since": parse_date(q.get("since", "") or "") if q.get("since") else None,
-        "until": parse_date(q.get("until", "") or "") if q.get("until") else None,
-    }
-    entries = selectors.audit_entry_list(request.actor, **filters)
-    page = Paginator(entries, 50).get_page(q.get("page"))
-    query = q.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "core/audit_list.html",
-        {
-            "page": page,
-            "actions": selectors.audit_actions(request.actor),
-            "f": q,
-            "query": query.urlencode(),
-        },
-    )
-
-
-@tenant_view(S.AUDIT_READ)
-def audit_verify(request: HttpRequest) -> HttpResponse:
-    """Verify the chain (an HTMX fragment on the audit screen)."""
-    report = verify_chain(request.actor.tenant)
-    return render(request, "core/_chain_report.html", {"report": report})
-
-
 @tenant_view()
 def token_list(request: HttpRequest) -> HttpResponse:
     """Your API tokens: create one (shown once), revoke."""
@@ -170,31 +132,3 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("tokens")
-
-
-@tenant_view()
-def override_queue(request: HttpRequest) -> HttpResponse:
-    """The dual-control queue: requests waiting for a second person, and recent decisions."""
-    actor = request.actor
-    if request.method == "POST":
-        decision = request.POST.get("decision")
-        try:
-            pk = int(request.POST.get("request", "0"))
-            if decision == "approve":
-                override_request_approve(
-                    actor=actor, request_id=pk, note=request.POST.get("note", "")
-                )
-                messages.success(request, f"Override request {pk} approved and carried out.")
-            elif decision == "reject":
-                override_request_reject(
-                    actor=actor, request_id=pk, note=request.POST.get("note", "")
-                )
-                messages.success(request, f"Override request {pk} rejected.")
-        except (DomainError, ValueError) as exc:
-            messages.error(request, getattr(exc, "message", "Invalid request."))
-        return redirect("override-queue")
-    pending = selectors.override_request_list(actor, status=OverrideRequest.Status.PENDING)
-    decided = selectors.override_request_list(actor).exclude(status=OverrideRequest.Status.PENDING)
-    return render(
-        request, "core/override_queue.html", {"pending": pending, "decided": decided[:50]}
-    )
