@@ -3,7 +3,9 @@
 set -u
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-ADDR=${ADDR:-127.0.0.1:8000}
+# PORT picks the port (make demo PORT=8080); ADDR the whole address (ADDR=0.0.0.0:8000).
+PORT=${PORT:-8000}
+ADDR=${ADDR:-127.0.0.1:$PORT}
 
 # The cluster gets its own process group, so stopping it reaches every process it started.
 setsid "$PY" manage.py qcluster &
