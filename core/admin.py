@@ -11,10 +11,12 @@ from core.models import (
     AuditChainHead,
     AuditEntry,
     IdempotencyKey,
+    Invitation,
     OverrideRequest,
     Tenant,
     TenantMembership,
     TenantPolicy,
+    WorkerHeartbeat,
 )
 
 
@@ -136,3 +138,15 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
 class OverrideRequestAdmin(ReadOnlyAdmin):
     list_display = ["pk", "tenant", "action", "status", "requested_by", "decided_by", "expires_at"]
     list_filter = ["tenant", "status", "action"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "tenant", "email", "role", "state", "invited_by", "expires_at"]
+    list_filter = ["tenant", "role"]
+    exclude = ["token_hash"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["name", "seen_at", "pid"]
