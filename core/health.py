@@ -140,8 +140,11 @@ def _beat_forever(name: str, stop: threading.Event) -> None:
 
 def start_worker_heartbeat(sender=None, proc_name: str = "", **kwargs) -> threading.Thread | None:
     """django-q2 `post_spawn` receiver: start this worker process's heartbeat thread (once)."""
+    from django_q.conf import Conf
+
     pid = os.getpid()
-    if pid in _started:
+    # sync mode (Q_SYNC, tests) runs the worker loop inside the caller: not a worker process
+    if Conf.SYNC or pid in _started:
         return None
     _started.add(pid)
     name = f"worker {socket.gethostname()}"

@@ -8,11 +8,14 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import Task
 from django_q.signals import post_spawn
+from django_q.tasks import async_task
 
 from billing.models import BillingRun, RunException
 from billing.services.runs import billing_run_trigger
+from core import health
 from core import scopes as S
 from core.health import HEARTBEAT_STALE_SECONDS, heartbeat_record, worker_seen
 from core.models import WorkerHeartbeat
@@ -114,7 +117,10 @@ def test_scheduled_heartbeat_task_marks_a_worker_seen(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_spawned_worker_process_starts_its_heartbeat(settings):
+def test_each_spawned_worker_process_starts_its_heartbeat(monkeypatch):
+    # given a real cluster (not the synchronous mode the tests run tasks in)
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(health, "_started", set())
     # when django-q2 announces a spawned worker process
     responses = post_spawn.send(sender="django_q", proc_name="Worker-1")
     threads = [t for _, t in responses if t is not None]
@@ -128,6 +134,15 @@ def test_each_spawned_worker_process_starts_its_heartbeat(settings):
     # and a second announcement from the same process starts no second thread
     again = post_spawn.send(sender="django_q", proc_name="Worker-1")
     assert [t for _, t in again if t is not None] == []
+
+
+def test_tasks_run_synchronously_start_no_heartbeat_thread(world, monkeypatch):
+    # given the synchronous mode (Q_SYNC): a task runs django-q2's worker loop in this process
+    monkeypatch.setattr(health, "_started", set())
+    # when a task runs / then no heartbeat thread starts and no worker is reported
+    async_task("core.tasks.purge_idempotency_keys")
+    assert health._started == set()
+    assert not WorkerHeartbeat.objects.exists()
 
 
 # --- the banner on every page -------------------------------------------------------------------
