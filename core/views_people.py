@@ -25,6 +25,8 @@ from core.invitations import (
 from core.middleware import SESSION_TENANT
 from core.views import tenant_view
 
+SESSION_NEW_INVITATION = "new_invitation"
+
 
 def invitation_link_for(request: HttpRequest):
     """Build the absolute accept link of a raw invitation token for this site."""
@@ -78,7 +80,13 @@ def members(request: HttpRequest) -> HttpResponse:
         except (DomainError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("members")
-    return render(request, "core/members.html", _members_context(actor))
+    extra = {}
+    shown_once = request.session.pop(SESSION_NEW_INVITATION, None)
+    if shown_once:
+        invitation = invitation_list(actor).filter(pk=shown_once["id"]).first()
+        if invitation is not None:
+            extra = {"new_invitation": invitation, "new_link": shown_once["link"]}
+    return render(request, "core/members.html", _members_context(actor, **extra))
 
 
 def _invite(request: HttpRequest) -> HttpResponse:
@@ -102,13 +110,10 @@ def _invite(request: HttpRequest) -> HttpResponse:
         )
     if invitation.emailed:
         messages.success(request, f"Invitation emailed to {invitation.email}.")
-        return redirect("members")
-    # shown once: only its hash is stored
-    return render(
-        request,
-        "core/members.html",
-        _members_context(actor, new_invitation=invitation, new_link=link),
-    )
+    else:
+        # shown once, on the page this redirect leads to (only its hash is stored)
+        request.session[SESSION_NEW_INVITATION] = {"id": invitation.pk, "link": link}
+    return redirect("members")
 
 
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:

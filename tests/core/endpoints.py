@@ -188,7 +188,7 @@ register(
         S.TENANT_MANAGE,
         kind="screen",
         data=lambda c: {"form": "invite", "email": "", "role": S.Role.VIEWER},
-        success=frozenset({200}),
+        success=frozenset({302}),
     ),
     Endpoint(
         "screen invitation withdraw",
