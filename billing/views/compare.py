@@ -57,6 +57,7 @@ def _matrix(tally: diff.Tally, q) -> dict:
         cells = [
             {
                 "count": n,
+                "to": new,
                 "same": old == new,
                 "url": f"?{_query(q, kind='', **{'from': old, 'to': new})}#changes",
             }
