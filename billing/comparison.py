@@ -151,8 +151,7 @@ def _rows(actor: Actor, run: BillingRun, pair: Pair, after: Key | None) -> Itera
         "payer__code",
         "member__external_id",
     )
-    for row in values.iterator(chunk_size=2000):
-        yield diff.Row(*row)
+    return map(diff.Row._make, values.iterator(chunk_size=2000))
 
 
 def comparison_changes(actor: Actor, pair: Pair, *, after: Key | None = None):
