@@ -14,6 +14,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing import comparison, diff
 from billing.models import BillingRun, Decision
@@ -554,3 +556,41 @@ def test_delta_bars_diverge_from_the_centre():
     assert up["x"] == chart["centre"] and up["w"] > down["w"] > 0
     assert down["x"] + down["w"] == chart["centre"] and down["anchor"] == "end"
     assert same["w"] == 0
+
+
+CLASSES = ["BILLED_ACTIVE", "BILLED_PARTIAL_TERM", "NOT_BILLED_PENDING", "BILLED_RETROACTIVE"]
+_decision = st.tuples(st.sampled_from(CLASSES), st.integers(min_value=-50000, max_value=50000))
+_side = st.dictionaries(
+    st.tuples(st.integers(1, 3), st.integers(1, 20), st.sampled_from([9, 10])), _decision
+)
+
+
+def _amounts(decision):
+    if decision is None:
+        return None
+    cls, cents = decision
+    return (cls, cents if cls.startswith("BILLED") else 0)
+
+
+@given(old=_side, new=_side)
+def test_merge_tallies_agree_with_a_dictionary_comparison(old, new):
+    # given two runs' decisions as {(payer, member, month): (class, cents)}
+    # (a decision not billed carries no amount, as the engine writes them)
+    def rows(side):
+        for (p, m, mo), (cls, cents) in sorted(side.items()):
+            billable = cls.startswith("BILLED")
+            amount = Decimal(cents if billable else 0) / 100
+            yield diff.Row(p, m, date(2026, mo, 1), 0, cls, billable, amount, "P", "M")
+
+    # when they are merged and tallied
+    tally, page = diff.scan(diff.merge(rows(old), rows(new)), date(2026, 10, 1), limit=10**6)
+
+    # then every key of either side is counted once, the changes are exactly the differing keys
+    keys = old.keys() | new.keys()
+    changed = {k for k in keys if _amounts(old.get(k)) != _amounts(new.get(k))}
+    assert sum(tally.matrix.values()) == len(keys)
+    assert tally.changed == len(changed) == sum(tally.by_transition().values())
+    assert [c.key[:2] + (c.key[2].month,) for c in page] == sorted(changed)
+    # and the member-level differences add up to the difference of the total charges
+    totals = tally.totals()["total_charge"]
+    assert sum((c.delta for c in page), Decimal("0.00")) == Decimal(totals["delta"])
