@@ -594,3 +594,11 @@ def test_merge_tallies_agree_with_a_dictionary_comparison(old, new):
     # and the member-level differences add up to the difference of the total charges
     totals = tally.totals()["total_charge"]
     assert sum((c.delta for c in page), Decimal("0.00")) == Decimal(totals["delta"])
+
+
+def test_changed_members_link_the_member_screen_when_there_is_one(world, regen, settings):
+    settings.ROOT_URLCONF = "tests.billing.urls_with_member"
+    response = _screen(world).get(f"/billing/runs/{regen.second.pk}/compare/?with={regen.first.pk}")
+    text = response.content.decode()
+    member = regen.terminated
+    assert f'<a href="/billing/members/{member.pk}/">{member.external_id}</a>' in text
