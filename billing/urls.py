@@ -20,6 +20,8 @@ urlpatterns = [
         name="run-decisions-csv",
     ),
     path("runs/<int:pk>/package/", views.run_package, name="run-package"),
+    path("runs/<int:pk>/compare/", views.run_compare, name="run-compare"),
+    path("runs/<int:pk>/compare.csv", views.run_compare_csv, name="run-compare-csv"),
     path("exceptions/<int:pk>/resolve/", views.exception_resolve, name="exception-resolve"),
     path("decisions/<int:pk>/", views.decision_detail, name="decision"),
     path("decisions/<int:pk>/replay/", views.decision_replay, name="decision-replay"),
