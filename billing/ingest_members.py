@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.db import connection
+
 from billing.models import Member
 from core.actors import Actor
 from core.audit import audit_record
@@ -54,17 +56,151 @@ def _newest_per_member(rows: list[Demographics]) -> dict[str, Demographics]:
     return newest
 
 
-def _locked(tenant_id: int, ids: list[str]) -> dict[str, Member]:
+@dataclass
+class _Current:
+    """A member's id and current demographics (row-locked)."""
+
+    pk: int
+    first_name: str
+    last_name: str
+    birth_date: date
+    file_date: date | None
+    received_at: datetime | None
+
+    def values(self) -> tuple:
+        return (self.first_name, self.last_name, self.birth_date)
+
+
+_FIELDS = ("id", "external_id", *DEMOGRAPHICS, "demographics_file_date", "demographics_received_at")
+_LOCK_PG = """
+SELECT id, external_id, first_name, last_name, birth_date, demographics_file_date,
+       demographics_received_at
+  FROM billing_member
+ WHERE tenant_id = %s AND external_id = ANY(%s) ORDER BY external_id FOR UPDATE
+"""
+_INSERT_PG = """
+INSERT INTO billing_member (tenant_id, external_id, first_name, last_name, birth_date,
+                            demographics_file_date, demographics_received_at)
+SELECT %s, u.*, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::date[]) u
+ON CONFLICT (tenant_id, external_id) DO NOTHING
+"""
+_UPDATE_PG = """
+UPDATE billing_member m
+   SET first_name = u.f, last_name = u.l, birth_date = u.b,
+       demographics_file_date = u.fd, demographics_received_at = %s
+  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::date[]) AS u(id, f, l, b, fd)
+ WHERE m.id = u.id
+"""
+_CONFIRM_PG = """
+UPDATE billing_member SET demographics_file_date = %s, demographics_received_at = %s
+ WHERE id = ANY(%s)
+"""
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _locked(tenant_id: int, ids: list[str]) -> dict[str, _Current]:
     """The members, row-locked in member id order (chunks side by side cannot deadlock)."""
-    found: dict[str, Member] = {}
+    found: dict[str, _Current] = {}
     for i in range(0, len(ids), _GROUP):
-        qs = (
-            Member.objects.select_for_update()
-            .filter(tenant_id=tenant_id, external_id__in=ids[i : i + _GROUP])
-            .order_by("external_id")
-        )
-        found.update((m.external_id, m) for m in qs)
+        group = ids[i : i + _GROUP]
+        if _pg():
+            with connection.cursor() as cursor:
+                cursor.execute(_LOCK_PG, [tenant_id, group])
+                rows = cursor.fetchall()
+        else:
+            rows = (
+                Member.objects.select_for_update()
+                .filter(tenant_id=tenant_id, external_id__in=group)
+                .order_by("external_id")
+                .values_list(*_FIELDS)
+            )
+        found.update((r[1], _Current(r[0], *r[2:])) for r in rows)
     return found
+
+
+def _create(ctx: ChunkContext, rows: list[Demographics]) -> None:
+    """Insert members not known yet (one created meanwhile by another chunk is left alone)."""
+    if not rows:
+        return
+    if _pg():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_PG,
+                [
+                    ctx.tenant_id,
+                    ctx.received_at,
+                    [r.member_id for r in rows],
+                    [r.first_name for r in rows],
+                    [r.last_name for r in rows],
+                    [r.birth_date for r in rows],
+                    [r.file_date for r in rows],
+                ],
+            )
+        return
+    Member.objects.bulk_create(
+        [
+            Member(
+                tenant_id=ctx.tenant_id,
+                external_id=r.member_id,
+                first_name=r.first_name,
+                last_name=r.last_name,
+                birth_date=r.birth_date,
+                demographics_file_date=r.file_date,
+                demographics_received_at=ctx.received_at,
+            )
+            for r in rows
+        ],
+        batch_size=_GROUP,
+        ignore_conflicts=True,
+    )
+
+
+def _save_changes(ctx: ChunkContext, changed: list[tuple[_Current, Demographics]]) -> None:
+    if _pg():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _UPDATE_PG,
+                [
+                    ctx.received_at,
+                    [m.pk for m, _ in changed],
+                    [r.first_name for _, r in changed],
+                    [r.last_name for _, r in changed],
+                    [r.birth_date for _, r in changed],
+                    [r.file_date for _, r in changed],
+                ],
+            )
+        return
+    Member.objects.bulk_update(
+        [
+            Member(
+                pk=m.pk,
+                first_name=r.first_name,
+                last_name=r.last_name,
+                birth_date=r.birth_date,
+                demographics_file_date=r.file_date,
+                demographics_received_at=ctx.received_at,
+            )
+            for m, r in changed
+        ],
+        [*DEMOGRAPHICS, "demographics_file_date", "demographics_received_at"],
+        batch_size=500,
+    )
+
+
+def _confirm(file_date: date, received_at: datetime, pks: list[int]) -> None:
+    """A newer file says the same: it is now the file that set these values."""
+    for i in range(0, len(pks), _GROUP):
+        group = pks[i : i + _GROUP]
+        if _pg():
+            with connection.cursor() as cursor:
+                cursor.execute(_CONFIRM_PG, [file_date, received_at, group])
+        else:
+            Member.objects.filter(pk__in=group).update(
+                demographics_file_date=file_date, demographics_received_at=received_at
+            )
 
 
 def members_apply(
@@ -72,95 +208,67 @@ def members_apply(
 ) -> tuple[dict[str, int], set[int]]:
     """Create unknown members (if `create`), apply newer demographics; ids and rows applied.
 
-    Returns the member pks by member id and the row numbers whose values changed a member
-    that existed before this chunk.
+    Returns the member pks by member id and the row numbers whose values changed a member.
     """
     newest = _newest_per_member(rows)
     ids = sorted(newest)
-    if create:
-        Member.objects.bulk_create(
-            [
-                Member(
-                    tenant_id=ctx.tenant_id,
-                    external_id=mid,
-                    first_name=newest[mid].first_name,
-                    last_name=newest[mid].last_name,
-                    birth_date=newest[mid].birth_date,
-                    demographics_file_date=newest[mid].file_date,
-                    demographics_received_at=ctx.received_at,
-                )
-                for mid in ids
-            ],
-            batch_size=_GROUP,
-            ignore_conflicts=True,
-        )
     members = _locked(ctx.tenant_id, ids)
-    changed: list[Member] = []
+    missing = [newest[mid] for mid in ids if mid not in members]
+    if create and missing:
+        _create(ctx, missing)
+        members.update(_locked(ctx.tenant_id, [r.member_id for r in missing]))
+    changed: list[tuple[_Current, Demographics]] = []
     confirmed: dict[tuple, list[int]] = defaultdict(list)
-    audits: list[tuple[Member, Demographics, dict]] = []
     for mid, row in newest.items():
         member = members.get(mid)
         if member is None:
             continue
-        current = _as_of(member.demographics_file_date, member.demographics_received_at)
+        current = _as_of(member.file_date, member.received_at)
         candidate = (row.file_date, ctx.received_at)
         if current is not None and candidate < current:
             continue  # an older file never changes what a newer one said
-        if row.values() == _values(member):
+        if row.values() == member.values():
             # a file of a later date says the same: it is now what set them (the same file
             # delivered again changes nothing)
             if current is None or row.file_date > current[0]:
                 confirmed[candidate].append(member.pk)
             continue
+        changed.append((member, row))
+    if changed:
+        _save_changes(ctx, changed)
+        _audit(ctx, changed)
+    for (file_date, received_at), pks in confirmed.items():
+        _confirm(file_date, received_at, pks)
+    return {mid: m.pk for mid, m in members.items()}, {row.row_number for _, row in changed}
+
+
+def _audit(ctx: ChunkContext, changed: list[tuple[_Current, Demographics]]) -> None:
+    tenant = Tenant.objects.get(pk=ctx.tenant_id)
+    actor = Actor.system_for(tenant)
+    for member, row in changed:
         previous = {
             "first_name": member.first_name,
             "last_name": member.last_name,
-            "birth_date": member.birth_date,
-            "file_date": member.demographics_file_date,
-            "received_at": member.demographics_received_at,
+            "birth_date": member.birth_date.isoformat(),
+            "file_date": member.file_date.isoformat() if member.file_date else None,
+            "received_at": member.received_at.isoformat() if member.received_at else None,
         }
-        member.first_name, member.last_name, member.birth_date = row.values()
-        member.demographics_file_date, member.demographics_received_at = candidate
-        changed.append(member)
-        audits.append((member, row, previous))
-    Member.objects.bulk_update(
-        changed,
-        [*DEMOGRAPHICS, "demographics_file_date", "demographics_received_at"],
-        batch_size=500,
-    )
-    for (file_date, received_at), pks in confirmed.items():
-        for i in range(0, len(pks), _GROUP):
-            Member.objects.filter(pk__in=pks[i : i + _GROUP]).update(
-                demographics_file_date=file_date, demographics_received_at=received_at
-            )
-    if audits:
-        _audit(ctx, audits)
-    return {mid: m.pk for mid, m in members.items()}, {row.row_number for _, row, _ in audits}
-
-
-def _values(member: Member) -> tuple:
-    return (member.first_name, member.last_name, member.birth_date)
-
-
-def _audit(ctx: ChunkContext, audits: list[tuple[Member, Demographics, dict]]) -> None:
-    tenant = Tenant.objects.get(pk=ctx.tenant_id)
-    actor = Actor.system_for(tenant)
-    for member, row, previous in audits:
-        fields = [f for f in DEMOGRAPHICS if previous[f] != getattr(member, f)]
         audit_record(
             tenant=tenant,
             actor=actor,
             action="MEMBER_DEMOGRAPHICS_UPDATED",
-            obj=member,
+            object_type=Member._meta.label,
+            object_id=member.pk,
             payload={
                 "batch": ctx.batch_id,
                 "row": row.row_number,
-                "fields": fields,
+                "fields": [
+                    f
+                    for f, old, new in zip(DEMOGRAPHICS, member.values(), row.values(), strict=True)
+                    if old != new
+                ],
                 "file_date": row.file_date.isoformat(),
                 "received_at": ctx.received_at.isoformat(),
-                "previous": {
-                    k: v.isoformat() if isinstance(v, date | datetime) else v
-                    for k, v in previous.items()
-                },
+                "previous": previous,
             },
         )
