@@ -6,9 +6,11 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
+from billing.engine import DecisionClass
+from billing.engine.money import cents
 from billing.models import (
     BillingRun,
     Decision,
@@ -95,8 +97,6 @@ def sees_all_payers(actor: Actor, run: BillingRun) -> bool:
 
 def run_summary_for(actor: Actor, run: BillingRun) -> dict:
     """The run's summary as the actor may see it: only granted payers' figures when narrowed."""
-    from billing.services.runs import run_summary
-
     if not run.summary or sees_all_payers(actor, run):
         return run.summary
     return run_summary(run, _payer_ids(actor))
@@ -193,3 +193,68 @@ def override_list(actor: Actor) -> QuerySet[MemberMonthOverride]:
     return MemberMonthOverride.objects.filter(
         tenant=actor.tenant, payer_id__in=_payer_ids(actor)
     ).select_related("payer", "member", "created_by", "approved_by")
+
+
+# --- authority and summaries ---------------------------------------------------------------
+
+RETRO = (DecisionClass.BILLED_RETROACTIVE, DecisionClass.NOT_BILLED_RETROACTIVE)
+
+
+def authoritative_runs(tenant_id: int, payer_id: int, month: date):
+    """Completed, not superseded production runs of a month for a payer, newest first."""
+    return BillingRun.objects.filter(
+        tenant_id=tenant_id,
+        mode=BillingRun.Mode.PRODUCTION,
+        status__in=BillingRun.DONE,
+        month=month,
+        run_payers__payer_id=payer_id,
+    ).order_by("-triggered_at", "-id")
+
+
+def run_summary(run: BillingRun, payer_ids: list[int] | None = None) -> dict:
+    """Totals of a run, for all its payers or only some (a member narrowed by payer grants)."""
+    by_class: dict[str, dict] = {}
+    by_payer: dict[str, dict] = {}
+    decisions = Decision.objects.filter(run=run)
+    if payer_ids is not None:
+        decisions = decisions.filter(payer_id__in=payer_ids)
+    rows = (
+        decisions.values("decision_class", "payer__code", "billable", "month")
+        .annotate(n=Count("id"), amount=Sum("amount"))
+        .order_by()
+    )
+    billable_members, month_amount, total, members = 0, Decimal("0.00"), Decimal("0.00"), 0
+    for r in rows:
+        if r["month"] == run.month and r["decision_class"] not in RETRO:
+            members += r["n"]
+        r["amount"] = r["amount"].quantize(Decimal("0.01"))  # SQLite sums carry 15 digits
+        c = by_class.setdefault(r["decision_class"], {"count": 0, "amount": Decimal("0.00")})
+        c["count"] += r["n"]
+        c["amount"] += r["amount"]
+        p = by_payer.setdefault(
+            r["payer__code"], {"decisions": 0, "billable": 0, "amount": Decimal("0.00")}
+        )
+        p["decisions"] += r["n"]
+        counts = r["billable"] or r["decision_class"] in RETRO
+        if r["billable"] and r["month"] == run.month and r["decision_class"] not in RETRO:
+            billable_members += r["n"]
+            month_amount += r["amount"]
+            p["billable"] += r["n"]
+        if counts:
+            total += r["amount"]
+            p["amount"] += r["amount"]
+    mean = cents(month_amount / billable_members) if billable_members else Decimal("0.00")
+    return {
+        "members": run.members_total if payer_ids is None else members,
+        "billable_members": billable_members,
+        "total_charge": str(total),
+        "mean_charge": str(mean),
+        "by_class": {
+            k: {"count": v["count"], "amount": str(v["amount"])}
+            for k, v in sorted(by_class.items())
+        },
+        "by_payer": {
+            k: {"decisions": v["decisions"], "billable": v["billable"], "amount": str(v["amount"])}
+            for k, v in sorted(by_payer.items())
+        },
+    }

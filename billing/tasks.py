@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from billing.services import runs
+from billing.services import chunks, finalize, runs
 from core import queue
 
 
@@ -12,22 +12,22 @@ def run_start(run_id: int) -> int:
     for chunk_id in chunk_ids:
         queue.enqueue("billing.tasks.run_chunk", chunk_id)
     if not chunk_ids:
-        runs.billing_run_finalize(run_id=run_id)
+        finalize.billing_run_finalize(run_id=run_id)
     return len(chunk_ids)
 
 
 def run_chunk(chunk_id: int) -> int:
     """Evaluate one chunk (once), then complete the run if it was the last."""
     try:
-        done = runs.billing_run_process_chunk(chunk_id=chunk_id)
+        done = chunks.billing_run_process_chunk(chunk_id=chunk_id)
     except Exception as exc:
-        runs.billing_run_chunk_failed(chunk_id=chunk_id, error=f"{type(exc).__name__}")
+        chunks.billing_run_chunk_failed(chunk_id=chunk_id, error=f"{type(exc).__name__}")
         raise
     from billing.models import RunChunk
 
     run_id = RunChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
     if run_id:
-        runs.billing_run_finalize(run_id=run_id)
+        finalize.billing_run_finalize(run_id=run_id)
     return done
 
 

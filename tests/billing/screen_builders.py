@@ -21,6 +21,8 @@ from billing.models import (
     RuleVersion,
     RunException,
 )
+from billing.services import chunks as chunk_services
+from billing.services import finalize as finalize_services
 from billing.services import runs as run_services
 from tests.billing import api_builders as b
 
@@ -32,8 +34,8 @@ PRODUCTION, SIMULATION = BillingRun.Mode.PRODUCTION, BillingRun.Mode.SIMULATION
 def finish(run: BillingRun, *, package: bool = True) -> BillingRun:
     """Execute a QUEUED run here; `package` builds its audit package inline (else only queued)."""
     for chunk_id in run_services.billing_run_start(run_id=run.pk):
-        run_services.billing_run_process_chunk(chunk_id=chunk_id)
-    run_services.billing_run_finalize(run_id=run.pk, inline=package)
+        chunk_services.billing_run_process_chunk(chunk_id=chunk_id)
+    finalize_services.billing_run_finalize(run_id=run.pk, inline=package)
     return BillingRun.objects.get(pk=run.pk)
 
 

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 
 from billing.models import BillingRun, Decision, RunChunk, RunPayer
-from billing.services.runs import billing_run_process_chunk, billing_run_start, billing_run_trigger
+from billing.services.chunks import billing_run_process_chunk
+from billing.services.runs import billing_run_start, billing_run_trigger
 from core import scopes as S
 from core.audit import verify_chain
 from core.exceptions import Conflict

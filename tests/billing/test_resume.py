@@ -12,11 +12,11 @@ import pytest
 
 import billing.tasks
 from billing.models import BillingRun, Decision, RunChunk, RunException, RunPayer
-from billing.services import runs
+from billing.services import chunks
+from billing.services.chunks import billing_run_process_chunk
+from billing.services.finalize import billing_run_finalize
 from billing.services.runs import (
     billing_run_cancel,
-    billing_run_finalize,
-    billing_run_process_chunk,
     billing_run_resume,
     billing_run_start,
     billing_run_trigger,
@@ -67,7 +67,7 @@ def _decided(run) -> list[str]:
 
 def _failing_insert(monkeypatch, *, on_call: int | None):
     """Make the RunException insert of a chunk raise (on its nth call, or always)."""
-    real = runs.insert_rows
+    real = chunks.insert_rows
     calls = {"n": 0}
 
     def insert(model, fields, rows):
@@ -77,7 +77,7 @@ def _failing_insert(monkeypatch, *, on_call: int | None):
                 raise RuntimeError("worker lost")
         return real(model, fields, rows)
 
-    monkeypatch.setattr(runs, "insert_rows", insert)
+    monkeypatch.setattr(chunks, "insert_rows", insert)
 
 
 def test_resume_after_a_chunk_crashed_mid_way(owner, five, monkeypatch):

@@ -16,9 +16,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import BillingRun, Decision, RunException
+from billing.services.chunks import billing_run_process_chunk
 from billing.services.runs import (
     billing_run_cancel,
-    billing_run_process_chunk,
     billing_run_regenerate,
     billing_run_start,
     billing_run_trigger,

@@ -20,6 +20,7 @@ from billing.models import (
     RunPayer,
 )
 from billing.services.exceptions import run_exception_resolve
+from billing.services.finalize import decisions_digest
 from billing.services.overrides import member_month_override_request
 from billing.services.replay import decision_replay
 from billing.services.rules import rule_version_for_month, rule_version_retire, rules_load
@@ -27,7 +28,6 @@ from billing.services.runs import (
     billing_run_cancel,
     billing_run_regenerate,
     billing_run_trigger,
-    decisions_digest,
     simulations_purge,
 )
 from core import scopes as S

@@ -1,9 +1,6 @@
-"""Billing screens: runs (trigger, live list, detail tabs), decisions, replay, rules, overrides."""
+"""Billing screens: runs (trigger, live list, detail tabs, downloads) and exceptions."""
 
 from __future__ import annotations
-
-from collections import defaultdict
-from datetime import date
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -15,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from billing import charts, selectors
 from billing.engine import DecisionClass
-from billing.models import AuditPackage, BillingRun, RuleVersion, RunPayer
+from billing.models import AuditPackage, BillingRun, RunPayer
 from billing.services import exceptions as exception_services
-from billing.services import exports, overrides, package, replay, rules, runs
+from billing.services import exports, package, runs
+from billing.views.common import month_param, not_found
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
 from core.views import tenant_view
@@ -29,18 +27,6 @@ REGENERATE_REASONS = [
 ]
 
 
-def _month(text: str | None) -> date | None:
-    try:
-        year, month = (text or "").split("-")[:2]
-        return date(int(year), int(month), 1)
-    except ValueError:
-        return None
-
-
-def _not_found(request, what: str) -> HttpResponse:
-    return render(request, "core/not_found.html", {"what": what}, status=404)
-
-
 # --- runs list and trigger ----------------------------------------------------------------
 
 
@@ -48,7 +34,7 @@ def _runs_context(request: HttpRequest) -> dict:
     q = request.GET
     qs = selectors.run_list(
         request.actor,
-        month=_month(q.get("month")),
+        month=month_param(q.get("month")),
         payer=q.get("payer", ""),
         status=q.get("status", ""),
         mode=q.get("mode", ""),
@@ -76,7 +62,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         payers = request.POST.getlist("payers")
         if request.POST.get("all_payers") or "__all__" in payers:
             payers = "all"
-        month = _month(request.POST.get("month"))
+        month = month_param(request.POST.get("month"))
         try:
             if month is None:
                 raise DomainError("month: choose a month (YYYY-MM).")
@@ -144,7 +130,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         run = selectors.run_get(actor, pk)
     except NotFound:
-        return _not_found(request, f"Billing run {pk}")
+        return not_found(request, f"Billing run {pk}")
     tab = request.GET.get("tab", "summary")
     tab = tab if tab in TABS else "summary"
     context = {
@@ -240,7 +226,7 @@ def run_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
         selectors.run_get(request.actor, pk)
         run = runs.billing_run_regenerate(actor=request.actor, run_id=pk, reason=reason)
     except NotFound:
-        return _not_found(request, f"Billing run {pk}")
+        return not_found(request, f"Billing run {pk}")
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("billing:run", pk=pk)
@@ -261,7 +247,7 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, f"Run #{pk} cancelled.")
     except NotFound:
-        return _not_found(request, f"Billing run {pk}")
+        return not_found(request, f"Billing run {pk}")
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("billing:run", pk=pk)
@@ -274,7 +260,7 @@ def run_export(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         run = selectors.run_get(request.actor, pk)
         lines = exports.export_lines(actor=request.actor, run=run, kind=kind)
     except NotFound:
-        return _not_found(request, f"Billing run {pk}")
+        return not_found(request, f"Billing run {pk}")
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(f"{reverse('billing:run', args=[pk])}?tab=downloads")
@@ -291,7 +277,7 @@ def run_package(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         run = selectors.run_get(request.actor, pk)
     except NotFound:
-        return _not_found(request, f"Billing run {pk}")
+        return not_found(request, f"Billing run {pk}")
     if request.method == "POST":
         try:
             package.audit_package_request(actor=request.actor, run_id=run.pk)
@@ -319,178 +305,7 @@ def exception_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, f"Exception {pk} resolved.")
     except NotFound:
-        return _not_found(request, f"Exception {pk}")
+        return not_found(request, f"Exception {pk}")
     except DomainError as err:
         messages.error(request, err.message)
     return redirect(f"{reverse('billing:run', args=[exc.run_id])}?tab=exceptions")
-
-
-# --- decisions and replay -----------------------------------------------------------------
-
-
-@tenant_view(S.BILLING_RUN_VIEW)
-def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A decision's inputs in readable form, and the replay panel."""
-    try:
-        decision = selectors.decision_get(request.actor, pk)
-    except NotFound:
-        return _not_found(request, f"Decision {pk}")
-    inputs = decision.inputs
-    from billing.engine.evaluate import ASSERTION_COLUMNS, SERVICE_COLUMNS
-
-    context = {
-        "d": decision,
-        "inputs": inputs,
-        "assertions": [
-            dict(zip(ASSERTION_COLUMNS, row, strict=True)) for row in inputs.get("assertions", [])
-        ],
-        "services": [
-            dict(zip(SERVICE_COLUMNS, row, strict=True)) for row in inputs.get("services", [])
-        ],
-        "versions": RuleVersion.objects.filter(payer=decision.payer).order_by(
-            "-effective_from", "-id"
-        ),
-        "can_replay": request.actor.has(S.BILLING_DECISION_REPLAY),
-    }
-    template = (
-        "billing/_decision_inputs.html"
-        if request.headers.get("HX-Request")
-        else "billing/decision.html"
-    )
-    return render(request, template, context)
-
-
-@tenant_view(S.BILLING_DECISION_REPLAY)
-@require_POST
-def decision_replay(request: HttpRequest, pk: int) -> HttpResponse:
-    """Old and new side by side, differing inputs highlighted (HTMX fragment or page)."""
-    try:
-        selectors.decision_get(request.actor, pk)
-    except NotFound:
-        return _not_found(request, f"Decision {pk}")
-    try:
-        result = replay.decision_replay(
-            actor=request.actor, decision_id=pk, rule_version=request.POST.get("rule_version", "")
-        )
-        error = ""
-    except DomainError as exc:
-        result, error = None, exc.message
-    if request.headers.get("HX-Request"):
-        return render(request, "billing/_replay.html", {"result": result, "error": error})
-    if error:
-        messages.error(request, error)
-        return redirect("billing:decision", pk=pk)
-    return render(request, "billing/replay.html", {"result": result})
-
-
-# --- rule versions ------------------------------------------------------------------------
-
-
-def _flatten(params, prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    if isinstance(params, dict):
-        for key in sorted(params):
-            out.update(_flatten(params[key], f"{prefix}.{key}" if prefix else key))
-    elif isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
-        for i, item in enumerate(params):
-            out.update(_flatten(item, f"{prefix}[{i}]"))
-    else:
-        out[prefix] = ", ".join(map(str, params)) if isinstance(params, list) else str(params)
-    return out
-
-
-@tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RULES_MANAGE)
-def rule_list(request: HttpRequest) -> HttpResponse:
-    """Rule versions per payer, params readable, a diff of two, activate and retire."""
-    actor = request.actor
-    if request.method == "POST":
-        pk, action = request.POST.get("rule_version"), request.POST.get("action")
-        try:
-            selectors.rule_version_get(actor, int(pk or 0))
-            fn = rules.rule_version_activate if action == "activate" else rules.rule_version_retire
-            rv = fn(actor=actor, rule_version_id=int(pk))
-            messages.success(
-                request, f"{rv.payer.code} v{rv.version} is now {rv.get_status_display().lower()}."
-            )
-        except (DomainError, ValueError) as exc:
-            messages.error(request, getattr(exc, "message", "Invalid request."))
-        return redirect("billing:rules")
-    versions = list(selectors.rule_version_list(actor))
-    by_payer: dict[str, list] = defaultdict(list)
-    for rv in versions:
-        rv.flat = _flatten(rv.params)
-        by_payer[rv.payer.code].append(rv)
-    diff = None
-    a, b = request.GET.get("a"), request.GET.get("b")
-    if a and b:
-        try:
-            left, right = (
-                selectors.rule_version_get(actor, int(a)),
-                selectors.rule_version_get(actor, int(b)),
-            )
-            fl, fr = _flatten(left.params), _flatten(right.params)
-            diff = {
-                "left": left,
-                "right": right,
-                "rows": [
-                    (key, fl.get(key, "—"), fr.get(key, "—"), fl.get(key) != fr.get(key))
-                    for key in sorted(set(fl) | set(fr))
-                ],
-            }
-        except (NotFound, ValueError):
-            messages.error(request, "Choose two rule versions to compare.")
-    return render(
-        request,
-        "billing/rules.html",
-        {
-            "by_payer": sorted(by_payer.items()),
-            "versions": versions,
-            "diff": diff,
-            "can_manage": actor.has(S.BILLING_RULES_MANAGE),
-        },
-    )
-
-
-# --- overrides ----------------------------------------------------------------------------
-
-
-@tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_OVERRIDE_CREATE)
-def override_list(request: HttpRequest) -> HttpResponse:
-    """Member-month overrides: the list and a form (dual control sends it to Approvals)."""
-    actor = request.actor
-    if request.method == "POST":
-        p = request.POST
-        month = _month(p.get("month"))
-        try:
-            if month is None:
-                raise DomainError("month: choose a month (YYYY-MM).")
-            outcome = overrides.member_month_override_request(
-                actor=actor,
-                payer_code=p.get("payer", ""),
-                member_external_id=p.get("member", "").strip(),
-                month=month,
-                outcome=p.get("outcome", ""),
-                rate=p.get("rate", "").strip() or None,
-                reason=p.get("reason", ""),
-            )
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("billing:overrides")
-        if outcome.executed:
-            messages.success(request, "Override applied; the next run (or a regeneration) uses it.")
-        else:
-            messages.success(
-                request,
-                f"Override request #{outcome.request.pk} waits for a second person's approval.",
-            )
-        return redirect("billing:overrides")
-    return render(
-        request,
-        "billing/overrides.html",
-        {
-            "page": Paginator(selectors.override_list(actor), 50).get_page(request.GET.get("page")),
-            "payers": selectors.visible_payers(actor).order_by("code"),
-            "can_create": actor.has(S.BILLING_OVERRIDE_CREATE),
-            "this_month": timezone.localdate().strftime("%Y-%m"),
-        },
-    )

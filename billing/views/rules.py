@@ -1,0 +1,137 @@
+"""Billing screens: rule versions and member-month overrides."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from billing import selectors
+from billing.services import overrides, rules
+from billing.views.common import month_param
+from core import scopes as S
+from core.exceptions import DomainError, NotFound
+from core.views import tenant_view
+
+REGENERATE_REASONS = [
+    ("corrected eligibility", "Corrected eligibility (an amended file arrived)"),
+    ("rule amendment", "Rule amendment (the calculation changed)"),
+    ("manual override", "Manual override to apply retroactively"),
+]
+
+
+# --- rule versions ------------------------------------------------------------------------
+
+
+def _flatten(params, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(params, dict):
+        for key in sorted(params):
+            out.update(_flatten(params[key], f"{prefix}.{key}" if prefix else key))
+    elif isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
+        for i, item in enumerate(params):
+            out.update(_flatten(item, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = ", ".join(map(str, params)) if isinstance(params, list) else str(params)
+    return out
+
+
+@tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RULES_MANAGE)
+def rule_list(request: HttpRequest) -> HttpResponse:
+    """Rule versions per payer, params readable, a diff of two, activate and retire."""
+    actor = request.actor
+    if request.method == "POST":
+        pk, action = request.POST.get("rule_version"), request.POST.get("action")
+        try:
+            selectors.rule_version_get(actor, int(pk or 0))
+            fn = rules.rule_version_activate if action == "activate" else rules.rule_version_retire
+            rv = fn(actor=actor, rule_version_id=int(pk))
+            messages.success(
+                request, f"{rv.payer.code} v{rv.version} is now {rv.get_status_display().lower()}."
+            )
+        except (DomainError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "Invalid request."))
+        return redirect("billing:rules")
+    versions = list(selectors.rule_version_list(actor))
+    by_payer: dict[str, list] = defaultdict(list)
+    for rv in versions:
+        rv.flat = _flatten(rv.params)
+        by_payer[rv.payer.code].append(rv)
+    diff = None
+    a, b = request.GET.get("a"), request.GET.get("b")
+    if a and b:
+        try:
+            left, right = (
+                selectors.rule_version_get(actor, int(a)),
+                selectors.rule_version_get(actor, int(b)),
+            )
+            fl, fr = _flatten(left.params), _flatten(right.params)
+            diff = {
+                "left": left,
+                "right": right,
+                "rows": [
+                    (key, fl.get(key, "—"), fr.get(key, "—"), fl.get(key) != fr.get(key))
+                    for key in sorted(set(fl) | set(fr))
+                ],
+            }
+        except (NotFound, ValueError):
+            messages.error(request, "Choose two rule versions to compare.")
+    return render(
+        request,
+        "billing/rules.html",
+        {
+            "by_payer": sorted(by_payer.items()),
+            "versions": versions,
+            "diff": diff,
+            "can_manage": actor.has(S.BILLING_RULES_MANAGE),
+        },
+    )
+
+
+# --- overrides ----------------------------------------------------------------------------
+
+
+@tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_OVERRIDE_CREATE)
+def override_list(request: HttpRequest) -> HttpResponse:
+    """Member-month overrides: the list and a form (dual control sends it to Approvals)."""
+    actor = request.actor
+    if request.method == "POST":
+        p = request.POST
+        month = month_param(p.get("month"))
+        try:
+            if month is None:
+                raise DomainError("month: choose a month (YYYY-MM).")
+            outcome = overrides.member_month_override_request(
+                actor=actor,
+                payer_code=p.get("payer", ""),
+                member_external_id=p.get("member", "").strip(),
+                month=month,
+                outcome=p.get("outcome", ""),
+                rate=p.get("rate", "").strip() or None,
+                reason=p.get("reason", ""),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("billing:overrides")
+        if outcome.executed:
+            messages.success(request, "Override applied; the next run (or a regeneration) uses it.")
+        else:
+            messages.success(
+                request,
+                f"Override request #{outcome.request.pk} waits for a second person's approval.",
+            )
+        return redirect("billing:overrides")
+    return render(
+        request,
+        "billing/overrides.html",
+        {
+            "page": Paginator(selectors.override_list(actor), 50).get_page(request.GET.get("page")),
+            "payers": selectors.visible_payers(actor).order_by("code"),
+            "can_create": actor.has(S.BILLING_OVERRIDE_CREATE),
+            "this_month": timezone.localdate().strftime("%Y-%m"),
+        },
+    )
