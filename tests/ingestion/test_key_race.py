@@ -8,9 +8,11 @@ keys now lets one commit; the other's chunk runs again and its records are SKIPP
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import threading
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from billing.models import Payer, ServiceDeliveryEvent
@@ -100,4 +102,42 @@ def test_two_batches_of_one_file_at_the_same_moment_load_each_key_once(facts, mo
     }
     # and the counters tie out for both
     for batch in Batch.objects.filter(tenant=facts.tenant):
+        assert_ties_out(batch)
+
+
+@pytest.mark.django_db  # one transaction, rolled back: the dropped index comes back
+def test_migration_skips_keys_loaded_twice_before_the_index_existed(facts):
+    # given the same file loaded by two batches while no unique index guarded the keys
+    system = Actor.system_for(facts.tenant)
+    content = service_csv([service_row(f"M00{n}", service_date=f"2025-01-1{n}") for n in (1, 2)])
+    first, second = (
+        services.batch_run_inline(
+            batch_id=services.batch_ingest_file(
+                actor=system,
+                kind="SERVICE_DELIVERY",
+                filename="d.csv",
+                content=content,
+                enqueue=False,
+            ).pk
+        )
+        for _ in range(2)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX uniq_record_loaded_key")
+    BatchRecord.objects.filter(batch=second).update(status="SUCCESS", error_detail="")
+    Batch.objects.filter(pk=second.pk).update(success=2, skipped=0)
+
+    # when the migration that adds the index runs its clean-up
+    migration = importlib.import_module(
+        "ingestion.migrations.0002_loaded_key_unique_updated_counter"
+    )
+    migration.skip_duplicate_loads(apps, None)
+
+    # then the later loads are SKIPPED, naming the first batch, and the counters tie out
+    assert set(BatchRecord.objects.filter(batch=second).values_list("status", "error_detail")) == {
+        ("SKIPPED", f"already loaded by batch {first.pk}")
+    }
+    for batch, expected in ((first, (2, 0)), (second, (0, 2))):
+        batch.refresh_from_db()
+        assert (batch.success, batch.skipped) == expected
         assert_ties_out(batch)
