@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import connection
-
+from billing.ingest_members import Demographics, members_apply
 from billing.models import EligibilityAssertion, Member, Payer, ServiceDeliveryEvent
 from core.bulk import insert_rows
 from ingestion.models import Kind
@@ -150,7 +149,9 @@ def process_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> dict[int,
         )
     if not valid:
         return errors
-    member_ids = _upsert_members(ctx.tenant_id, [v for _, v in valid])
+    member_ids, _ = members_apply(
+        ctx, [_demographics(row_number, v) for row_number, v in valid], create=True
+    )
     insert_rows(
         EligibilityAssertion,
         ASSERTION_FIELDS,
@@ -177,6 +178,39 @@ def process_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> dict[int,
     return errors
 
 
+def _demographics(row_number: int, v: dict) -> Demographics:
+    return Demographics(
+        row_number=row_number,
+        member_id=v["member_id"],
+        first_name=v["first_name"],
+        last_name=v["last_name"],
+        birth_date=v["birth_date"],
+        file_date=v["file_date"],
+    )
+
+
+def revisit_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> set[int]:
+    """Rows repeating a loaded key: apply a corrected name or birth date from a newer file.
+
+    Returns the rows whose values changed a member (they count as UPDATED). A repeated row
+    whose names or dates are not valid changes nothing and stays SKIPPED.
+    """
+    rows = []
+    for rec in records:
+        row = _Row(rec.data)
+        member_id = row.text("member_id", max_length=64)
+        first = row.text("first_name", max_length=100)
+        last = row.text("last_name", max_length=100)
+        birth = row.day("birth_date")
+        file_date = row.day("file_date")
+        if not row.problems:
+            rows.append(Demographics(rec.row_number, member_id, first, last, birth, file_date))
+    if not rows:
+        return set()
+    _, applied = members_apply(ctx, rows, create=False)
+    return applied
+
+
 ASSERTION_FIELDS = (
     "tenant",
     "payer",
@@ -193,57 +227,6 @@ ASSERTION_FIELDS = (
     "batch",
     "row_number",
 )
-
-_UPSERT_PG = """
-INSERT INTO billing_member (tenant_id, external_id, first_name, last_name, birth_date)
-SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[])
-ON CONFLICT (tenant_id, external_id) DO UPDATE
-   SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-       birth_date = EXCLUDED.birth_date
- WHERE (billing_member.first_name, billing_member.last_name, billing_member.birth_date)
-       IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.birth_date)
-"""
-
-
-def _upsert_members(tenant_id: int, rows: list[dict]) -> dict[str, int]:
-    """Insert new members and update changed ones (the chunk's last row wins); ids by member id.
-
-    Rows are sorted by member id so that chunks running side by side lock members in the
-    same order and cannot deadlock.
-    """
-    latest = {r["member_id"]: r for r in rows}
-    ids = sorted(latest)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _UPSERT_PG,
-                [
-                    tenant_id,
-                    ids,
-                    [latest[i]["first_name"] for i in ids],
-                    [latest[i]["last_name"] for i in ids],
-                    [latest[i]["birth_date"] for i in ids],
-                ],
-            )
-        return {mid: row["id"] for mid, row in _existing_members(tenant_id, set(ids)).items()}
-    members = [
-        Member(
-            tenant_id=tenant_id,
-            external_id=mid,
-            first_name=latest[mid]["first_name"],
-            last_name=latest[mid]["last_name"],
-            birth_date=latest[mid]["birth_date"],
-        )
-        for mid in ids
-    ]
-    Member.objects.bulk_create(
-        members,
-        batch_size=5000,
-        update_conflicts=True,
-        unique_fields=["tenant", "external_id"],
-        update_fields=["first_name", "last_name", "birth_date"],
-    )
-    return {m.external_id: m.pk for m in members}
 
 
 def process_service_delivery(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, str]:
@@ -309,6 +292,29 @@ ELIGIBILITY_KEY = tuple(
 )
 
 
+# Example rows for the upload guidance and the template CSVs (made-up people).
+ELIGIBILITY_EXAMPLE = {
+    "member_id": "M000123",
+    "first_name": "Jane",
+    "last_name": "Example",
+    "birth_date": "1980-04-15",
+    "payer_code": "NORTHWIND",
+    "source_kind": "FULL_FILE",
+    "file_date": "2026-11-30",
+    "status": "ACTIVE",
+    "effective_date": "2026-01-01",
+    "termination_date": "",
+    "benefit_code": "MED",
+    "benefit_suffix": "D",
+}
+SERVICE_EXAMPLE = {
+    "member_id": "M000123",
+    "payer_code": "NORTHWIND",
+    "service_date": "2026-11-12",
+    "service_code": "99213",
+}
+
+
 def register() -> None:
     """Register billing's record handlers with ingestion."""
     for kind, x12 in ((Kind.ELIGIBILITY, None), (Kind.ENROLLMENT, _x12_eligibility)):
@@ -321,6 +327,8 @@ def register() -> None:
                 process=process_eligibility,
                 x12=x12,
                 description="eligibility assertions (members are upserted by member_id)",
+                revisit=revisit_eligibility,
+                example=ELIGIBILITY_EXAMPLE,
             )
         )
     register_handler(
@@ -331,5 +339,6 @@ def register() -> None:
             default_key_fields=SERVICE_COLUMNS,
             process=process_service_delivery,
             description="service delivery events (the member must be known)",
+            example=SERVICE_EXAMPLE,
         )
     )

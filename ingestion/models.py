@@ -52,7 +52,7 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         PENDING = "PENDING", "Pending"
         PROCESSING = "PROCESSING", "Processing"
         COMPLETED = "COMPLETED", "Completed"
-        COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS", "Completed with errors"
+        COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS", "Completed with exceptions"
         FAILED = "FAILED", "Failed"
 
     class Format(models.TextChoices):
@@ -74,6 +74,8 @@ class Batch(ConcurrentTransitionMixin, models.Model):
     success = models.PositiveIntegerField(default=0)
     error = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # duplicates of a loaded key whose newer values (e.g. a corrected name) were applied
+    updated = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -97,9 +99,21 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         return self.total - self.processed
 
     @property
-    def percent(self) -> int:
-        """Progress for the screens."""
-        return 100 if not self.total else int(100 * self.processed / self.total)
+    def total_known(self) -> bool:
+        """The records are stored, so the total is known (never for a file that failed)."""
+        return self.total > 0
+
+    @property
+    def percent(self) -> int | None:
+        """Progress for the screens and the API; None while the total is not known."""
+        if not self.total_known:
+            return None
+        return int(100 * self.processed / self.total)
+
+    @property
+    def waiting(self) -> bool:
+        """Queued, its total not known yet: the screens show an indeterminate bar."""
+        return self.is_active and not self.total_known
 
     @property
     def is_active(self) -> bool:
@@ -147,6 +161,9 @@ class Batch(ConcurrentTransitionMixin, models.Model):
         self.finished_at = None
 
 
+LOADED_KEY_CONSTRAINT = "uniq_record_loaded_key"
+
+
 class BatchRecord(models.Model):
     """One row of a batch: its data, what became of it and its idempotency key."""
 
@@ -155,6 +172,7 @@ class BatchRecord(models.Model):
         SUCCESS = "SUCCESS", "Success"
         ERROR = "ERROR", "Error"
         SKIPPED = "SKIPPED", "Skipped"
+        UPDATED = "UPDATED", "Updated"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="records")
@@ -169,15 +187,17 @@ class BatchRecord(models.Model):
     class Meta:
         ordering = ["batch", "row_number"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "row_number"], name="uniq_record_batch_row")
+            models.UniqueConstraint(fields=["batch", "row_number"], name="uniq_record_batch_row"),
+            # A key is loaded once per tenant and kind, even by two workers at the same moment:
+            # the second chunk's transaction fails on this index and its record is SKIPPED.
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "idempotency_key"],
+                name=LOADED_KEY_CONSTRAINT,
+                condition=models.Q(status="SUCCESS"),
+            ),
         ]
         indexes = [
             models.Index(fields=["batch", "status", "row_number"], name="record_status_idx"),
-            models.Index(
-                fields=["tenant", "kind", "idempotency_key"],
-                name="record_loaded_key_idx",
-                condition=models.Q(status="SUCCESS"),
-            ),
         ]
 
     def __str__(self) -> str:

@@ -35,6 +35,10 @@ class RecordIn:
 # refused; every other record was written. It runs inside the chunk's transaction.
 ProcessFn = Callable[[ChunkContext, list[RecordIn]], dict[int, str]]
 X12Fn = Callable[[bytes, dict], list[ParsedRow]]
+# A handler may look again at records whose key was already loaded (repeats of a loaded fact)
+# and apply values that are not part of the key (a corrected name); it returns the row numbers
+# it applied: those records become UPDATED instead of SKIPPED. Same transaction as the chunk.
+RevisitFn = Callable[[ChunkContext, list[RecordIn]], set[int]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,13 @@ class RecordHandler:
     process: ProcessFn
     x12: X12Fn | None = None
     description: str = ""
+    revisit: RevisitFn | None = None
+    example: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def optional_columns(self) -> tuple[str, ...]:
+        """Columns a file may leave out or leave empty."""
+        return tuple(c for c in self.columns if c not in self.required_columns)
 
 
 _HANDLERS: dict[str, RecordHandler] = {}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import defaultdict
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,14 +18,15 @@ from core.audit import audit_record
 from core.bulk import insert_rows
 from core.exceptions import Conflict, DomainError, NotFound
 from core.transitions import transition_apply
+from ingestion.chunks import SHAPE_PROBLEM, batch_process_chunk
+from ingestion.chunks import groups as _groups
+from ingestion.chunks import handler_for as _handler
 from ingestion.keys import field_name, key_fields, record_key
 from ingestion.models import Artifact, Batch, BatchRecord
 from ingestion.parsers import FileRejected, ParsedRow, parse_csv
-from ingestion.registry import ChunkContext, RecordHandler, RecordIn, get_handler, handlers
+from ingestion.registry import RecordHandler
 
 log = logging.getLogger("healthbill.ingestion")
-SHAPE_PROBLEM = "_problem"  # kept in a record's data while its shape is wrong
-_IN_GROUP = 5000  # values per IN (...) clause, well below SQLite's 32,766 variables
 
 
 class UploadTooLarge(DomainError):
@@ -44,19 +44,6 @@ def upload_size_check(size: int) -> None:
             f"file: {size:,} bytes is more than the {limit:,} bytes allowed per upload.",
             details={"size": size, "limit": limit},
         )
-
-
-def _handler(kind: str) -> RecordHandler:
-    handler = get_handler(kind)
-    if handler is None:
-        kinds = ", ".join(h.kind for h in handlers())
-        raise DomainError(f"kind: '{kind}' cannot be loaded; expected one of {kinds}.")
-    return handler
-
-
-def _groups(items: list, size: int = _IN_GROUP):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 # --- artifacts --------------------------------------------------------------------------------
@@ -297,99 +284,6 @@ def batch_run_inline(*, batch_id: int) -> Batch:
     return batch_finalize(batch_id=batch_id)
 
 
-def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
-    """Process the pending records of one row range in one transaction; safe to run again."""
-    batch = Batch.objects.filter(pk=batch_id).first()
-    if batch is None or batch.status != Batch.Status.PROCESSING:
-        return 0
-    handler = _handler(batch.kind)
-    Status = BatchRecord.Status
-    with transaction.atomic():
-        pending = BatchRecord.objects.filter(
-            batch_id=batch_id,
-            status=Status.PENDING,
-            row_number__gte=first_row,
-            row_number__lte=last_row,
-        ).order_by("row_number")
-        if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True)
-        recs = list(pending.values_list("id", "row_number", "data", "idempotency_key"))
-        if not recs:
-            return 0
-        loaded: dict[str, int] = {}
-        keys = list({r[3] for r in recs})
-        for group in _groups(keys):
-            loaded.update(
-                BatchRecord.objects.filter(
-                    tenant_id=batch.tenant_id,
-                    kind=batch.kind,
-                    status=Status.SUCCESS,
-                    idempotency_key__in=group,
-                ).values_list("idempotency_key", "batch_id")
-            )
-        errors = {
-            row: f"{data[SHAPE_PROBLEM]} (correct the record, then retry)"
-            for _, row, data, key in recs
-            if key not in loaded and SHAPE_PROBLEM in data
-        }
-        todo = [
-            RecordIn(row, data)
-            for _, row, data, key in recs
-            if key not in loaded and SHAPE_PROBLEM not in data
-        ]
-        ctx = ChunkContext(
-            tenant_id=batch.tenant_id,
-            batch_id=batch.pk,
-            artifact_id=batch.artifact_id,
-            received_at=batch.received_at,
-            options=batch.options,
-        )
-        if todo:
-            errors.update(handler.process(ctx, todo))
-        ok_ids, skipped, failed = [], defaultdict(list), []
-        for rid, row, _, key in recs:
-            if key in loaded:
-                skipped[loaded[key]].append(rid)
-            elif row in errors:
-                failed.append(
-                    BatchRecord(
-                        id=rid, status=Status.ERROR, error_detail=f"row {row}: {errors[row]}"
-                    )
-                )
-            else:
-                ok_ids.append(rid)
-        for group in _groups(ok_ids):
-            BatchRecord.objects.filter(id__in=group).update(
-                status=Status.SUCCESS, error_detail="", attempts=F("attempts") + 1
-            )
-        for source_batch, ids in skipped.items():
-            for group in _groups(ids):
-                BatchRecord.objects.filter(id__in=group).update(
-                    status=Status.SKIPPED,
-                    error_detail=f"already loaded by batch {source_batch}",
-                    attempts=F("attempts") + 1,
-                )
-        BatchRecord.objects.bulk_update(failed, ["status", "error_detail"], batch_size=500)
-        n_skipped = sum(len(v) for v in skipped.values())
-        Batch.objects.filter(pk=batch_id).update(
-            processed=F("processed") + len(recs),
-            success=F("success") + len(ok_ids),
-            error=F("error") + len(failed),
-            skipped=F("skipped") + n_skipped,
-        )
-    log.info(
-        "batch chunk processed",
-        extra={
-            "batch": batch_id,
-            "rows": f"{first_row}-{last_row}",
-            "success": len(ok_ids),
-            "error": len(failed),
-            "skipped": n_skipped,
-        },
-    )
-    return len(recs)
-
-
 def batch_finalize(*, batch_id: int) -> Batch:
     """Complete the batch once no record is pending (idempotent; any chunk may call it)."""
     with transaction.atomic():
@@ -410,6 +304,7 @@ def batch_finalize(*, batch_id: int) -> Batch:
                 "success": batch.success,
                 "error": batch.error,
                 "skipped": batch.skipped,
+                "updated": batch.updated,
             },
         )
 

@@ -16,18 +16,34 @@ from ingestion.models import Batch, BatchRecord
 from ingestion.registry import get_handler, handlers
 
 
-def _list_context(request: HttpRequest) -> dict:
+def list_filters(request: HttpRequest) -> tuple[dict[str, str], dict[str, str]]:
+    """The batch list's filters from the query string, and an error per field not understood."""
     q = request.GET
-    batches = selectors.batch_list(
-        request.actor, status=q.get("status", ""), kind=q.get("kind", "")
-    )
-    page = Paginator(batches, 25).get_page(q.get("page"))
+    kinds = [h.kind for h in handlers()]
+    f, errors = {}, {}
+    for name, allowed in (("status", Batch.Status.values), ("kind", kinds)):
+        value = q.get(name, "").strip().upper()
+        if value and value not in allowed:
+            errors[name] = f"{name}: expected one of {', '.join(allowed)}, found '{value[:40]}'"
+            value = ""
+        f[name] = value
+    return f, errors
+
+
+def _list_context(request: HttpRequest) -> dict:
+    f, errors = list_filters(request)
+    batches = selectors.batch_list(request.actor, status=f["status"], kind=f["kind"])
+    page = Paginator(batches, 25).get_page(request.GET.get("page"))
+    query = "&".join(f"{k}={v}" for k, v in f.items() if v)
     return {
         "page": page,
         "any_active": any(b.is_active for b in page),
         "statuses": Batch.Status.choices,
         "kinds": [(h.kind, h.kind.replace("_", " ").title()) for h in handlers()],
-        "f": q,
+        "guides": handlers(),
+        "f": f,
+        "filter_errors": errors,
+        "query": query,
     }
 
 
@@ -55,9 +71,8 @@ def batch_list(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("ingestion:batches")
-        if batch.status == Batch.Status.FAILED:
-            messages.error(request, f"Batch {batch.pk} failed: {batch.failure}")
-        else:
+        # A failed file is explained once, by the batch page's notice: no message repeating it.
+        if batch.status != Batch.Status.FAILED:
             messages.success(request, f"Batch {batch.pk} created with {batch.total} records.")
         return redirect("ingestion:batch", pk=batch.pk)
     return render(request, "ingestion/batch_list.html", _list_context(request))

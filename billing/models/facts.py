@@ -33,6 +33,10 @@ class Member(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     birth_date = models.DateField()
+    # Which file set the names and birth date: only a newer file (by file_date, then arrival)
+    # may change them. Empty for members whose source is not known (any file may then).
+    demographics_file_date = models.DateField(null=True, blank=True)
+    demographics_received_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["tenant", "external_id"]

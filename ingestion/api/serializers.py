@@ -21,6 +21,15 @@ class ArtifactUploadSerializer(serializers.Serializer):
 
 class BatchSerializer(serializers.ModelSerializer):
     pending = serializers.IntegerField(read_only=True)
+    percent = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="processed / total in %; null while the total is not known (queued, failed)",
+    )
+    updated = serializers.IntegerField(
+        read_only=True,
+        help_text="records repeating a loaded key whose newer values were applied",
+    )
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
 
     class Meta:
@@ -35,7 +44,9 @@ class BatchSerializer(serializers.ModelSerializer):
             "total",
             "processed",
             "pending",
+            "percent",
             "success",
+            "updated",
             "error",
             "skipped",
             "failure",

@@ -209,4 +209,22 @@ register(
         success=REDIRECT,
         object_of_tenant=True,
     ),
+    Endpoint(
+        "screen batch list export",
+        "GET",
+        lambda c: "/ingestion/export.csv?status=COMPLETED_WITH_ERRORS",
+        READ,
+        kind="screen",
+        setup=_batch_with_error,
+        success=OK,
+        marker=_file_marker,
+    ),
+    Endpoint(
+        "screen kind template csv",
+        "GET",
+        lambda c: "/ingestion/templates/eligibility.csv",
+        READ,
+        kind="screen",
+        success=OK,
+    ),
 )

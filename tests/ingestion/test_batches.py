@@ -60,12 +60,13 @@ def assert_ties_out(batch: Batch) -> None:
     for status in BatchRecord.objects.filter(batch=batch).values_list("status", flat=True):
         by_status[status] += 1
     assert batch.total == batch.processed + batch.pending
-    assert batch.processed == batch.success + batch.error + batch.skipped
+    assert batch.processed == batch.success + batch.updated + batch.error + batch.skipped
     assert batch.total == sum(by_status.values())
     assert batch.pending == by_status["PENDING"]
     assert batch.success == by_status["SUCCESS"]
     assert batch.error == by_status["ERROR"]
     assert batch.skipped == by_status["SKIPPED"]
+    assert batch.updated == by_status["UPDATED"]
 
 
 def statuses(batch: Batch) -> dict[int, str]:

@@ -52,6 +52,7 @@ def test_ingest_clean_file_prints_summary_and_exits_0(facts, tmp_path):
         "status": "COMPLETED",
         "total": 2,
         "success": 2,
+        "updated": 0,
         "error": 0,
         "skipped": 0,
     }

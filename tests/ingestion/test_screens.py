@@ -95,7 +95,7 @@ def test_upload_redirects_to_batch_with_counters(facts, django_capture_on_commit
         1,
     )
     assert _counter(html, "pending") == 0
-    assert "Completed with errors" in html
+    assert "Completed with exceptions" in html
     # and the list shows it too
     listing = _html(client.get("/ingestion/"))
     assert f'href="/ingestion/batches/{batch.pk}/"' in listing
@@ -324,7 +324,39 @@ def test_failed_upload_through_the_form_says_so(facts):
     html = _html(response)
     batch = Batch.objects.get(tenant=facts.tenant)
     assert batch.status == "FAILED"
-    assert f"Batch {batch.pk} failed: missing required column(s)" in html
+    assert "The file could not be processed:</strong> missing required column(s)" in html
+    assert html.count("missing required column(s)") == 1  # said once, not twice
+
+
+def test_failed_upload_of_an_empty_file_says_it_once(facts):
+    # given an operator uploading an empty file
+    client = _client(facts, S.Role.OPERATIONS)
+    response = client.post(
+        "/ingestion/",
+        {"kind": "SERVICE_DELIVERY", "file": SimpleUploadedFile("empty.csv", b"")},
+        follow=True,
+    )
+    # then the batch page explains it once, with nothing loaded and no progress bar
+    html = _html(response)
+    assert Batch.objects.get(tenant=facts.tenant).status == "FAILED"
+    assert html.count("the file is empty") == 1
+    assert "Nothing was loaded; fix the file and upload it again." in html
+    assert "<progress" not in html
+
+
+def test_batch_badges_use_the_shared_wording(facts):
+    # given a batch that completed with errors
+    batch = _with_error(facts)
+    assert batch.status == "COMPLETED_WITH_ERRORS"
+    client = _client(facts, S.Role.VIEWER)
+    # then the list and the batch page say "Completed with exceptions"
+    for url in ("/ingestion/", f"/ingestion/batches/{batch.pk}/"):
+        html = _html(client.get(url))
+        assert 'data-status="COMPLETED_WITH_ERRORS">Completed with exceptions</span>' in html
+        assert "Completed with errors" not in html
+    # and the filter offers the same wording for the code
+    html = _html(client.get("/ingestion/"))
+    assert '<option value="COMPLETED_WITH_ERRORS" >Completed with exceptions</option>' in html
 
 
 def test_another_tenants_batch_page_is_404(facts):

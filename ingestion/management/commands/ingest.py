@@ -63,6 +63,7 @@ class Command(BaseCommand):
             "status": batch.status,
             "total": batch.total,
             "success": batch.success,
+            "updated": batch.updated,
             "error": batch.error,
             "skipped": batch.skipped,
         }
