@@ -7,9 +7,10 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import bench, demo, ingest
-        from billing.services import overrides
+        from billing.services import closes, overrides
 
         ingest.register()
         overrides.register()
+        closes.register()
         demo.register()
         bench.register()

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from billing.api import closes as c
 from billing.api import views as v
 
 urlpatterns = [
@@ -37,4 +38,6 @@ urlpatterns = [
         v.ExceptionResolveView.as_view(),
         name="api-exception-resolve",
     ),
+    path("month-closes", c.MonthCloseListCreateView.as_view(), name="api-month-closes"),
+    path("month-closes/<int:pk>/reopen", c.MonthReopenView.as_view(), name="api-month-reopen"),
 ]
