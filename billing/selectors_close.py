@@ -81,7 +81,8 @@ class ClosePreview:
             f"{money(self.amount)} billed"
         )
         if self.open_exceptions:
-            text += f", {number(self.open_exceptions)} open exceptions"
+            n = self.open_exceptions
+            text += f", {number(n)} open exception{'' if n == 1 else 's'}"
         return text + "; regeneration will be refused"
 
 

@@ -220,7 +220,12 @@ def members(request: HttpRequest) -> HttpResponse:
             "members": selectors.member_list(actor),
             "roles": S.Role.choices,
             "override_scopes": [
-                (s, S.SCOPE_LABELS[s], s in policy.dual_control_scopes) for s in S.OVERRIDE_SCOPES
+                (
+                    s,
+                    S.DUAL_CONTROL_LABELS.get(s, S.SCOPE_LABELS[s]),
+                    s in policy.dual_control_scopes,
+                )
+                for s in S.OVERRIDE_SCOPES
             ],
         },
     )

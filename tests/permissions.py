@@ -53,6 +53,12 @@ def _send(client, ep: Endpoint, ctx: Ctx):
     return getattr(client, method)(url, data or {})
 
 
+def _body(response) -> str:
+    """The response text, streamed (CSV exports) or not."""
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    return raw.decode(errors="replace")
+
+
 def _may(ep: Endpoint, role: str) -> bool:
     if ep.scope_holders is not None:
         return ep.scope_holders(role)
@@ -84,6 +90,6 @@ def assert_matrix(ep: Endpoint, world) -> None:
     if ep.object_of_tenant:
         if response.status_code != 404:
             problems.append(f"other tenant: expected 404, got {response.status_code}")
-    elif ep.marker is not None and ep.marker(ctx) in response.content.decode(errors="replace"):
+    elif ep.marker is not None and ep.marker(ctx) in _body(response):
         problems.append("other tenant: sees tenant A's data")
     assert not problems, f"{ep.name}: " + "; ".join(problems)

@@ -123,7 +123,8 @@ def month_close(
                 )
             if not note:
                 raise DomainError(
-                    f"note: say why {month:%Y-%m} closes with {n} open exceptions.",
+                    f"note: say why {month:%Y-%m} closes with {n} open exception"
+                    f"{'s' if n != 1 else ''}.",
                     code="note_required",
                 )
         try:

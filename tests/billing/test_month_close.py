@@ -169,7 +169,7 @@ def test_close_with_open_exceptions_needs_the_count_confirmed_and_a_note(world, 
     # and a confirmation without a note asks why
     with pytest.raises(DomainError) as refused:
         _close(owner, confirm_open_exceptions=1)
-    assert refused.value.message == "note: say why 2026-08 closes with 1 open exceptions."
+    assert refused.value.message == "note: say why 2026-08 closes with 1 open exception."
 
     # when confirmed with a note, then the close records the count
     close = _close(owner, note="payer confirms the suffix later", confirm_open_exceptions=1)
