@@ -34,7 +34,7 @@ def run_close_context(actor, run: BillingRun) -> dict:
 
 def _field_of(exc: DomainError) -> str:
     head, sep, _ = exc.message.partition(":")
-    return head if sep and head.isidentifier() else "note"
+    return head if sep and head.isidentifier() else ""
 
 
 @tenant_view(S.BILLING_RUN_TRIGGER)

@@ -14,6 +14,7 @@ from django.test import Client
 
 from billing.models import BillingRun, MonthClose
 from billing.services.closes import month_close
+from billing.services.runs import billing_run_regenerate
 from core import scopes as S
 from core.models import AuditEntry, OverrideRequest
 from core.services import tenant_policy_update
@@ -258,4 +259,22 @@ def test_simulation_run_page_has_no_close(world):
     assert 'id="month-close"' not in page
     r = _client(world, R.OWNER).post(f"/billing/runs/{sim.pk}/close/", {"payer": p.code})
     assert r.status_code == 404
+    assert not MonthClose.objects.exists()
+
+
+def test_close_form_shows_a_conflict_at_the_top_not_beside_the_note(world):
+    # given October billed and its regeneration queued
+    p, run = _billed(world)
+    regen = billing_run_regenerate(
+        actor=world.actor(R.OWNER), run_id=run.pk, reason="amended", enqueue=False
+    )
+
+    # when the month is closed from the form, then the refusal heads the form (409)
+    r = _client(world, R.BILLING_MANAGER).post(
+        f"/billing/runs/{run.pk}/close/", {"payer": p.code, "note": "month end"}
+    )
+    assert r.status_code == 409
+    text = _text(r)
+    assert f'id="form-error">Production run #{regen.pk} for 2026-10 and payer {p.code}' in text
+    assert 'id="note-error"' not in text
     assert not MonthClose.objects.exists()
