@@ -9,6 +9,7 @@ from billing.models import (
     EligibilityAssertion,
     Member,
     MemberMonthOverride,
+    MonthClose,
     Payer,
     RuleVersion,
     RunException,
@@ -164,3 +165,24 @@ class MemberMonthOverrideAdmin(ReadOnly):
         "active",
     ]
     list_filter = ["tenant", "outcome", "active"]
+
+
+@admin.register(MonthClose)
+class MonthCloseAdmin(ReadOnly):
+    """Closes are made and reopened (with a reason) on the Month close screen or the API."""
+
+    list_display = [
+        "id",
+        "payer",
+        "month",
+        "status",
+        "run",
+        "members",
+        "amount",
+        "open_exceptions",
+        "closed_by",
+        "closed_at",
+        "reopened_by",
+        "reopened_at",
+    ]
+    list_filter = ["tenant", "status"]

@@ -7,7 +7,7 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import bench, dashboard, demo, ingest
-        from billing.services import overrides
+        from billing.services import closes, overrides
         from core import scopes as S
 
         S.offer_scopes(
@@ -24,6 +24,7 @@ class BillingConfig(AppConfig):
 
         ingest.register()
         overrides.register()
+        closes.register()
         demo.register()
         bench.register()
         dashboard.register()

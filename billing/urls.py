@@ -27,4 +27,8 @@ urlpatterns = [
     path("decisions/<int:pk>/replay/", views.decision_replay, name="decision-replay"),
     path("rules/", views.rule_list, name="rules"),
     path("overrides/", views.override_list, name="overrides"),
+    path("runs/<int:pk>/close/", views.month_close_form, name="month-close"),
+    path("month-closes/", views.month_close_list, name="month-closes"),
+    path("month-closes.csv", views.month_close_export, name="month-closes-csv"),
+    path("month-closes/<int:pk>/reopen/", views.month_reopen, name="month-reopen"),
 ]

@@ -39,7 +39,7 @@ def _members_context(actor, **extra) -> dict:
         "members": selectors.member_list(actor),
         "roles": S.Role.choices,
         "override_scopes": [
-            (s, S.SCOPE_LABELS[s], s in policy.dual_control_scopes)
+            (s, S.DUAL_CONTROL_LABELS.get(s, S.SCOPE_LABELS[s]), s in policy.dual_control_scopes)
             for s in S.offered_override_scopes()
         ],
         "invitations": invitation_list(actor)[:50],

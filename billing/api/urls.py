@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from billing.api import closes as cl
 from billing.api import compare as c
 from billing.api import views as v
 
@@ -45,4 +46,6 @@ urlpatterns = [
         v.ExceptionResolveView.as_view(),
         name="api-exception-resolve",
     ),
+    path("month-closes", cl.MonthCloseListCreateView.as_view(), name="api-month-closes"),
+    path("month-closes/<int:pk>/reopen", cl.MonthReopenView.as_view(), name="api-month-reopen"),
 ]

@@ -1,5 +1,6 @@
 """Billing models: facts, rule versions and overrides, runs and their decisions."""
 
+from billing.models.closes import MonthClose
 from billing.models.facts import EligibilityAssertion, Member, Payer, ServiceDeliveryEvent
 from billing.models.package import AuditPackage
 from billing.models.rules import MemberMonthOverride, RuleVersion
@@ -12,6 +13,7 @@ __all__ = [
     "EligibilityAssertion",
     "Member",
     "MemberMonthOverride",
+    "MonthClose",
     "Payer",
     "RuleVersion",
     "RunChunk",

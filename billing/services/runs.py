@@ -25,6 +25,7 @@ from billing.models import (
 )
 from billing.selectors import authoritative_runs
 from billing.services.chunks import billing_run_process_chunk
+from billing.services.closes import refuse_closed_months
 from billing.services.finalize import billing_run_finalize
 from billing.services.rules import rule_version_for_month
 from core import queue
@@ -82,6 +83,8 @@ def billing_run_trigger(
     if mode not in BillingRun.Mode.values:
         raise DomainError("mode: expected PRODUCTION or SIMULATION.")
     selected = _select_payers(actor, payers)
+    if mode == BillingRun.Mode.PRODUCTION:
+        refuse_closed_months(actor.tenant.pk, selected, month)  # 409: reopen the month first
     if mode == BillingRun.Mode.PRODUCTION and supersedes is None:
         for payer in selected:
             done = authoritative_runs(actor.tenant.pk, payer.pk, month).first()
@@ -93,6 +96,8 @@ def billing_run_trigger(
                 )
     now = timezone.now()
     with transaction.atomic():
+        if mode == BillingRun.Mode.PRODUCTION:  # again, under the payers' locks (a racing close)
+            refuse_closed_months(actor.tenant.pk, selected, month, lock=True)
         latest = BillingRun.objects.filter(
             tenant=actor.tenant, month=month, mode=mode, run_payers__payer__in=selected
         ).aggregate(v=Max("version"))["v"]

@@ -1,5 +1,11 @@
 """Billing screens, one module per area; urls.py names them through this package."""
 
+from billing.views.closes import (
+    month_close_export,
+    month_close_form,
+    month_close_list,
+    month_reopen,
+)
 from billing.views.compare import run_compare, run_compare_csv
 from billing.views.decisions import decision_detail, decision_replay
 from billing.views.rules import override_list, rule_list
@@ -19,6 +25,10 @@ __all__ = [
     "decision_detail",
     "decision_replay",
     "exception_resolve",
+    "month_close_export",
+    "month_close_form",
+    "month_close_list",
+    "month_reopen",
     "override_list",
     "rule_list",
     "run_cancel",

@@ -15,6 +15,7 @@ from billing.engine import DecisionClass
 from billing.models import AuditPackage, BillingRun, RunPayer
 from billing.services import exceptions as exception_services
 from billing.services import exports, package, runs
+from billing.views.closes import mark_closed_runs, run_close_context
 from billing.views.common import month_param, not_found
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
@@ -40,6 +41,7 @@ def _runs_context(request: HttpRequest) -> dict:
         mode=q.get("mode", ""),
     ).prefetch_related("run_payers__payer")
     page = Paginator(qs, 25).get_page(q.get("page"))
+    mark_closed_runs(request.actor, page)
     return {
         "page": page,
         "any_active": any(r.is_active for r in page),
@@ -70,12 +72,14 @@ def run_list(request: HttpRequest) -> HttpResponse:
                 actor=actor, month=month, payers=payers, mode=request.POST.get("mode", "")
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("billing:runs")
-        messages.success(
-            request, f"Run #{run.pk} queued: {run.get_mode_display().lower()} {month:%Y-%m}."
-        )
-        return redirect("billing:run", pk=run.pk)
+            if exc.code != "month_closed":
+                messages.error(request, exc.message)
+                return redirect("billing:runs")
+            refused = exc  # a closed month: shown beside the month, the typed form kept
+        else:
+            mode = run.get_mode_display().lower()
+            messages.success(request, f"Run #{run.pk} queued: {mode} {month:%Y-%m}.")
+            return redirect("billing:run", pk=run.pk)
     context = _runs_context(request)
     context.update(
         {
@@ -87,6 +91,13 @@ def run_list(request: HttpRequest) -> HttpResponse:
             "can_trigger": actor.has(S.BILLING_RUN_TRIGGER),
         }
     )
+    if request.method == "POST":
+        context.update(
+            typed=request.POST,
+            typed_payers=request.POST.getlist("payers"),
+            trigger_error=refused.message,
+        )
+        return render(request, "billing/runs.html", context, status=refused.http_status)
     return render(request, "billing/runs.html", context)
 
 
@@ -141,6 +152,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reasons": REGENERATE_REASONS,
         "can_trigger": actor.has(S.BILLING_RUN_TRIGGER),
         "newer": run.superseded_by.order_by("-id").first(),
+        **run_close_context(actor, run),
     }
     if tab == "summary":
         context.update(_summary_context(run, selectors.run_summary_for(actor, run)))

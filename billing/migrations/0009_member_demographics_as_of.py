@@ -18,7 +18,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0007_decision_statistics'),
+        ('billing', '0008_month_close'),
     ]
 
     operations = [
