@@ -66,8 +66,7 @@ def decision_replay(*, actor: Actor, decision_id: int, rule_version: str | int) 
         key: {"old": inputs.get(key), "new": outcome.inputs.get(key)}
         for key in _COMPARED
         # decisions recorded before covered_days existed are not "different" for lacking it
-        if inputs.get(key) != outcome.inputs.get(key)
-        and (key in inputs or key != "covered_days")
+        if inputs.get(key) != outcome.inputs.get(key) and (key in inputs or key != "covered_days")
     }
     audit_record(
         tenant=actor.tenant,
