@@ -6,10 +6,12 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import bench, demo, ingest
+        from billing import bench, demo, ingest, labels, links
         from billing.services import overrides
 
         ingest.register()
         overrides.register()
         demo.register()
         bench.register()
+        labels.register()
+        links.register()

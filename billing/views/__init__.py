@@ -1,6 +1,7 @@
 """Billing screens, one module per area; urls.py names them through this package."""
 
 from billing.views.decisions import decision_detail, decision_replay
+from billing.views.exports import run_decisions_list_csv, run_list_csv
 from billing.views.rules import override_list, rule_list
 from billing.views.runs import (
     exception_resolve,
@@ -24,6 +25,8 @@ __all__ = [
     "run_detail",
     "run_export",
     "run_list",
+    "run_list_csv",
+    "run_decisions_list_csv",
     "run_package",
     "run_progress",
     "run_regenerate",
