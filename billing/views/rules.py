@@ -41,6 +41,11 @@ def _flatten(params, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def _v(version: str) -> str:
+    """'2' -> 'v2'; 'v2' stays 'v2'."""
+    return version if str(version).lower().startswith("v") else f"v{version}"
+
+
 def rule_confirm_text(rv, payer_versions: list) -> str:
     """What activating (a draft) or retiring (an active version) changes, and from when."""
     since = f"{rv.effective_from:%Y-%m-%d}"
@@ -50,12 +55,12 @@ def rule_confirm_text(rv, payer_versions: list) -> str:
         if v.status == "ACTIVE" and v.pk != rv.pk and v.effective_from <= rv.effective_from
     ]
     before = max(active, key=lambda v: (v.effective_from, v.pk), default=None)
-    name = f"{rv.payer.code} v{rv.version}"
+    name = f"{rv.payer.code} {_v(rv.version)}"
     if rv.status == "DRAFT":
         if before is None:
             return f"Activate {name}: runs of months from {since} on use it."
         return (
-            f"Activate {name}: from {since} it replaces v{before.version} "
+            f"Activate {name}: from {since} it replaces {_v(before.version)} "
             f"(in force since {before.effective_from:%Y-%m-%d}) for runs of those months."
         )
     if rv.status == "ACTIVE":
@@ -65,7 +70,7 @@ def rule_confirm_text(rv, payer_versions: list) -> str:
                 f"from {since}; runs of {rv.payer.code} for them stop with 'No rule version'."
             )
         return (
-            f"Retire {name} (in force since {since}): from {since} v{before.version} "
+            f"Retire {name} (in force since {since}): from {since} {_v(before.version)} "
             f"(in force since {before.effective_from:%Y-%m-%d}) applies again."
         )
     return ""
