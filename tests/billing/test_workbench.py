@@ -228,6 +228,8 @@ def test_runs_list_export_keeps_the_filters_and_payer_grants(world):
     assert rows[1][2] == p1.code and rows[1][10] == "412.50"
     every = _rows(_download(client.get("/billing/runs.csv")))
     assert sorted(int(x[0]) for x in every[1:]) == sorted([only_p1.pk, sim.pk])
+    # another tenant's owner exports only its own (no) runs
+    assert len(_rows(_download(world.client("outsider").get("/billing/runs.csv")))) == 1
 
 
 def test_decisions_tab_export_keeps_the_filters(world):
