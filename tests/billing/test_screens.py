@@ -698,7 +698,13 @@ def test_override_under_dual_control_waits_for_approval(world, scene):
     queue = _text(owner.get("/approvals/overrides/"))
     assert "Waiting (1)" in queue
     assert f"<td>{request.pk}</td><td><code>billing.member_month_override</code></td>" in queue
-    assert f"BILLABLE at 300.00 for member #{scene.no_service.pk} in 2026-10" in queue
+    what = f"Billable at $300.00 for member #{scene.no_service.pk} of {scene.payer.code} in 2026-10"
+    assert what in queue
+    # approving asks first, saying what will be carried out
+    assert (
+        f'data-confirm="Approve override request #{request.pk}: {what} '
+        '(requested by alpha-billing_manager). It is carried out at once."'
+    ) in queue
     owner.post("/approvals/overrides/", {"request": request.pk, "decision": "approve"})
     o = MemberMonthOverride.objects.get()
     assert o.approved and o.approved_by == world.users[R.OWNER]
