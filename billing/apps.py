@@ -6,7 +6,7 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import bench, dashboard, demo, ingest
+        from billing import bench, dashboard, demo, ingest, labels, links
         from billing.services import closes, overrides
         from core import scopes as S
 
@@ -28,3 +28,5 @@ class BillingConfig(AppConfig):
         demo.register()
         bench.register()
         dashboard.register()
+        labels.register()
+        links.register()

@@ -8,6 +8,7 @@ app_name = "billing"
 urlpatterns = [
     path("", views.run_list, name="runs"),
     path("rows/", views.run_rows, name="run-rows"),
+    path("runs.csv", views.run_list_csv, name="runs-csv"),
     path("runs/<int:pk>/", views.run_detail, name="run"),
     path("runs/<int:pk>/progress/", views.run_progress, name="run-progress"),
     path("runs/<int:pk>/regenerate/", views.run_regenerate, name="run-regenerate"),
@@ -18,6 +19,11 @@ urlpatterns = [
         views.run_export,
         {"kind": "decisions"},
         name="run-decisions-csv",
+    ),
+    path(
+        "runs/<int:pk>/decisions-list.csv",
+        views.run_decisions_list_csv,
+        name="run-decisions-list-csv",
     ),
     path("runs/<int:pk>/package/", views.run_package, name="run-package"),
     path("runs/<int:pk>/compare/", views.run_compare, name="run-compare"),

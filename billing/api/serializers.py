@@ -75,6 +75,22 @@ class RunSerializer(serializers.ModelSerializer):
         actor = self._actor()
         return run.summary if actor is None else selectors.run_summary_for(actor, run)
 
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "members_total": {"type": "integer"},
+                "members_done": {"type": "integer"},
+                "percent": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "null while the run is queued: the total is not known yet",
+                },
+                "chunks_total": {"type": "integer"},
+                "chunks_done": {"type": "integer"},
+            },
+        }
+    )
     def get_progress(self, run) -> dict:
         return {
             "members_total": run.members_total,

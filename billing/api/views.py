@@ -309,16 +309,24 @@ class ExceptionResolveView(TenantAPIView):
 
 
 class RunExportView(TenantAPIView):
-    """roster.csv (billable decisions and a footer) or decisions.csv, streamed."""
+    """roster.csv (billable decisions and a footer) or decisions.csv, streamed.
+
+    A simulation has no roster (409); its decisions CSV is named and marked as a simulation.
+    """
 
     required_scopes = {"GET": S.BILLING_RUN_VIEW}
     kind = "roster"
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)})
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+            409: OpenApiResponse(description="not finished, or the roster of a simulation"),
+        }
+    )
     def get(self, request, pk: int):
         run = selectors.run_get(self.actor, pk)
         lines = exports.export_lines(actor=self.actor, run=run, kind=self.kind)
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-        name = f"{self.kind}-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv"
+        name = exports.export_filename(run, self.kind)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

@@ -146,8 +146,11 @@ def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) ->
     }
 
     def decide(cls: C, step: str, days: int = 0, amount: Decimal = ZERO, tier=None, findings=()):
+        # `days` are the days covered in the month; only a billed class bills them
+        billable = cls in BILLABLE_CLASSES
         inputs["step"] = step
-        inputs["days"] = days
+        inputs["covered_days"] = days
+        inputs["days"] = days if billable else 0
         if tier is None and ov is not None and ov.outcome == "BILLABLE" and ov.rate is None:
             # step 9 prices a month that steps 1-8 left unbilled at the member's own tier
             benefit = _benefit(winner, p.benefit_combinations) if winner else None
@@ -155,9 +158,7 @@ def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) ->
         label = _tier_label(tier) if tier else ""
         if tier:
             inputs["tier"] = _tier_json(tier)
-        outcome = Outcome(
-            cls, cls in BILLABLE_CLASSES, days, amount, label, tuple(findings), inputs
-        )
+        outcome = Outcome(cls, billable, inputs["days"], amount, label, tuple(findings), inputs)
         return _apply_override(outcome, ov, tier, n_days)
 
     # 1. the winning assertion
@@ -240,6 +241,7 @@ def _apply_override(
         return outcome
     if not wants_billable:
         inputs["override"]["applied"] = True
+        inputs["days"] = 0
         return Outcome(C.OVERRIDE_APPLIED, False, 0, ZERO, outcome.tier, outcome.exceptions, inputs)
     rate = ov.rate if ov.rate is not None else (tier.rate if tier else None)
     if rate is None:
@@ -257,6 +259,7 @@ def _apply_override(
             inputs,
         )
     inputs["override"]["applied"] = True
+    inputs["days"] = n_days
     return Outcome(
         C.OVERRIDE_APPLIED, True, n_days, cents(rate), outcome.tier, outcome.exceptions, inputs
     )

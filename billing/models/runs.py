@@ -78,8 +78,10 @@ class BillingRun(ConcurrentTransitionMixin, models.Model):
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
     @property
-    def percent(self) -> int:
-        """Members done out of members in scope."""
+    def percent(self) -> int | None:
+        """Members done out of members in scope; None while queued (the total is not known)."""
+        if self.status == self.Status.QUEUED:
+            return None
         return 100 if not self.members_total else int(100 * self.members_done / self.members_total)
 
     def all_chunks_done(self) -> bool:

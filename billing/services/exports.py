@@ -112,8 +112,11 @@ class _Lazy:
         return iter(self.fn())
 
 
+SIMULATION_MARKER = "# SIMULATION - not billable, not a roster"
+
+
 def decisions_lines(run: BillingRun, payer_ids: list[int] | None = None) -> Iterator[str]:
-    """Every decision of the run, one row each."""
+    """Every decision of the run, one row each; a simulation's file says so on its first line."""
     rows = (
         _decisions(run, payer_ids)
         .values_list(
@@ -128,7 +131,16 @@ def decisions_lines(run: BillingRun, payer_ids: list[int] | None = None) -> Iter
         )
         .iterator(chunk_size=2000)
     )
-    return _lines(DECISION_COLUMNS, rows)
+    if run.mode == BillingRun.Mode.SIMULATION:
+        yield SIMULATION_MARKER + "\n"
+    yield from _lines(DECISION_COLUMNS, rows)
+
+
+def export_filename(run: BillingRun, kind: str) -> str:
+    """The download's file name; a simulation's cannot be mistaken for a production file."""
+    if run.mode == BillingRun.Mode.SIMULATION:
+        return f"simulation-run-{run.pk}-{run.month:%Y-%m}-{kind}.csv"
+    return f"{kind}-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv"
 
 
 def spool(lines: Iterator[str]) -> tuple[tempfile.SpooledTemporaryFile, str]:
@@ -163,6 +175,12 @@ def export_lines(*, actor: Actor, run: BillingRun, kind: str) -> Iterator[str]:
     actor.require(S.BILLING_RUN_VIEW)
     if run.status in (BillingRun.Status.QUEUED, BillingRun.Status.RUNNING):
         raise Conflict(f"Run #{run.pk} is {run.status}; exports are ready when it has finished.")
+    if kind == "roster" and run.mode == BillingRun.Mode.SIMULATION:
+        raise Conflict(
+            f"Run #{run.pk} is a simulation: a simulation has no roster (nothing was billed). "
+            "Download its simulation results (decisions CSV, not billable) instead.",
+            code="simulation_has_no_roster",
+        )
     payer_ids = None if actor.system else list(visible_payers(actor).values_list("id", flat=True))
     audit_record(
         tenant=actor.tenant,

@@ -84,10 +84,13 @@ def _execute(*, actor: Actor, payload: dict, reason: str, requested_by, approved
 
 
 def _describe(payload: dict) -> str:
-    rate = f" at {payload['rate']}" if payload.get("rate") else ""
+    """How the request reads in the approvals queue (and its confirmation)."""
+    rate = f" at ${Decimal(str(payload['rate'])):,.2f}" if payload.get("rate") else ""
+    outcome = "Billable" if payload.get("outcome") == "BILLABLE" else "Not billable"
+    payer = Payer.objects.filter(pk=payload.get("payer_id")).values_list("code", flat=True).first()
     return (
-        f"{payload.get('outcome')}{rate} for member #{payload.get('member_id')} "
-        f"in {str(payload.get('month'))[:7]} (payer #{payload.get('payer_id')})"
+        f"{outcome}{rate} for member #{payload.get('member_id')} of "
+        f"{payer or 'payer #' + str(payload.get('payer_id'))} in {str(payload.get('month'))[:7]}"
     )
 
 

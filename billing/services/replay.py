@@ -17,6 +17,7 @@ _COMPARED = (
     "rule_version",
     "step",
     "days",
+    "covered_days",
     "benefit",
     "tier",
     "qualifying_services",
@@ -64,7 +65,8 @@ def decision_replay(*, actor: Actor, decision_id: int, rule_version: str | int) 
     differing = {
         key: {"old": inputs.get(key), "new": outcome.inputs.get(key)}
         for key in _COMPARED
-        if inputs.get(key) != outcome.inputs.get(key)
+        # decisions recorded before covered_days existed are not "different" for lacking it
+        if inputs.get(key) != outcome.inputs.get(key) and (key in inputs or key != "covered_days")
     }
     audit_record(
         tenant=actor.tenant,

@@ -8,6 +8,7 @@ from billing.views.closes import (
 )
 from billing.views.compare import run_compare, run_compare_csv
 from billing.views.decisions import decision_detail, decision_replay
+from billing.views.exports import run_decisions_list_csv, run_list_csv
 from billing.views.rules import override_list, rule_list
 from billing.views.runs import (
     exception_resolve,
@@ -37,6 +38,8 @@ __all__ = [
     "run_detail",
     "run_export",
     "run_list",
+    "run_list_csv",
+    "run_decisions_list_csv",
     "run_package",
     "run_progress",
     "run_regenerate",

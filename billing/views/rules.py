@@ -13,6 +13,7 @@ from django.utils import timezone
 from billing import selectors
 from billing.services import overrides, rules
 from billing.views.common import month_param
+from billing.views.forms import field_errors
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
 from core.views import tenant_view
@@ -40,6 +41,41 @@ def _flatten(params, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def _v(version: str) -> str:
+    """'2' -> 'v2'; 'v2' stays 'v2'."""
+    return version if str(version).lower().startswith("v") else f"v{version}"
+
+
+def rule_confirm_text(rv, payer_versions: list) -> str:
+    """What activating (a draft) or retiring (an active version) changes, and from when."""
+    since = f"{rv.effective_from:%Y-%m-%d}"
+    active = [
+        v
+        for v in payer_versions
+        if v.status == "ACTIVE" and v.pk != rv.pk and v.effective_from <= rv.effective_from
+    ]
+    before = max(active, key=lambda v: (v.effective_from, v.pk), default=None)
+    name = f"{rv.payer.code} {_v(rv.version)}"
+    if rv.status == "DRAFT":
+        if before is None:
+            return f"Activate {name}: runs of months from {since} on use it."
+        return (
+            f"Activate {name}: from {since} it replaces {_v(before.version)} "
+            f"(in force since {before.effective_from:%Y-%m-%d}) for runs of those months."
+        )
+    if rv.status == "ACTIVE":
+        if before is None:
+            return (
+                f"Retire {name} (in force since {since}): no active version is left for months "
+                f"from {since}; runs of {rv.payer.code} for them stop with 'No rule version'."
+            )
+        return (
+            f"Retire {name} (in force since {since}): from {since} {_v(before.version)} "
+            f"(in force since {before.effective_from:%Y-%m-%d}) applies again."
+        )
+    return ""
+
+
 @tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RULES_MANAGE)
 def rule_list(request: HttpRequest) -> HttpResponse:
     """Rule versions per payer, params readable, a diff of two, activate and retire."""
@@ -61,6 +97,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     for rv in versions:
         rv.flat = _flatten(rv.params)
         by_payer[rv.payer.code].append(rv)
+    for payer_versions in by_payer.values():
+        for rv in payer_versions:
+            rv.confirm = rule_confirm_text(rv, payer_versions)
     diff = None
     a, b = request.GET.get("a"), request.GET.get("b")
     if a and b:
@@ -115,8 +154,9 @@ def override_list(request: HttpRequest) -> HttpResponse:
                 reason=p.get("reason", ""),
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("billing:overrides")
+            # the form again, as typed, with the refusal beside the field it is about
+            errors = field_errors(exc, OVERRIDE_FIELDS, default="general")
+            return _override_page(request, errors=errors, status=exc.http_status)
         if outcome.executed:
             messages.success(request, "Override applied; the next run (or a regeneration) uses it.")
         else:
@@ -125,6 +165,18 @@ def override_list(request: HttpRequest) -> HttpResponse:
                 f"Override request #{outcome.request.pk} waits for a second person's approval.",
             )
         return redirect("billing:overrides")
+    return _override_page(request)
+
+
+OVERRIDE_FIELDS = ("payer", "member", "month", "outcome", "rate", "reason")
+
+
+def _override_page(request: HttpRequest, errors: dict | None = None, status: int = 200):
+    actor = request.actor
+    this_month = timezone.localdate().strftime("%Y-%m")
+    typed = request.POST if request.method == "POST" else {}
+    form = {key: typed.get(key, "") for key in OVERRIDE_FIELDS}
+    form["month"] = form["month"] or this_month
     return render(
         request,
         "billing/overrides.html",
@@ -132,6 +184,9 @@ def override_list(request: HttpRequest) -> HttpResponse:
             "page": Paginator(selectors.override_list(actor), 50).get_page(request.GET.get("page")),
             "payers": selectors.visible_payers(actor).order_by("code"),
             "can_create": actor.has(S.BILLING_OVERRIDE_CREATE),
-            "this_month": timezone.localdate().strftime("%Y-%m"),
+            "this_month": this_month,
+            "form": form,
+            "errors": errors or {},
         },
+        status=status,
     )

@@ -13,12 +13,21 @@ from django.views.decorators.http import require_POST
 from billing import charts, selectors
 from billing.engine import DecisionClass
 from billing.models import AuditPackage, BillingRun, RunPayer
+from billing.selectors_workbench import (
+    members_in_scope_by_payer,
+    split_total,
+    totals_by_month_split,
+)
 from billing.services import exceptions as exception_services
 from billing.services import exports, package, runs
 from billing.views.closes import mark_closed_runs, run_close_context
 from billing.views.common import month_param, not_found
+from billing.views.exports import decision_filters, run_filters
+from billing.views.forms import field_errors, trigger_confirm_text
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
+from core.labels import label_for
+from core.templatetags.present import money, number
 from core.views import tenant_view
 
 REGENERATE_REASONS = [
@@ -33,27 +42,63 @@ REGENERATE_REASONS = [
 
 def _runs_context(request: HttpRequest) -> dict:
     q = request.GET
-    qs = selectors.run_list(
-        request.actor,
-        month=month_param(q.get("month")),
-        payer=q.get("payer", ""),
-        status=q.get("status", ""),
-        mode=q.get("mode", ""),
-    ).prefetch_related("run_payers__payer")
+    qs = selectors.run_list(request.actor, **run_filters(q)).prefetch_related("run_payers__payer")
     page = Paginator(qs, 25).get_page(q.get("page"))
     mark_closed_runs(request.actor, page)
+    filters = q.copy()
+    filters.pop("page", None)
     return {
         "page": page,
         "any_active": any(r.is_active for r in page),
         "f": q,
         "query": q.urlencode(),
+        "filter_query": filters.urlencode(),
+        "query_nopage": f"{filters.urlencode()}&" if filters else "",
     }
 
 
-def _totals_by_month(request: HttpRequest) -> dict:
-    """Chart of the total charge of completed production runs, month by month (last 12)."""
-    points = selectors.totals_by_month(request.actor, months=12)
-    return charts.columns([(month.strftime("%b %y"), total) for month, total in points])
+def _trigger_form(request: HttpRequest, errors: dict | None = None) -> dict:
+    """The trigger form's values (as typed), errors and production confirmation text."""
+    actor = request.actor
+    posted = request.method == "POST"
+    data = request.POST if posted else {}
+    counts = members_in_scope_by_payer(actor)
+    values = {
+        "month": data.get("month") or timezone.localdate().strftime("%Y-%m"),
+        "payers": data.getlist("payers") if posted else [],
+        "all_payers": bool(data.get("all_payers")) if posted else False,
+        "mode": data.get("mode", "SIMULATION") if posted else "SIMULATION",
+    }
+    return {
+        "form": values,
+        "errors": errors or {},
+        "scope_counts": counts,
+        "confirm_text": trigger_confirm_text(
+            counts,
+            [p.upper() for p in values["payers"]],
+            values["all_payers"],
+            month_param(values["month"]),
+            values["mode"],
+        ),
+    }
+
+
+TRIGGER_FIELDS = ("month", "payers", "mode")
+
+
+def _totals_by_month(request: HttpRequest, highlight=None) -> dict:
+    """Total charge of completed production runs, month by month (last 12), retro stacked."""
+    points = totals_by_month_split(request.actor, months=12)
+    return charts.columns(
+        [(month.strftime("%b %y"), own, retro) for month, own, retro in points],
+        highlight=highlight.strftime("%b %y") if highlight else None,
+    )
+
+
+def _simulation_chart(run: BillingRun, summary: dict) -> dict:
+    """A simulation's own total only (never mixed with production figures)."""
+    own, retro = split_total(summary)
+    return charts.columns([(run.month.strftime("%b %y"), own, retro)], highlight=None, width=260)
 
 
 @tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RUN_TRIGGER)
@@ -72,15 +117,24 @@ def run_list(request: HttpRequest) -> HttpResponse:
                 actor=actor, month=month, payers=payers, mode=request.POST.get("mode", "")
             )
         except DomainError as exc:
-            if exc.code != "month_closed":
-                messages.error(request, exc.message)
-                return redirect("billing:runs")
-            refused = exc  # a closed month: shown beside the month, the typed form kept
-        else:
-            mode = run.get_mode_display().lower()
-            messages.success(request, f"Run #{run.pk} queued: {mode} {month:%Y-%m}.")
-            return redirect("billing:run", pk=run.pk)
+            # the form again, as typed, with the refusal beside the field it is about
+            if exc.code == "month_closed":  # a closed month: beside the month field
+                errors = {"month": exc.message}
+            else:
+                errors = field_errors(exc, TRIGGER_FIELDS, default="payers")
+            return _run_list_page(request, _trigger_form(request, errors), status=exc.http_status)
+        messages.success(
+            request, f"Run #{run.pk} queued: {run.get_mode_display().lower()} {month:%Y-%m}."
+        )
+        return redirect("billing:run", pk=run.pk)
+    trigger = _trigger_form(request) if actor.has(S.BILLING_RUN_TRIGGER) else {}
+    return _run_list_page(request, trigger)
+
+
+def _run_list_page(request: HttpRequest, trigger: dict, status: int = 200) -> HttpResponse:
+    actor = request.actor
     context = _runs_context(request)
+    context.update(trigger)
     context.update(
         {
             "payers": selectors.visible_payers(actor).filter(active=True).order_by("code"),
@@ -91,14 +145,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
             "can_trigger": actor.has(S.BILLING_RUN_TRIGGER),
         }
     )
-    if request.method == "POST":
-        context.update(
-            typed=request.POST,
-            typed_payers=request.POST.getlist("payers"),
-            trigger_error=refused.message,
-        )
-        return render(request, "billing/runs.html", context, status=refused.http_status)
-    return render(request, "billing/runs.html", context)
+    return render(request, "billing/runs.html", context, status=status)
 
 
 @tenant_view(S.BILLING_RUN_VIEW)
@@ -117,7 +164,12 @@ def _summary_context(run: BillingRun, summary: dict) -> dict:
     by_class = summary.get("by_class") or {}
     order = [c.value for c in DecisionClass]
     items = [
-        (name, by_class[name]["count"], f"{by_class[name]['count']} · {by_class[name]['amount']}")
+        (
+            name,
+            label_for(name),
+            by_class[name]["count"],
+            f"{number(by_class[name]['count'])} · {money(by_class[name]['amount'])}",
+        )
         for name in order
         if name in by_class
     ]
@@ -155,16 +207,15 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **run_close_context(actor, run),
     }
     if tab == "summary":
-        context.update(_summary_context(run, selectors.run_summary_for(actor, run)))
-        context["month_chart"] = _totals_by_month(request)
+        summary = selectors.run_summary_for(actor, run)
+        context.update(_summary_context(run, summary))
+        if run.mode == BillingRun.Mode.SIMULATION:
+            context["month_chart"] = _simulation_chart(run, summary)
+        else:
+            context["month_chart"] = _totals_by_month(request, highlight=run.month)
     elif tab == "decisions":
         q = request.GET
-        cls = q.get("decision_class", "")
-        filters = {
-            "decision_class": cls if cls in DecisionClass.__members__ else "",
-            "payer": q.get("payer", ""),
-            "member": q.get("member", "").strip(),
-        }
+        filters = decision_filters(q)
         decisions = (
             selectors.decision_list(actor, run, **filters)
             .select_related("payer", "member", "rule_version")
@@ -274,12 +325,15 @@ def run_export(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     except NotFound:
         return not_found(request, f"Billing run {pk}")
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect(f"{reverse('billing:run', args=[pk])}?tab=downloads")
+        # a plain page with the refusal's status (409 for a simulation's roster), not a file
+        return render(
+            request,
+            "billing/export_refused.html",
+            {"run": run, "message": exc.message},
+            status=exc.http_status,
+        )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{kind}-run{run.pk}-{run.month:%Y-%m}-v{run.version}.csv"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(run, kind)}"'
     return response
 
 

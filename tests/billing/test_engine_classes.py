@@ -227,7 +227,9 @@ def test_not_billed_pending_below_min_billable_days_without_termination_inside()
     # given min_billable_days 5 and coverage starting on the 27th: 4 days, no termination
     out = decide(facts(assertion(effective_date=date(2026, 6, 27))), rules(min_billable_days=5))
     assert out.decision_class == C.NOT_BILLED_PENDING
-    assert (out.billable_days, out.amount) == (4, Decimal("0.00"))
+    # a decision that bills nothing bills no day; the 4 covered days stay in the inputs
+    assert (out.billable_days, out.amount) == (0, Decimal("0.00"))
+    assert (out.inputs["covered_days"], out.inputs["days"]) == (4, 0)
     assert out.inputs["step"] == "below_min_billable_days"
 
 
@@ -280,7 +282,8 @@ def test_not_billed_terminated_below_min_billable_days_with_termination_inside()
         facts(a, services=[service(service_date=date(2026, 6, 2))]), rules(min_billable_days=5)
     )
     assert out.decision_class == C.NOT_BILLED_TERMINATED
-    assert (out.billable_days, out.amount) == (3, Decimal("0.00"))
+    assert (out.billable_days, out.amount) == (0, Decimal("0.00"))
+    assert out.inputs["covered_days"] == 3
     assert out.inputs["step"] == "below_min_billable_days"
 
 
@@ -302,7 +305,9 @@ def test_not_billed_terminated_status_terminated_without_a_date():
 def test_not_billed_no_service_without_any_event():
     out = decide(facts(assertion(), services=[]))
     assert out.decision_class == C.NOT_BILLED_NO_SERVICE
-    assert (out.billable, out.billable_days, out.amount) == (False, 30, Decimal("0.00"))
+    # not billed: 0 billable days, the 30 covered days kept apart in the inputs
+    assert (out.billable, out.billable_days, out.amount) == (False, 0, Decimal("0.00"))
+    assert out.inputs["covered_days"] == 30
     assert out.inputs["qualifying_services"] == []
     assert out.inputs["step"] == "no_qualifying_service"
 
@@ -328,7 +333,7 @@ def test_not_billed_no_service_event_inside_the_month_but_before_coverage_starts
         )
     )
     assert out.decision_class == C.NOT_BILLED_NO_SERVICE
-    assert out.billable_days == 20
+    assert (out.billable_days, out.inputs["covered_days"]) == (0, 20)
     assert [s["id"] for s in recorded_services(out)] == [100]
     assert out.inputs["qualifying_services"] == []
 
@@ -392,8 +397,9 @@ def test_override_not_billable_on_a_billable_month_bills_zero():
         "rate": None,
         "applied": True,
     }
-    # what steps 1-8 found is still on record
+    # what steps 1-8 found is still on record; the override bills no day
     assert out.inputs["step"] == "billed"
+    assert (out.inputs["covered_days"], out.inputs["days"]) == (30, 0)
 
 
 def test_override_billable_on_a_non_billable_month_uses_the_override_rate():
@@ -409,6 +415,7 @@ def test_override_billable_on_a_non_billable_month_uses_the_override_rate():
         "applied": True,
     }
     assert out.inputs["step"] == "no_qualifying_service"
+    assert (out.inputs["covered_days"], out.inputs["days"]) == (30, 30)
 
 
 def test_override_billable_without_a_rate_uses_the_member_tier_rate():
@@ -644,7 +651,8 @@ def test_unknown_benefit_combination():
     assert (out.billable, out.amount) == (False, Decimal("0.00"))
     assert codes(out) == [Code.UNKNOWN_BENEFIT_COMBINATION]
     assert out.exceptions[0].message == "no benefit combination for MED + X"
-    assert out.billable_days == 30
+    # pending with an exception: nothing billed, so 0 billable days; 30 days covered
+    assert (out.billable_days, out.inputs["covered_days"]) == (0, 30)
     assert out.inputs["step"] == "unknown_benefit_combination"
 
 

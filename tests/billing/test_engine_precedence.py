@@ -236,7 +236,7 @@ def test_inputs_record_everything_the_outcome_used():
     assert inputs["qualifying_services"] == [11]
     assert inputs["age"] == 46
     assert inputs["days_in_month"] == 30
-    assert inputs["days"] == 20
+    assert (inputs["days"], inputs["covered_days"]) == (20, 20)
     assert inputs["period"] == ["2026-06-11", "2026-06-30"]
     assert inputs["termination_inside_month"] is False
     assert inputs["benefit"] == "MED"

@@ -95,7 +95,7 @@ def test_close_from_the_run_page_shows_closed_and_refuses_regeneration(world):
     text = _text(page)
     assert f'data-closed="{p.code}">Closed</span>' in text
     assert "Regeneration and new production runs for this payer and month are refused" in text
-    assert "data-confirm=" not in text  # no second close offered
+    assert 'data-confirm="Close ' not in text  # no second close offered
 
     # and the runs list marks the run Closed
     rows = _text(c.get("/billing/"))
@@ -125,7 +125,7 @@ def test_trigger_form_shows_a_closed_month_beside_the_field_keeping_the_typed_va
     assert r.status_code == 409
     text = _text(r)
     assert (
-        f'<p class="error" role="alert" id="month-error">2026-10 is closed for payer {p.code} '
+        f'<p class="error field-error" id="error-month">2026-10 is closed for payer {p.code} '
         f"(close #{close.pk}, by alpha-owner on {close.closed_at:%Y-%m-%d}); no production run "
         "or regeneration until the month is reopened.</p>"
     ) in text

@@ -122,7 +122,8 @@ def test_run_production_decides_every_member_in_scope(owner, acme):
     assert not Decision.objects.filter(run=run, member=m[8]).exists()
     assert outcome(run, m[1]) == ("BILLED_ACTIVE", 30, Decimal("310.00"))
     assert outcome(run, m[2]) == ("BILLED_PARTIAL_TERM", 15, Decimal("155.00"))
-    assert outcome(run, m[3]) == ("NOT_BILLED_NO_SERVICE", 30, Decimal("0.00"))
+    assert outcome(run, m[3]) == ("NOT_BILLED_NO_SERVICE", 0, Decimal("0.00"))
+    assert decision(run, m[3]).inputs["covered_days"] == 30
     assert outcome(run, m[4]) == ("BILLED_ACTIVE", 20, Decimal("200.00"))
     assert outcome(run, m[5]) == ("BILLED_ACTIVE", 30, Decimal("450.00"))
     assert outcome(run, m[6]) == ("NOT_BILLED_TERMINATED", 0, Decimal("0.00"))
@@ -244,7 +245,8 @@ def test_run_unknown_benefit_combination_is_an_open_exception(world, owner):
     # then the member still has a decision, with an open exception next to it
     assert run.status == BillingRun.Status.COMPLETED_WITH_EXCEPTIONS
     assert run.open_exceptions == run.exceptions_count == 1
-    assert outcome(run, odd) == ("NOT_BILLED_PENDING", 30, Decimal("0.00"))
+    assert outcome(run, odd) == ("NOT_BILLED_PENDING", 0, Decimal("0.00"))
+    assert decision(run, odd).inputs["covered_days"] == 30
     assert outcome(run, ok) == ("BILLED_ACTIVE", 30, Decimal("310.00"))
     exc = RunException.objects.get(run=run)
     assert (exc.code, exc.status, exc.member, exc.payer, exc.month) == (

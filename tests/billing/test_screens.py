@@ -218,15 +218,19 @@ def test_trigger_form_runs_the_month_and_refuses_a_second_production_run(
 
     # when the same month is triggered again in production
     with django_capture_on_commit_callbacks(execute=True):
-        r = c.post("/billing/", form, follow=True)
+        r = c.post("/billing/", form)
 
-    # then it is refused with a clear message, on the runs page, and nothing was created
-    assert r.redirect_chain == [("/billing/", 302)]
+    # then it is refused with a clear message beside the payers, the form keeps what was
+    # chosen (month, payer, production), and nothing was created
+    assert r.status_code == 409
+    body = _text(r)
     assert (
-        "error",
-        f"2026-10 already has completed run #{run.pk} for payer {p.code}; "
-        "regenerate that run instead.",
-    ) in _messages(r)
+        f'<p class="error field-error" id="error-payers">2026-10 already has completed run '
+        f"#{run.pk} for payer {p.code}; regenerate that run instead.</p>"
+    ) in body
+    assert f'name="month" value="{sb.MONTH_TEXT}"' in body
+    assert f'name="payers" value="{p.code}" checked' in body
+    assert 'name="mode" value="PRODUCTION" checked' in body
     assert BillingRun.objects.filter(run_payers__payer=p).count() == 1
 
 
@@ -235,15 +239,17 @@ def test_trigger_form_refuses_a_future_month(world):
     c = _client(world, R.BILLING_MANAGER)
     future = f"{add_months(timezone.localdate().replace(day=1), 1):%Y-%m}"  # 2026-12
 
-    r = c.post(
-        "/billing/", {"month": future, "payers": [p.code], "mode": "SIMULATION"}, follow=True
-    )
+    r = c.post("/billing/", {"month": future, "payers": [p.code], "mode": "SIMULATION"})
 
-    assert r.redirect_chain == [("/billing/", 302)]
+    # the form comes back as typed, the error beside the month
+    assert r.status_code == 400
+    body = _text(r)
     assert (
-        "error",
-        f"month: {future} is in the future; bill the current month or earlier.",
-    ) in _messages(r)
+        f'<p class="error field-error" id="error-month">{future} is in the future; '
+        "bill the current month or earlier.</p>"
+    ) in body
+    assert f'name="month" value="{future}"' in body
+    assert f'name="payers" value="{p.code}" checked' in body
     assert not BillingRun.objects.exists()
 
 
@@ -283,8 +289,12 @@ def test_progress_polls_while_queued_and_refreshes_once_completed(world):
     assert "<html" not in body
     assert 'hx-trigger="every 1s"' in body
     assert f'hx-get="{url}?was=active"' in body
-    assert re.search(r'data-status="QUEUED">queued</span>', body)
-    assert "0 of 0 members" in body
+    assert re.search(r'data-status="QUEUED">Queued</span>', body)
+    # and its progress is unknown, not full: an indeterminate bar, waiting for a worker
+    assert "0 of 0 members" not in body
+    assert "waiting for a worker" in body
+    bar = re.search(r"<progress[^>]*>", body).group(0)
+    assert "value=" not in bar
     assert "HX-Refresh" not in c.get(f"{url}?was=active", **HX)  # still active: no reload
 
     # when the run is executed
@@ -293,8 +303,9 @@ def test_progress_polls_while_queued_and_refreshes_once_completed(world):
     # then the partial stops polling and says "completed"
     body = _text(c.get(url))
     assert "hx-trigger" not in body and "hx-get" not in body
-    assert re.search(r'data-status="COMPLETED">completed</span>', body)
+    assert re.search(r'data-status="COMPLETED">Completed</span>', body)
     assert "3 of 3 members · 3 decisions · 0 open exceptions" in body
+    assert 'value="100"' in body
     # the page that was polling reloads once to show the results
     r = c.get(f"{url}?was=active", **HX)
     assert r["HX-Refresh"] == "true"
@@ -329,19 +340,21 @@ def test_summary_tab_shows_totals_and_one_bar_per_class(world, scene):
     # 412.50 x 15 / 31 = 199.60; total 3 x 412.50 + 199.60 = 1437.10
     assert 'id="s-members">6<' in page
     assert 'id="s-billable">4<' in page
-    assert 'id="s-total">1437.10<' in page
+    assert 'id="s-total">$1,437.10<' in page
     assert scene.run.summary["total_charge"] == "1437.10"
 
     chart = re.search(r'<svg[^>]*aria-label="Decisions per class">.*?</svg>', page, re.S).group(0)
     assert chart.count("<rect") == 4
-    assert re.findall(r"<title>(\w+): ", chart) == [
+    # classes and amounts as people read them, written next to each bar (no hovering needed)
+    assert re.findall(r'<g data-key="(\w+)">', chart) == [
         "BILLED_ACTIVE",
         "BILLED_PARTIAL_TERM",
         "NOT_BILLED_NO_SERVICE",
         "NOT_BILLED_PENDING",
     ]
-    assert "<title>BILLED_ACTIVE: 3 · 1237.50</title>" in chart
-    assert "<title>BILLED_PARTIAL_TERM: 1 · 199.60</title>" in chart
+    assert ">Billed: active</text>" in chart and ">Not billed: no service</text>" in chart
+    assert 'class="bar-value">3 · $1,237.50</text>' in chart
+    assert 'class="bar-value">1 · $199.60</text>' in chart
 
 
 def test_decisions_tab_filters_by_class_payer_and_member(world, scene):
@@ -361,7 +374,7 @@ def test_decisions_tab_filters_by_class_payer_and_member(world, scene):
         d(scene.active_too).pk,
         d(scene.other_member).pk,
     }
-    assert "<option selected>BILLED_ACTIVE</option>" in _text(active)
+    assert '<option value="BILLED_ACTIVE" selected>Billed: active</option>' in _text(active)
 
     other = c.get(f"{tab}&payer={scene.other.code}")
     assert _decision_rows(other) == {d(scene.other_member).pk}
@@ -371,7 +384,7 @@ def test_decisions_tab_filters_by_class_payer_and_member(world, scene):
 
     one = c.get(f"{tab}&member={scene.terminated.external_id}")
     assert _decision_rows(one) == {d(scene.terminated).pk}
-    assert "BILLED_PARTIAL_TERM" in _text(one) and "199.60" in _text(one)
+    assert "Billed: partial month (terminated)" in _text(one) and "$199.60" in _text(one)
 
     none = c.get(f"{tab}&decision_class=OVERRIDE_APPLIED")
     assert _decision_rows(none) == set()
@@ -396,7 +409,10 @@ def test_decision_inputs_partial_marks_the_winning_assertion(world, scene):
         scene.winner.pk: (True, "AMENDED_FILE"),
         loser.pk: (False, "FULL_FILE"),
     }
-    assert "<strong>BILLED_ACTIVE</strong> · 31 days · 412.50" in body
+    assert (
+        '<strong class="code" title="BILLED_ACTIVE">Billed: active</strong> · '
+        f'<span id="billable-days-{d.pk}">31 billable days</span> · $412.50'
+    ) in body
     # without HTMX it is a whole page
     page = _text(_client(world, R.OPERATIONS).get(f"/billing/decisions/{d.pk}/"))
     assert "<html" in page and f"Decision {d.pk} · {scene.active.external_id}" in page
@@ -415,19 +431,21 @@ def test_replay_shows_old_and_new_with_differing_inputs_highlighted(world, scene
     assert "The outcome changes" in body
     # the class stays, the amount changes (412.50 -> 500.00) and is highlighted
     assert re.search(
-        r'<tr\s*><th>Class</th><td id="old-class">BILLED_ACTIVE</td>'
-        r'<td id="new-class">BILLED_ACTIVE</td>',
+        r'<tr\s*><th>Class</th><td id="old-class"><span class="code" title="BILLED_ACTIVE">'
+        r'Billed: active</span></td><td id="new-class"><span class="code" title="BILLED_ACTIVE">'
+        r"Billed: active</span></td>",
         body,
     )
     assert re.search(
-        r'<tr class="diff"><th>Amount</th><td id="old-amount">412.50</td>'
-        r'<td id="new-amount">500.00</td>',
+        r'<tr class="diff"><th>Amount</th><td id="old-amount">\$412.50</td>'
+        r'<td id="new-amount">\$500.00</td>',
         body,
     )
-    assert re.search(r"<tr\s*><th>Days</th><td>31</td><td>31</td>", body)
-    # the differing inputs: the rule version and the tier, nothing else
-    differing = re.findall(r'<tr class="diff"><th>(\w+)</th><td><code>', body)
-    assert sorted(differing) == ["rule_version", "tier"]
+    assert re.search(r"<tr\s*><th>Billable days</th><td>31</td><td>31</td>", body)
+    # the differing inputs: the rule version and the tier, nothing else, as key/value lists
+    differing = re.findall(r'<tr class="diff"><th>([\w ]+)</th><td><dl class="kv">', body)
+    assert sorted(differing) == ["Rule version", "Tier"]
+    assert "{&#x27;" not in body and "{'" not in html.unescape(body)  # no Python dicts
     # audited, nothing else written
     assert AuditEntry.objects.count() == audit_before + 1
     entry = AuditEntry.objects.latest("seq")
@@ -477,14 +495,18 @@ def test_audit_tab_lists_run_closed_with_the_final_hash(world, scene):
     page = _client(world, R.VIEWER).get(f"/billing/runs/{scene.run.pk}/?tab=audit")
 
     body = _text(page)
-    closed = [row for row in body.split("<tr>") if "<code>RUN_CLOSED</code>" in row]
+    closed = [row for row in body.split("<tr>") if 'title="RUN_CLOSED">Run closed</span>' in row]
     assert len(closed) == 1
     assert scene.run.final_hash and f">{scene.run.final_hash}</code>" in closed[0]
-    assert f"billing.BillingRun {scene.run.pk}" in closed[0]
+    # the object links to its page; details are a key/value list; the time has no seconds
+    link = f'<a href="/billing/runs/{scene.run.pk}/" class="object-link">Run {scene.run.pk}</a>'
+    assert link in closed[0]
+    assert '<dl class="kv">' in closed[0] and "{'" not in closed[0]
+    assert not re.search(r"\d{2}:\d{2}:\d{2}", closed[0].split("</td>")[1])
     entry = AuditEntry.objects.get(action="RUN_CLOSED", object_id=str(scene.run.pk))
     assert entry.hash == scene.run.final_hash
     for action in ("RUN_TRIGGERED", "RUN_STARTED", "RUN_COMPLETED"):
-        assert f"<code>{action}</code>" in body
+        assert f'<span class="code" title="{action}">' in body
 
 
 def test_downloads_tab_links_exports_and_shows_the_ready_package(world, scene):
@@ -629,9 +651,29 @@ def test_override_with_a_reason_applies_without_dual_control(world, scene):
 
 def test_override_without_a_reason_is_refused(world, scene):
     r = _client(world, R.BILLING_MANAGER).post(
-        "/billing/overrides/", _override_form(scene, reason="  "), follow=True
+        "/billing/overrides/", _override_form(scene, reason="  ")
     )
-    assert ("error", "reason: an override needs a reason.") in _messages(r)
+    assert r.status_code == 400
+    body = _text(r)
+    assert '<p class="error field-error" id="error-reason">an override needs a reason.</p>' in body
+    assert f'name="member" value="{scene.no_service.external_id}"' in body  # kept as typed
+    assert not MemberMonthOverride.objects.exists()
+
+
+def test_override_with_a_bad_rate_keeps_what_was_typed(world, scene):
+    r = _client(world, R.BILLING_MANAGER).post(
+        "/billing/overrides/",
+        _override_form(scene, rate="12,50", reason="service delivered, record lost"),
+    )
+    # the form is back with the error beside the rate and every value as typed
+    assert r.status_code == 400
+    body = _text(r)
+    assert 'id="error-rate">expected an amount like 412.50.</p>' in body
+    assert 'name="rate" inputmode="decimal" placeholder="412.50" value="12,50"' in body
+    assert f'name="member" value="{scene.no_service.external_id}"' in body
+    assert f'name="month" value="{sb.MONTH_TEXT}"' in body
+    assert ">service delivered, record lost</textarea>" in body
+    assert f"<option selected>{scene.payer.code}</option>" in body
     assert not MemberMonthOverride.objects.exists()
 
 
@@ -656,7 +698,13 @@ def test_override_under_dual_control_waits_for_approval(world, scene):
     queue = _text(owner.get("/approvals/overrides/"))
     assert "Waiting (1)" in queue
     assert f"<td>{request.pk}</td><td><code>billing.member_month_override</code></td>" in queue
-    assert f"BILLABLE at 300.00 for member #{scene.no_service.pk} in 2026-10" in queue
+    what = f"Billable at $300.00 for member #{scene.no_service.pk} of {scene.payer.code} in 2026-10"
+    assert what in queue
+    # approving asks first, saying what will be carried out
+    assert (
+        f'data-confirm="Approve override request #{request.pk}: {what} '
+        '(requested by alpha-billing_manager). It is carried out at once."'
+    ) in queue
     owner.post("/approvals/overrides/", {"request": request.pk, "decision": "approve"})
     o = MemberMonthOverride.objects.get()
     assert o.approved and o.approved_by == world.users[R.OWNER]

@@ -197,12 +197,12 @@ def test_audit_screen_filters_by_action(world):
     table = html[html.index("<tbody>") : html.index("</tbody>")]
     # then only those rows are listed (one per member), with the chain check offered
     assert response.status_code == 200
-    assert table.count('<span title="MEMBERSHIP_ADDED">Membership added</span>') == len(S.Role)
+    assert table.count('<span class="code" title="MEMBERSHIP_ADDED">') == len(S.Role)
     assert 'title="TENANT_CREATED"' not in table
     assert "Verify chain" in html
     # and without the filter the tenant's creation shows too
     unfiltered = _html(client.get("/audit/"))
-    assert '<span title="TENANT_CREATED">Tenant created</span>' in unfiltered
+    assert '<span class="code" title="TENANT_CREATED">Tenant created</span>' in unfiltered
 
 
 def test_audit_verify_fragment_reports_chain_ok(world):

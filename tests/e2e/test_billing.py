@@ -2,6 +2,7 @@
 decisions filtered by class, a decision's inputs, a replay and the roster download."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -55,7 +56,8 @@ def test_manager_triggers_a_simulation_and_watches_it_complete(live_server, page
     expect(page.locator(".messages")).to_contain_text(
         f"Run #{run.pk} queued: simulation {this_month}."
     )
-    expect(page.locator("#run-status")).to_have_text("queued")
+    expect(page.locator("#run-status")).to_have_text("Queued")
+    expect(page.locator("#run-counts")).to_contain_text("waiting for a worker")
     expect(page.locator("#run-progress")).to_have_attribute("hx-trigger", "every 1s")
     expect(page.locator("#s-members")).to_have_count(0)  # no summary yet
     monkeypatch.undo()
@@ -66,14 +68,13 @@ def test_manager_triggers_a_simulation_and_watches_it_complete(live_server, page
     run.refresh_from_db()
     # the demo's BLUEPEAK members with a dental suffix raise exceptions
     assert run.status in BillingRun.DONE and run.members_total > 0
-    expect(page.locator("#run-status")).to_have_text(run.status.replace("_", " ").lower())
-    expect(page.locator("#run-status")).to_have_text(re.compile(r"^completed"))
+    expect(page.locator("#run-status")).to_have_text(re.compile(r"^Completed"))
     expect(page.locator("#run-progress")).not_to_have_attribute("hx-trigger", "every 1s")
     # the reload brought the results in: the summary of the finished run
-    expect(page.locator("#s-members")).to_have_text(str(run.members_total))
-    expect(page.locator("#s-total")).to_have_text(run.summary["total_charge"])
+    expect(page.locator("#s-members")).to_have_text(f"{run.members_total:,}")
+    expect(page.locator("#s-total")).to_have_text(f"${Decimal(run.summary['total_charge']):,.2f}")
     expect(page.locator("#run-counts")).to_contain_text(
-        f"{run.members_total} of {run.members_total} members"
+        f"{run.members_total:,} of {run.members_total:,} members"
     )
 
 
@@ -96,7 +97,7 @@ def test_manager_filters_decisions_replays_one_and_downloads_the_roster(live_ser
     assert billed.count() > 0
     expect(page.locator(".pager")).to_contain_text(f"({billed.count()} decisions)")
     classes = page.locator("table.decisions tr[id^=decision-] .cls").all_inner_texts()
-    assert classes and set(classes) == {"BILLED_ACTIVE"}
+    assert classes and set(classes) == {"Billed: active"}
 
     # they open the first decision's inputs: the HTMX fragment appears under the row
     row = page.locator("table.decisions tr[id^=decision-]").first
@@ -104,7 +105,7 @@ def test_manager_filters_decisions_replays_one_and_downloads_the_roster(live_ser
     row.locator("button", has_text="Inputs").click()
     inputs = page.locator(f"#inputs-{decision.pk} #decision-inputs-{decision.pk}")
     expect(inputs).to_be_visible()
-    expect(inputs).to_contain_text("BILLED_ACTIVE")
+    expect(inputs).to_contain_text("Billed: active")
     expect(inputs.locator("tr.winner")).to_have_count(1)
     expect(inputs.locator("tr.winner")).to_contain_text(str(decision.inputs["winner"]))
     assert re.search(r"/\?tab=decisions&decision_class=BILLED_ACTIVE", page.url)  # no navigation
@@ -116,9 +117,9 @@ def test_manager_filters_decisions_replays_one_and_downloads_the_roster(live_ser
     result = page.locator(f"#replay-{decision.pk} .replay-result")
     expect(result).to_be_visible()
     expect(result).to_contain_text(f"Same outcome under v{version}")
-    expect(result.locator("#old-class")).to_have_text("BILLED_ACTIVE")
-    expect(result.locator("#new-class")).to_have_text("BILLED_ACTIVE")
-    expect(result.locator("#new-amount")).to_have_text(str(decision.amount))
+    expect(result.locator("#old-class")).to_have_text("Billed: active")
+    expect(result.locator("#new-class")).to_have_text("Billed: active")
+    expect(result.locator("#new-amount")).to_have_text(f"${decision.amount:,.2f}")
 
     # they download the roster from the Downloads tab
     page.click("nav.tabs >> text=Downloads")
