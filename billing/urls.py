@@ -20,6 +20,12 @@ urlpatterns = [
         name="run-decisions-csv",
     ),
     path("runs/<int:pk>/package/", views.run_package, name="run-package"),
+    path(
+        "runs/<int:pk>/exceptions/resolve/",
+        views.run_exceptions_resolve,
+        name="run-exceptions-resolve",
+    ),
+    path("runs/<int:pk>/exceptions.csv", views.run_exceptions_csv, name="run-exceptions-csv"),
     path("exceptions/<int:pk>/resolve/", views.exception_resolve, name="exception-resolve"),
     path("decisions/<int:pk>/", views.decision_detail, name="decision"),
     path("decisions/<int:pk>/replay/", views.decision_replay, name="decision-replay"),

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from billing.api import exceptions as x
 from billing.api import views as v
 
 urlpatterns = [
@@ -23,7 +24,12 @@ urlpatterns = [
     path("runs/<int:pk>/regenerate", v.RunRegenerateView.as_view(), name="api-run-regenerate"),
     path("runs/<int:pk>/cancel", v.RunCancelView.as_view(), name="api-run-cancel"),
     path("runs/<int:pk>/decisions", v.DecisionListView.as_view(), name="api-run-decisions"),
-    path("runs/<int:pk>/exceptions", v.ExceptionListView.as_view(), name="api-run-exceptions"),
+    path("runs/<int:pk>/exceptions", x.ExceptionListView.as_view(), name="api-run-exceptions"),
+    path(
+        "runs/<int:pk>/exceptions/resolve",
+        x.RunExceptionsResolveView.as_view(),
+        name="api-run-exceptions-resolve",
+    ),
     path("runs/<int:pk>/roster.csv", v.RunExportView.as_view(kind="roster"), name="api-run-roster"),
     path(
         "runs/<int:pk>/decisions.csv",
@@ -34,7 +40,7 @@ urlpatterns = [
     path("decisions/<int:pk>/replay", v.DecisionReplayView.as_view(), name="api-decision-replay"),
     path(
         "exceptions/<int:pk>/resolve",
-        v.ExceptionResolveView.as_view(),
+        x.ExceptionResolveView.as_view(),
         name="api-exception-resolve",
     ),
 ]

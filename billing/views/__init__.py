@@ -1,9 +1,9 @@
 """Billing screens, one module per area; urls.py names them through this package."""
 
 from billing.views.decisions import decision_detail, decision_replay
+from billing.views.exceptions import exception_resolve, run_exceptions_csv, run_exceptions_resolve
 from billing.views.rules import override_list, rule_list
 from billing.views.runs import (
-    exception_resolve,
     run_cancel,
     run_detail,
     run_export,
@@ -22,6 +22,8 @@ __all__ = [
     "rule_list",
     "run_cancel",
     "run_detail",
+    "run_exceptions_csv",
+    "run_exceptions_resolve",
     "run_export",
     "run_list",
     "run_package",
