@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from billing import selectors
@@ -158,7 +159,7 @@ def run_exceptions_resolve(request: HttpRequest, pk: int) -> HttpResponse:
             "ids": set(ids),
             "resolution": p.get("resolution", ""),
             "field": field,
-            "error": err.message.split(": ", 1)[-1],
+            "error": capfirst(err.message.split(": ", 1)[-1]),
         }
         context = run_page_context(request, run, "exceptions")
         context.update(exceptions_context(request, run, status=status, code=code_filter, form=form))
