@@ -13,7 +13,7 @@ from billing.selectors import exception_get, exception_list, replacing_run, run_
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
-from core.exceptions import Conflict, DomainError, TransitionRefused
+from core.exceptions import Conflict, DomainError
 from core.transitions import transition_apply
 
 log = logging.getLogger("healthbill.billing")
@@ -186,16 +186,27 @@ def run_exceptions_resolve(
     outcome: dict[int, BulkItem] = {item.id: item for item in settled}
     payload = {"bulk": code or "selection"}
     with transaction.atomic():
+        # Lock every target in id order before the first audit entry takes the chain head: a
+        # single resolution locks its exception, then the head, so the two never wait in a cycle.
+        codes = dict(rows)
+        locked = dict(
+            RunException.objects.select_for_update()
+            .filter(pk__in=codes)
+            .order_by("id")
+            .values_list("id", "status")
+        )
+        rows = []
+        for pk in sorted(codes):
+            if locked.get(pk) == RunException.Status.OPEN:
+                rows.append((pk, codes[pk]))
+            else:  # resolved by someone else since we looked
+                outcome[pk] = BulkItem(pk, codes[pk], ALREADY_RESOLVED)
         for pk, exc_code in rows:
-            try:
-                with transaction.atomic():
-                    _resolve_one(actor, pk, note, payload)
-                outcome[pk] = BulkItem(pk, exc_code, RESOLVED)
-            except TransitionRefused:  # someone resolved it since we looked
-                outcome[pk] = BulkItem(pk, exc_code, ALREADY_RESOLVED)
+            _resolve_one(actor, pk, note, payload)
+            outcome[pk] = BulkItem(pk, exc_code, RESOLVED)
         _reevaluate_run(actor, run.pk)
     run.refresh_from_db()
-    order = [pk for pk, _ in rows] if code else list(dict.fromkeys(ids or []))
+    order = sorted(codes) if code else list(dict.fromkeys(ids or []))
     result = BulkResolveResult(run=run, items=[outcome[pk] for pk in order])
     log.info(
         "run exceptions resolved in bulk",

@@ -501,3 +501,48 @@ def test_exceptions_csv_of_a_narrowed_member_and_of_a_superseded_run(world, xr):
     assert [(r[6], r[9]) for r in rows[1:]] == [
         ("CLOSED_BY_SUPERSESSION", f"Closed by supersession (run {newer.pk} replaced this one)")
     ]
+
+
+# --- races (PostgreSQL) -----------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_bulk_and_single_resolutions_resolve_each_exception_once(world):
+    # given a run with 5 open exceptions, and two bulk resolutions of the same code plus a
+    # single resolution of one of its exceptions, released together
+    from billing.services import exceptions as services
+    from core.audit import verify_chain
+    from core.exceptions import DomainError
+    from tests.billing.test_concurrency import _race
+
+    xr = xb.run_with_exceptions(world.tenant, unknown=4, other_unknown=1, no_tier=0)
+    single = xr.unknown[2].pk
+
+    def work(i: int):
+        actor = world.actor(R.OPERATIONS if i else R.BILLING_MANAGER)
+        if i == 2:
+            return services.run_exception_resolve(
+                actor=actor, exception_id=single, resolution="one"
+            )
+        return services.run_exceptions_resolve(
+            actor=actor, run_id=xr.run.pk, code=xb.UNKNOWN, resolution=f"bulk {i}"
+        )
+
+    results = _race(3, work)
+
+    # then nobody failed (a bulk finding nothing left open says so), each exception was
+    # resolved once, the counter is exact and the run completed once
+    bulks = [r for r in results if isinstance(r, services.BulkResolveResult)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert all(isinstance(r, RunException) for r in results[2:]), results
+    assert len(bulks) + len(refused) == 2, results
+    assert all("no open exception" in r.message for r in refused), results
+    resolved = sum(b.counts["resolved"] for b in bulks) + 1
+    assert resolved == 5
+    assert _statuses(_ids(xr.unknown + xr.other_unknown)) == ["RESOLVED"] * 5
+    assert _audited(world.tenant, "RUN_EXCEPTION_RESOLVED") == 5
+    assert _audited(world.tenant, "RUN_EXCEPTIONS_RESOLVED") == 1
+    run = xr.refresh()
+    assert (run.status, run.open_exceptions) == (BillingRun.Status.COMPLETED, 0)
+    assert verify_chain(world.tenant).ok
