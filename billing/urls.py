@@ -26,6 +26,8 @@ urlpatterns = [
         name="run-exceptions-resolve",
     ),
     path("runs/<int:pk>/exceptions.csv", views.run_exceptions_csv, name="run-exceptions-csv"),
+    path("runs/<int:pk>/compare/", views.run_compare, name="run-compare"),
+    path("runs/<int:pk>/compare.csv", views.run_compare_csv, name="run-compare-csv"),
     path("exceptions/<int:pk>/resolve/", views.exception_resolve, name="exception-resolve"),
     path("decisions/<int:pk>/", views.decision_detail, name="decision"),
     path("decisions/<int:pk>/replay/", views.decision_replay, name="decision-replay"),

@@ -3,6 +3,7 @@
 import pytest
 
 from tests import permissions
+from tests.billing import compare_endpoints as _billing_compare  # noqa: F401
 from tests.billing import endpoints as _billing_endpoints  # noqa: F401
 from tests.billing import screens_endpoints as _billing_screens  # noqa: F401
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)

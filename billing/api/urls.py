@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from billing.api import compare as c
 from billing.api import exceptions as x
 from billing.api import views as v
 
@@ -36,6 +37,13 @@ urlpatterns = [
         v.RunExportView.as_view(kind="decisions"),
         name="api-run-decisions-csv",
     ),
+    path("runs/<int:pk>/compare", c.RunCompareView.as_view(), name="api-run-compare"),
+    path(
+        "runs/<int:pk>/compare/changes",
+        c.RunCompareChangesView.as_view(),
+        name="api-run-compare-changes",
+    ),
+    path("runs/<int:pk>/compare.csv", c.RunCompareExportView.as_view(), name="api-run-compare-csv"),
     path("decisions/<int:pk>", v.DecisionDetailView.as_view(), name="api-decision"),
     path("decisions/<int:pk>/replay", v.DecisionReplayView.as_view(), name="api-decision-replay"),
     path(

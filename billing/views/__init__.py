@@ -1,5 +1,6 @@
 """Billing screens, one module per area; urls.py names them through this package."""
 
+from billing.views.compare import run_compare, run_compare_csv
 from billing.views.decisions import decision_detail, decision_replay
 from billing.views.exceptions import exception_resolve, run_exceptions_csv, run_exceptions_resolve
 from billing.views.rules import override_list, rule_list
@@ -21,6 +22,8 @@ __all__ = [
     "override_list",
     "rule_list",
     "run_cancel",
+    "run_compare",
+    "run_compare_csv",
     "run_detail",
     "run_exceptions_csv",
     "run_exceptions_resolve",
