@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from billing.engine import DecisionClass
@@ -148,15 +148,43 @@ def decision_get(actor: Actor, decision_id: int) -> Decision:
     return decision
 
 
-def exception_list(actor: Actor, run: BillingRun, *, status: str = "") -> QuerySet[RunException]:
-    """A run's exceptions (payer-level ones and those of visible payers)."""
+def exception_list(
+    actor: Actor, run: BillingRun, *, status: str = "", code: str = ""
+) -> QuerySet[RunException]:
+    """A run's exceptions of visible payers, by status and code."""
     actor.require(S.BILLING_RUN_VIEW)
     qs = RunException.objects.filter(run=run, tenant=actor.tenant).filter(
         payer_id__in=_payer_ids(actor)
     )
     if status:
         qs = qs.filter(status=status.upper())
+    if code:
+        qs = qs.filter(code=code.upper())
     return qs.select_related("payer", "member", "resolved_by")
+
+
+def exception_groups(actor: Actor, run: BillingRun) -> list[dict]:
+    """Per exception code of the run (visible payers): open, resolved and total counts."""
+    Status = RunException.Status
+    rows = (
+        exception_list(actor, run)
+        .values("code")
+        .annotate(
+            open=Count("id", filter=Q(status=Status.OPEN)),
+            resolved=Count("id", filter=Q(status=Status.RESOLVED)),
+            total=Count("id"),
+        )
+        .order_by("-open", "code")
+    )
+    return list(rows)
+
+
+def replacing_run(run: BillingRun) -> BillingRun | None:
+    """The regeneration that completed and superseded this run (None while it is not)."""
+    if run.status != BillingRun.Status.SUPERSEDED:
+        return None
+    done = (*BillingRun.DONE, BillingRun.Status.SUPERSEDED)
+    return run.superseded_by.filter(status__in=done).order_by("id").first()
 
 
 def exception_get(actor: Actor, exception_id: int) -> RunException:

@@ -26,6 +26,12 @@ urlpatterns = [
         name="run-decisions-list-csv",
     ),
     path("runs/<int:pk>/package/", views.run_package, name="run-package"),
+    path(
+        "runs/<int:pk>/exceptions/resolve/",
+        views.run_exceptions_resolve,
+        name="run-exceptions-resolve",
+    ),
+    path("runs/<int:pk>/exceptions.csv", views.run_exceptions_csv, name="run-exceptions-csv"),
     path("runs/<int:pk>/compare/", views.run_compare, name="run-compare"),
     path("runs/<int:pk>/compare.csv", views.run_compare_csv, name="run-compare-csv"),
     path("exceptions/<int:pk>/resolve/", views.exception_resolve, name="exception-resolve"),

@@ -163,6 +163,10 @@ class ExceptionSerializer(serializers.ModelSerializer):
     member = serializers.CharField(source="member.external_id", default=None)
     month = MonthField(allow_null=True)
     resolved_by = serializers.CharField(source="resolved_by.username", default=None)
+    # An exception left open on a superseded run is closed by supersession (the list view puts
+    # `superseded` and `replaced_by` in the context).
+    closed_by_supersession = serializers.SerializerMethodField()
+    replaced_by = serializers.SerializerMethodField()
 
     class Meta:
         model = RunException
@@ -178,8 +182,20 @@ class ExceptionSerializer(serializers.ModelSerializer):
             "resolved_by",
             "resolved_at",
             "resolution",
+            "closed_by_supersession",
+            "replaced_by",
         ]
         read_only_fields = fields
+
+    def _closed(self, exc: RunException) -> bool:
+        return self.context.get("superseded", False) and exc.status == RunException.Status.OPEN
+
+    def get_closed_by_supersession(self, exc: RunException) -> bool:
+        return self._closed(exc)
+
+    def get_replaced_by(self, exc: RunException) -> int | None:
+        """The run that replaced this exception's run (set while closed by supersession)."""
+        return self.context.get("replaced_by") if self._closed(exc) else None
 
 
 class ResolveSerializer(serializers.Serializer):

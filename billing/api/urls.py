@@ -4,6 +4,7 @@ from django.urls import path
 
 from billing.api import closes as cl
 from billing.api import compare as c
+from billing.api import exceptions as x
 from billing.api import views as v
 
 urlpatterns = [
@@ -25,7 +26,12 @@ urlpatterns = [
     path("runs/<int:pk>/regenerate", v.RunRegenerateView.as_view(), name="api-run-regenerate"),
     path("runs/<int:pk>/cancel", v.RunCancelView.as_view(), name="api-run-cancel"),
     path("runs/<int:pk>/decisions", v.DecisionListView.as_view(), name="api-run-decisions"),
-    path("runs/<int:pk>/exceptions", v.ExceptionListView.as_view(), name="api-run-exceptions"),
+    path("runs/<int:pk>/exceptions", x.ExceptionListView.as_view(), name="api-run-exceptions"),
+    path(
+        "runs/<int:pk>/exceptions/resolve",
+        x.RunExceptionsResolveView.as_view(),
+        name="api-run-exceptions-resolve",
+    ),
     path("runs/<int:pk>/roster.csv", v.RunExportView.as_view(kind="roster"), name="api-run-roster"),
     path(
         "runs/<int:pk>/decisions.csv",
@@ -43,7 +49,7 @@ urlpatterns = [
     path("decisions/<int:pk>/replay", v.DecisionReplayView.as_view(), name="api-decision-replay"),
     path(
         "exceptions/<int:pk>/resolve",
-        v.ExceptionResolveView.as_view(),
+        x.ExceptionResolveView.as_view(),
         name="api-exception-resolve",
     ),
     path("month-closes", cl.MonthCloseListCreateView.as_view(), name="api-month-closes"),

@@ -1,4 +1,4 @@
-"""Billing API: rule versions, overrides, runs, decisions, exceptions, replay, exports."""
+"""Billing API: rule versions, overrides, runs, decisions, replay, exports (see exceptions.py)."""
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -8,8 +8,7 @@ from rest_framework.response import Response
 
 from billing import selectors
 from billing.api import serializers as ser
-from billing.models import BillingRun, RunException
-from billing.services import exceptions as exception_services
+from billing.models import BillingRun
 from billing.services import exports, overrides, replay, rules, runs
 from core import scopes as S
 from core.api.views import TenantAPIView, TenantListAPIView
@@ -269,43 +268,6 @@ class DecisionReplayView(TenantAPIView):
             actor=self.actor, decision_id=pk, rule_version=form.validated_data["rule_version"]
         )
         return Response(result)
-
-
-class ExceptionListView(TenantListAPIView):
-    """A run's exceptions (filter status=OPEN)."""
-
-    required_scopes = {"GET": S.BILLING_RUN_VIEW}
-    serializer_class = ser.ExceptionSerializer
-    filter_backends: list = []
-
-    def get_queryset(self):
-        run = selectors.run_get(self.actor, self.kwargs["pk"])
-        return selectors.exception_list(
-            self.actor, run, status=self.request.query_params.get("status", "")
-        )
-
-    def paginate_queryset(self, queryset):
-        self.paginator.ordering = "id"
-        return super().paginate_queryset(queryset)
-
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=RunException.Status.values)])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
-class ExceptionResolveView(TenantAPIView):
-    """Resolve an exception with a note; the run becomes COMPLETED when none is open."""
-
-    required_scopes = {"POST": S.BILLING_EXCEPTION_RESOLVE}
-
-    @extend_schema(request=ser.ResolveSerializer, responses=ser.ExceptionSerializer)
-    def post(self, request, pk: int):
-        form = ser.ResolveSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        exc = exception_services.run_exception_resolve(
-            actor=self.actor, exception_id=pk, resolution=form.validated_data["resolution"]
-        )
-        return Response(ser.ExceptionSerializer(exc).data)
 
 
 class RunExportView(TenantAPIView):

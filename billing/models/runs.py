@@ -92,6 +92,12 @@ class BillingRun(ConcurrentTransitionMixin, models.Model):
         """Every exception is resolved."""
         return self.open_exceptions == 0
 
+    @property
+    def open_exception_work(self) -> int:
+        """Open exceptions that still ask for work: none once a regeneration superseded the run
+        (they are closed by supersession)."""
+        return 0 if self.status == self.Status.SUPERSEDED else self.open_exceptions
+
     @transition(field=status, source=Status.QUEUED, target=Status.RUNNING)
     def start(self) -> None:
         """A worker picked the run up; chunks are planned."""

@@ -8,10 +8,10 @@ from billing.views.closes import (
 )
 from billing.views.compare import run_compare, run_compare_csv
 from billing.views.decisions import decision_detail, decision_replay
+from billing.views.exceptions import exception_resolve, run_exceptions_csv, run_exceptions_resolve
 from billing.views.exports import run_decisions_list_csv, run_list_csv
 from billing.views.rules import override_list, rule_list
 from billing.views.runs import (
-    exception_resolve,
     run_cancel,
     run_detail,
     run_export,
@@ -36,6 +36,8 @@ __all__ = [
     "run_compare",
     "run_compare_csv",
     "run_detail",
+    "run_exceptions_csv",
+    "run_exceptions_resolve",
     "run_export",
     "run_list",
     "run_list_csv",

@@ -1,4 +1,4 @@
-"""Billing screens: runs (trigger, live list, detail tabs, downloads) and exceptions."""
+"""Billing screens: runs (trigger, live list, detail tabs, downloads)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from billing.selectors_workbench import (
     split_total,
     totals_by_month_split,
 )
-from billing.services import exceptions as exception_services
 from billing.services import exports, package, runs
 from billing.views.closes import mark_closed_runs, run_close_context
 from billing.views.common import month_param, not_found
+from billing.views.exceptions import exceptions_context
 from billing.views.exports import decision_filters, run_filters
 from billing.views.forms import field_errors, trigger_confirm_text
 from core import scopes as S
@@ -186,6 +186,20 @@ def _summary_context(run: BillingRun, summary: dict) -> dict:
     }
 
 
+def run_page_context(request: HttpRequest, run: BillingRun, tab: str) -> dict:
+    """What every tab of the run page shows above its body."""
+    return {
+        "run": run,
+        "tab": tab,
+        "tabs": TABS,
+        "run_payers": RunPayer.objects.filter(run=run).select_related("payer", "rule_version"),
+        "reasons": REGENERATE_REASONS,
+        "can_trigger": request.actor.has(S.BILLING_RUN_TRIGGER),
+        "newer": run.superseded_by.order_by("-id").first(),
+        **run_close_context(request.actor, run),
+    }
+
+
 @tenant_view(S.BILLING_RUN_VIEW)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Summary, Decisions, Exceptions, Audit and Downloads of one run."""
@@ -196,16 +210,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return not_found(request, f"Billing run {pk}")
     tab = request.GET.get("tab", "summary")
     tab = tab if tab in TABS else "summary"
-    context = {
-        "run": run,
-        "tab": tab,
-        "tabs": TABS,
-        "run_payers": RunPayer.objects.filter(run=run).select_related("payer", "rule_version"),
-        "reasons": REGENERATE_REASONS,
-        "can_trigger": actor.has(S.BILLING_RUN_TRIGGER),
-        "newer": run.superseded_by.order_by("-id").first(),
-        **run_close_context(actor, run),
-    }
+    context = run_page_context(request, run, tab)
     if tab == "summary":
         summary = selectors.run_summary_for(actor, run)
         context.update(_summary_context(run, summary))
@@ -239,16 +244,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             }
         )
     elif tab == "exceptions":
-        status = request.GET.get("status", "OPEN")
-        items = selectors.exception_list(actor, run, status="" if status == "ALL" else status)
-        context.update(
-            {
-                "page": Paginator(items.order_by("id"), 50).get_page(request.GET.get("page")),
-                "status": status,
-                "open_count": selectors.exception_list(actor, run, status="OPEN").count(),
-                "can_resolve": actor.has(S.BILLING_EXCEPTION_RESOLVE),
-            }
-        )
+        context.update(exceptions_context(request, run))
     elif tab == "audit":
         context["segment"] = package.run_audit_segment(run)[:500]
     else:
@@ -358,20 +354,3 @@ def run_package(request: HttpRequest, pk: int) -> HttpResponse:
     return FileResponse(
         pkg.file.open("rb"), as_attachment=True, filename=pkg.file.name.rsplit("/", 1)[-1]
     )
-
-
-@tenant_view(S.BILLING_EXCEPTION_RESOLVE)
-@require_POST
-def exception_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    """Resolve one exception with a note."""
-    try:
-        exc = selectors.exception_get(request.actor, pk)
-        exception_services.run_exception_resolve(
-            actor=request.actor, exception_id=pk, resolution=request.POST.get("resolution", "")
-        )
-        messages.success(request, f"Exception {pk} resolved.")
-    except NotFound:
-        return not_found(request, f"Exception {pk}")
-    except DomainError as err:
-        messages.error(request, err.message)
-    return redirect(f"{reverse('billing:run', args=[exc.run_id])}?tab=exceptions")

@@ -251,6 +251,16 @@ register(
         object_of_tenant=True,
     ),
     Endpoint(
+        "api billing run exceptions bulk resolve",
+        "POST",
+        lambda c: f"{_run_url(c)}/exceptions/resolve",
+        RESOLVE,
+        setup=_completed_run,
+        data=lambda c: {"code": "UNKNOWN_BENEFIT_COMBINATION", "resolution": "suffix confirmed"},
+        success=OK,
+        object_of_tenant=True,
+    ),
+    Endpoint(
         "api billing run roster csv",
         "GET",
         lambda c: f"{_run_url(c)}/roster.csv",
