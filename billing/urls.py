@@ -24,5 +24,13 @@ urlpatterns = [
     path("decisions/<int:pk>/", views.decision_detail, name="decision"),
     path("decisions/<int:pk>/replay/", views.decision_replay, name="decision-replay"),
     path("rules/", views.rule_list, name="rules"),
+    path("rules/new/", views.rule_new, name="rule-new"),
+    path("rules/copy/", views.rule_copy, name="rule-copy"),
+    path("rules/<int:pk>/edit/", views.rule_edit, name="rule-edit"),
+    path("payers/", views.payer_list, name="payers"),
+    path("payers/<int:pk>/", views.payer_edit, name="payer-edit"),
     path("overrides/", views.override_list, name="overrides"),
+    path("members/", views.member_list, name="members"),
+    path("members.csv", views.member_export, name="members-csv"),
+    path("members/<int:pk>/", views.member_detail, name="member"),
 ]

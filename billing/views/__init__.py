@@ -1,6 +1,9 @@
 """Billing screens, one module per area; urls.py names them through this package."""
 
 from billing.views.decisions import decision_detail, decision_replay
+from billing.views.members import member_detail, member_export, member_list
+from billing.views.payers import payer_edit, payer_list
+from billing.views.rule_edit import rule_copy, rule_edit, rule_new
 from billing.views.rules import override_list, rule_list
 from billing.views.runs import (
     exception_resolve,
@@ -18,7 +21,15 @@ __all__ = [
     "decision_detail",
     "decision_replay",
     "exception_resolve",
+    "member_detail",
+    "member_export",
+    "member_list",
     "override_list",
+    "payer_edit",
+    "payer_list",
+    "rule_copy",
+    "rule_edit",
+    "rule_new",
     "rule_list",
     "run_cancel",
     "run_detail",
