@@ -27,7 +27,7 @@ def _errors(exc: DomainError) -> dict:
     """Field -> message from a service error (details name the fields)."""
     if isinstance(exc.details, dict) and exc.details:
         return {k: str(v) for k, v in exc.details.items()}
-    return {"__all__": exc.message}
+    return {"general": exc.message}
 
 
 @tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RULES_MANAGE)

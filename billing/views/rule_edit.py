@@ -41,9 +41,11 @@ def _effective(text: str, errors: dict) -> date | None:
 
 
 def _place_service_error(exc: DomainError, errors: dict) -> None:
-    field = exc.message.split(":", 1)[0] if ":" in exc.message else "__all__"
-    if field not in ("version", "effective_from", "payer"):
-        field = "__all__"
+    field = exc.message.split(":", 1)[0] if ":" in exc.message else "general"
+    if "already has a rule version" in exc.message:
+        field = "version"  # the label is taken for this payer
+    elif field not in ("version", "effective_from", "payer"):
+        field = "general"
     errors.setdefault(field, []).append(exc.message)
 
 

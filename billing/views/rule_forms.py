@@ -171,10 +171,16 @@ def params_diff(old: dict, new: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def version_name(label: str) -> str:
+    """'2026.1' -> 'v2026.1'; a label that already reads 'v2' stays."""
+    return label if re.match(r"^[vV]\d", label) else f"v{label}"
+
+
 def activation_summary(draft, active, shown: int = 5) -> str:
     """What activating `draft` changes, in words and numbers (for the confirmation dialog)."""
     code = draft.payer.code
-    head = f"Activate {code} v{draft.version} for months from {draft.effective_from:%Y-%m}."
+    name = version_name(draft.version)
+    head = f"Activate {code} {name} for months from {draft.effective_from:%Y-%m}."
     if active is None:
         return f"{head} {draft.payer.code} has no active version: this becomes its first."
     rows = params_diff(active.params, draft.params)
@@ -184,8 +190,9 @@ def activation_summary(draft, active, shown: int = 5) -> str:
         else ""
     )
     if not rows:
-        return f"{head} Params identical to active v{active.version}.{dates}"
+        return f"{head} Params identical to active {version_name(active.version)}.{dates}"
     listed = "; ".join(f"{k}: {o} → {n}" for k, o, n in rows[:shown])
     more = f"; and {len(rows) - shown} more" if len(rows) > shown else ""
     noun = "param differs" if len(rows) == 1 else "params differ"
-    return f"{head} {len(rows)} {noun} from active v{active.version}: {listed}{more}.{dates}"
+    old = version_name(active.version)
+    return f"{head} {len(rows)} {noun} from active {old}: {listed}{more}.{dates}"

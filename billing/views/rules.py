@@ -49,6 +49,7 @@ def _describe_drafts(versions: list) -> None:
         default=None,
     )
     for rv in versions:
+        rv.name = rule_forms.version_name(rv.version)
         if rv.status == "DRAFT":
             rv.active = active
             rv.changes = rule_forms.params_diff(active.params, rv.params) if active else []

@@ -234,3 +234,11 @@ def test_api_member_detail_gives_the_timeline_and_decisions(world, scene):
     assert decision["standing"] == "AUTHORITATIVE" and decision["counts"] is True
     assert (decision["amount"], decision["winner"]) == ("412.50", scene.winner.pk)
     assert payer["services"][0]["service_code"] == "99213"
+
+
+def test_members_csv_of_another_tenant_holds_none_of_this_tenants_members(world, scene):
+    outsider = Client()
+    outsider.force_login(world.outsider)
+    response = outsider.get("/billing/members.csv", {"q": scene.active.external_id})
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines() == ["id,member_id,first_name,last_name,birth_date"]
