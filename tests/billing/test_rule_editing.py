@@ -206,7 +206,7 @@ def test_copy_active_makes_an_identical_draft_one_version_up(world):
     # the edit form opens with the copied values
     page = _text(c.get(response["Location"]))
     assert 'name="tier_rate" value="412.50"' in page
-    assert 'id="rf-codes" name="qualifying_service_codes" value="99213, 99214"' in page
+    assert 'id="rf-codes" name="qualifying_service_codes" size="50" value="99213, 99214"' in page
     # a second copy is one more version up
     c.post("/billing/rules/copy/", {"payer": payer.code})
     assert RuleVersion.objects.filter(payer=payer, version="v3", status="DRAFT").exists()
