@@ -7,6 +7,7 @@ from tests.billing import close_endpoints as _billing_close  # noqa: F401
 from tests.billing import compare_endpoints as _billing_compare  # noqa: F401
 from tests.billing import endpoints as _billing_endpoints  # noqa: F401
 from tests.billing import screens_endpoints as _billing_screens  # noqa: F401
+from tests.billing import workbench_endpoints as _billing_workbench  # noqa: F401
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
 from tests.ingestion import endpoints as _ingestion_endpoints  # noqa: F401
 

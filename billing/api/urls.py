@@ -5,6 +5,7 @@ from django.urls import path
 from billing.api import closes as cl
 from billing.api import compare as c
 from billing.api import exceptions as x
+from billing.api import members, payers
 from billing.api import views as v
 
 urlpatterns = [
@@ -21,6 +22,10 @@ urlpatterns = [
         name="api-rule-version-retire",
     ),
     path("overrides", v.OverrideListCreateView.as_view(), name="api-overrides"),
+    path("members", members.MemberListView.as_view(), name="api-members"),
+    path("members/<int:pk>", members.MemberDetailView.as_view(), name="api-member"),
+    path("payers", payers.PayerListCreateView.as_view(), name="api-payers"),
+    path("payers/<int:pk>", payers.PayerDetailView.as_view(), name="api-payer"),
     path("runs", v.RunListCreateView.as_view(), name="api-runs"),
     path("runs/<int:pk>", v.RunDetailView.as_view(), name="api-run"),
     path("runs/<int:pk>/regenerate", v.RunRegenerateView.as_view(), name="api-run-regenerate"),

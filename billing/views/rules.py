@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing import selectors
 from billing.services import overrides, rules
+from billing.views import rule_forms
 from billing.views.common import month_param
 from billing.views.forms import field_errors
 from core import scopes as S
@@ -76,6 +77,21 @@ def rule_confirm_text(rv, payer_versions: list) -> str:
     return ""
 
 
+def _describe_drafts(versions: list) -> None:
+    """Each draft's changes against the payer's active version and its activation summary."""
+    active = max(
+        (v for v in versions if v.status == "ACTIVE"),
+        key=lambda v: (v.effective_from, v.pk),
+        default=None,
+    )
+    for rv in versions:
+        rv.name = rule_forms.version_name(rv.version)
+        if rv.status == "DRAFT":
+            rv.active = active
+            rv.changes = rule_forms.params_diff(active.params, rv.params) if active else []
+            rv.activation_summary = rule_forms.activation_summary(rv, active)
+
+
 @tenant_view(S.BILLING_RUN_VIEW, post_scope=S.BILLING_RULES_MANAGE)
 def rule_list(request: HttpRequest) -> HttpResponse:
     """Rule versions per payer, params readable, a diff of two, activate and retire."""
@@ -98,8 +114,11 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         rv.flat = _flatten(rv.params)
         by_payer[rv.payer.code].append(rv)
     for payer_versions in by_payer.values():
+        _describe_drafts(payer_versions)
         for rv in payer_versions:
             rv.confirm = rule_confirm_text(rv, payer_versions)
+            if rv.status == "DRAFT":
+                rv.confirm = rule_forms.activation_summary(rv, rv.active, head=rv.confirm)
     diff = None
     a, b = request.GET.get("a"), request.GET.get("b")
     if a and b:
