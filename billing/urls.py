@@ -44,6 +44,7 @@ urlpatterns = [
     path("payers/", views.payer_list, name="payers"),
     path("payers/<int:pk>/", views.payer_edit, name="payer-edit"),
     path("overrides/", views.override_list, name="overrides"),
+    path("overrides.csv", views.override_list_csv, name="overrides-csv"),
     path("runs/<int:pk>/close/", views.month_close_form, name="month-close"),
     path("month-closes/", views.month_close_list, name="month-closes"),
     path("month-closes.csv", views.month_close_export, name="month-closes-csv"),

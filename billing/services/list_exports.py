@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from billing.models import BillingRun
-from billing.selectors import decision_list, run_list
+from billing.selectors import decision_list, override_list, run_list
 from billing.selectors_workbench import RUN_EXPORT_HEADER, run_export_rows
 from core import scopes as S
 from core.actors import Actor
@@ -74,3 +74,65 @@ def decision_list_export(
 
 def _plain(filters: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items() if v}
+
+
+OVERRIDE_LIST_HEADER = [
+    "override",
+    "payer_code",
+    "member_id",
+    "month",
+    "outcome",
+    "rate",
+    "reason",
+    "created_by",
+    "approved_by",
+    "active",
+    "created_at",
+]
+
+
+def override_list_export(actor: Actor) -> tuple[list[str], Iterator[list]]:
+    """Header and rows of the member-month overrides list (payer grants respected), audited."""
+    actor.require(S.BILLING_RUN_VIEW)
+    audit_record(
+        tenant=actor.tenant,
+        actor=actor,
+        action="EXPORT_DOWNLOADED",
+        object_type="billing.MemberMonthOverride",
+        object_id="",
+        payload={"export": "overrides list"},
+    )
+    rows = (
+        override_list(actor)
+        .order_by("-created_at", "-id")
+        .values_list(
+            "pk",
+            "payer__code",
+            "member__external_id",
+            "month",
+            "outcome",
+            "rate",
+            "reason",
+            "created_by__username",
+            "approved_by__username",
+            "active",
+            "created_at",
+        )
+        .iterator(chunk_size=2000)
+    )
+    return OVERRIDE_LIST_HEADER, (
+        [
+            pk,
+            payer,
+            member,
+            f"{month:%Y-%m}",
+            outcome,
+            rate,
+            reason,
+            by,
+            approver,
+            active,
+            created.isoformat(),
+        ]
+        for pk, payer, member, month, outcome, rate, reason, by, approver, active, created in rows
+    )

@@ -9,7 +9,7 @@ from billing.views.closes import (
 from billing.views.compare import run_compare, run_compare_csv
 from billing.views.decisions import decision_detail, decision_replay
 from billing.views.exceptions import exception_resolve, run_exceptions_csv, run_exceptions_resolve
-from billing.views.exports import run_decisions_list_csv, run_list_csv
+from billing.views.exports import override_list_csv, run_decisions_list_csv, run_list_csv
 from billing.views.members import member_detail, member_export, member_list
 from billing.views.payers import payer_edit, payer_list
 from billing.views.rule_edit import rule_copy, rule_edit, rule_new
@@ -37,6 +37,7 @@ __all__ = [
     "member_export",
     "member_list",
     "override_list",
+    "override_list_csv",
     "payer_edit",
     "payer_list",
     "rule_copy",

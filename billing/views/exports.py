@@ -65,3 +65,10 @@ def run_decisions_list_csv(request: HttpRequest, pk: int) -> HttpResponse:
     name = f"simulation-run-{run.pk}-{run.month:%Y-%m}-decisions-list.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@tenant_view(S.BILLING_RUN_VIEW)
+def override_list_csv(request: HttpRequest) -> HttpResponse:
+    """The member-month overrides list as CSV (streamed, payer grants respected)."""
+    header, rows = list_exports.override_list_export(request.actor)
+    return csv_response(f"billing-overrides-{timezone.localdate():%Y-%m-%d}.csv", header, rows)

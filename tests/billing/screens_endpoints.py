@@ -289,6 +289,16 @@ register(
         marker=_payer_code,
     ),
     Endpoint(
+        "screen billing overrides csv export",
+        "GET",
+        lambda c: "/billing/overrides.csv",
+        VIEW,
+        kind="screen",
+        setup=_override,
+        success=PAGE,
+        marker=_payer_code,
+    ),
+    Endpoint(
         "screen billing override create",
         "POST",
         lambda c: "/billing/overrides/",

@@ -295,3 +295,37 @@ def test_rule_activation_confirms_which_version_it_replaces_from_when(world):
         f'data-confirm="Activate {p.code} v2: from {draft.effective_from:%Y-%m-%d} it replaces v1'
     ) in page
     assert f'data-confirm="Retire {p.code} v1 (in force since' in page
+
+
+def test_overrides_list_exports_what_it_shows_with_payer_grants(world):
+    from billing.services.overrides import member_month_override_request
+
+    p1, p2 = b.payer_with_rules(world.tenant), b.payer_with_rules(world.tenant)
+    for p in (p1, p2):
+        member_month_override_request(
+            actor=world.actor(R.OWNER),
+            payer_code=p.code,
+            member_external_id=b.member(world.tenant, p).external_id,
+            month=b.MONTH,
+            outcome="BILLABLE",
+            rate="300.00",
+            reason=f"contract for {p.code}",
+        )
+    ops = world.users[R.OPERATIONS]
+    membership = TenantMembership.objects.get(tenant=world.tenant, user=ops)
+    object_access_grant(actor=world.actor(R.OWNER), membership_id=membership.pk, obj=p1)
+    client = world.client(R.OPERATIONS)
+
+    assert 'href="/billing/overrides.csv" id="overrides-export"' in _text(
+        client.get("/billing/overrides/")
+    )
+    r = client.get("/billing/overrides.csv")
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+    rows = _rows(_download(r))
+    assert rows[0][:6] == ["override", "payer_code", "member_id", "month", "outcome", "rate"]
+    assert [(x[1], x[4], x[5], x[6]) for x in rows[1:]] == [
+        (p1.code, "BILLABLE", "300.00", f"contract for {p1.code}")
+    ]
+    assert AuditEntry.objects.filter(
+        action="EXPORT_DOWNLOADED", payload__export="overrides list"
+    ).exists()
