@@ -29,24 +29,6 @@ REGENERATE_REASONS = [
 # --- rule versions ------------------------------------------------------------------------
 
 
-def _flatten(params, prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    if isinstance(params, dict):
-        for key in sorted(params):
-            out.update(_flatten(params[key], f"{prefix}.{key}" if prefix else key))
-    elif isinstance(params, list) and params and all(isinstance(p, dict) for p in params):
-        for i, item in enumerate(params):
-            out.update(_flatten(item, f"{prefix}[{i}]"))
-    else:
-        out[prefix] = ", ".join(map(str, params)) if isinstance(params, list) else str(params)
-    return out
-
-
-def _v(version: str) -> str:
-    """'2' -> 'v2'; 'v2' stays 'v2'."""
-    return version if str(version).lower().startswith("v") else f"v{version}"
-
-
 def rule_confirm_text(rv, payer_versions: list) -> str:
     """What activating (a draft) or retiring (an active version) changes, and from when."""
     since = f"{rv.effective_from:%Y-%m-%d}"
@@ -56,12 +38,13 @@ def rule_confirm_text(rv, payer_versions: list) -> str:
         if v.status == "ACTIVE" and v.pk != rv.pk and v.effective_from <= rv.effective_from
     ]
     before = max(active, key=lambda v: (v.effective_from, v.pk), default=None)
-    name = f"{rv.payer.code} {_v(rv.version)}"
+    name = f"{rv.payer.code} {rule_forms.version_name(rv.version)}"
+    prior = rule_forms.version_name(before.version) if before else ""
     if rv.status == "DRAFT":
         if before is None:
             return f"Activate {name}: runs of months from {since} on use it."
         return (
-            f"Activate {name}: from {since} it replaces {_v(before.version)} "
+            f"Activate {name}: from {since} it replaces {prior} "
             f"(in force since {before.effective_from:%Y-%m-%d}) for runs of those months."
         )
     if rv.status == "ACTIVE":
@@ -71,7 +54,7 @@ def rule_confirm_text(rv, payer_versions: list) -> str:
                 f"from {since}; runs of {rv.payer.code} for them stop with 'No rule version'."
             )
         return (
-            f"Retire {name} (in force since {since}): from {since} {_v(before.version)} "
+            f"Retire {name} (in force since {since}): from {since} {prior} "
             f"(in force since {before.effective_from:%Y-%m-%d}) applies again."
         )
     return ""
@@ -111,7 +94,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     versions = list(selectors.rule_version_list(actor))
     by_payer: dict[str, list] = defaultdict(list)
     for rv in versions:
-        rv.flat = _flatten(rv.params)
+        rv.flat = rule_forms.flatten(rv.params)
         by_payer[rv.payer.code].append(rv)
     for payer_versions in by_payer.values():
         _describe_drafts(payer_versions)
@@ -127,7 +110,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
                 selectors.rule_version_get(actor, int(a)),
                 selectors.rule_version_get(actor, int(b)),
             )
-            fl, fr = _flatten(left.params), _flatten(right.params)
+            fl, fr = rule_forms.flatten(left.params), rule_forms.flatten(right.params)
             diff = {
                 "left": left,
                 "right": right,

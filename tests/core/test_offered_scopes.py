@@ -41,7 +41,7 @@ ABSENT_WORDS = ["invoic", "wallet", "denial", "remittance", "coordination of ben
 
 def test_offered_scopes_are_those_of_core_billing_and_ingestion():
     assert set(S.offered_scopes()) == OFFERED
-    assert S.offered_override_scopes() == (S.BILLING_OVERRIDE_CREATE,)
+    assert S.offered_override_scopes() == (S.BILLING_OVERRIDE_CREATE, S.BILLING_RUN_TRIGGER)
     # the SPEC role table itself still names every scope
     assert set(NOT_BUILT) <= S.ROLE_SCOPES[S.Role.OWNER]
 

@@ -51,3 +51,9 @@ def page(browser, request):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Uploaded and generated files of a browser test land in its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path

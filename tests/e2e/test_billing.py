@@ -12,22 +12,10 @@ from billing.models import BillingRun, Decision
 from billing.services import runs as run_services
 from billing.services.exports import ROSTER_COLUMNS
 from core import queue
-from core.demo import DEMO_PASSWORD, load_demo
+from core.demo import load_demo
+from tests.e2e.signin import sign_in as _sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
 
 
 def test_manager_triggers_a_simulation_and_watches_it_complete(live_server, page, monkeypatch):

@@ -17,11 +17,6 @@ from core.demo import DEMO_PASSWORD, load_demo
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def _free_month(payer: Payer) -> str:
     """The latest month (this one or earlier) without a completed production run of the payer."""
     month = timezone.localdate().replace(day=1)

@@ -19,11 +19,6 @@ from tests.billing import screen_builders as sb
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def _signed(value, fmt) -> str:
     return ("+" if Decimal(str(value)) > 0 else "") + fmt(value)
 

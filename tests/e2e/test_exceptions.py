@@ -7,26 +7,14 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import BillingRun, RunException
-from core.demo import DEMO_PASSWORD, load_demo
+from core.demo import load_demo
 from core.models import AuditEntry
 from tests.billing import exception_builders as xb
+from tests.e2e.signin import sign_in as _sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 NOTE = "suffix X is the dental rider; confirmed with the payer"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
 
 
 def test_manager_resolves_all_exceptions_of_a_code_through_the_confirmation(live_server, page):

@@ -5,26 +5,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from core.demo import DEMO_PASSWORD, load_demo
+from core.demo import load_demo
 from ingestion.models import Batch, BatchRecord
+from tests.e2e.signin import sign_in as _sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # M000001 is a demo member; the payer is unknown, so the row fails until it is corrected
 CSV = b"member_id,payer_code,service_date,service_code\nM000001,NOSUCHPAYER,2025-06-15,99215\n"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
 
 
 def test_operator_uploads_corrects_and_retries(live_server, page):

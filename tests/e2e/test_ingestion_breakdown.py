@@ -21,11 +21,6 @@ CSV = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def _width(page, selector: str) -> float:
     return page.locator(selector).evaluate("el => el.getBoundingClientRect().width")
 

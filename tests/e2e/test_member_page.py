@@ -12,11 +12,6 @@ from core.demo import DEMO_PASSWORD, load_demo
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def test_viewer_searches_a_member_and_sees_the_winning_assertion_per_month(live_server, page):
     load_demo()
     decision = (

@@ -13,11 +13,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "close-month-2026"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def test_manager_closes_a_month_with_confirmation_and_reopens_it(live_server, page, world):
     # given October billed for two members of a payer, and a billing manager who can sign in
     p = b.billed_payer(world.tenant, members=2)
