@@ -19,6 +19,16 @@ def _allow_truncate(sender, connection, **kwargs):
 connection_created.connect(_allow_truncate)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rolled-back tests reuse ids: a cached read must not outlive the test that filled it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def pytest_configure(config):
     from django.conf import settings
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
@@ -24,6 +25,18 @@ def members_in_scope_by_payer(actor: Actor) -> dict[str, int]:
     """
     actor.require(S.BILLING_RUN_VIEW)
     payers = dict(visible_payers(actor).filter(active=True).values_list("id", "code"))
+    # A distinct count over every assertion costs seconds at a million members: keep it until a
+    # new assertion arrives (the newest id is one index probe) or a minute has passed.
+    newest = (
+        EligibilityAssertion.objects.filter(tenant=actor.tenant)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    key = f"billing:scope-counts:{actor.tenant.pk}:{newest}:{','.join(map(str, sorted(payers)))}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     counts = dict.fromkeys(payers.values(), 0)
     rows = (
         EligibilityAssertion.objects.filter(tenant=actor.tenant, payer_id__in=list(payers))
@@ -33,7 +46,9 @@ def members_in_scope_by_payer(actor: Actor) -> dict[str, int]:
     )
     for row in rows:
         counts[payers[row["payer_id"]]] = row["n"]
-    return dict(sorted(counts.items()))
+    counts = dict(sorted(counts.items()))
+    cache.set(key, counts, 60)
+    return counts
 
 
 RUN_EXPORT_HEADER = [

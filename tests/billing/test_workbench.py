@@ -329,3 +329,13 @@ def test_overrides_list_exports_what_it_shows_with_payer_grants(world):
     assert AuditEntry.objects.filter(
         action="EXPORT_DOWNLOADED", payload__export="overrides list"
     ).exists()
+
+
+def test_members_in_scope_count_follows_a_new_assertion_despite_the_cache(world):
+    from billing.selectors_workbench import members_in_scope_by_payer
+
+    p = b.billed_payer(world.tenant, members=2)
+    actor = world.actor(R.BILLING_MANAGER)
+    assert members_in_scope_by_payer(actor)[p.code] == 2
+    b.member(world.tenant, p)
+    assert members_in_scope_by_payer(actor)[p.code] == 3
