@@ -339,3 +339,10 @@ def test_members_in_scope_count_follows_a_new_assertion_despite_the_cache(world)
     assert members_in_scope_by_payer(actor)[p.code] == 2
     b.member(world.tenant, p)
     assert members_in_scope_by_payer(actor)[p.code] == 3
+
+
+def test_dashboard_recent_activity_links_the_run_it_names(world):
+    run = b.completed_run(world.tenant, [b.billed_payer(world.tenant)])
+    page = _text(world.client(R.BILLING_MANAGER).get("/"))
+    assert f'href="/billing/runs/{run.pk}/" class="object-link"' in page
+    assert 'title="RUN_COMPLETED">Run completed</span>' in page
