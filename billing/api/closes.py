@@ -12,6 +12,7 @@ from billing.models import MonthClose
 from billing.selectors_close import month_close_get, month_close_list
 from billing.services import closes
 from core import scopes as S
+from core.api.fields import bounded_integer, id_field
 from core.api.views import TenantAPIView, TenantListAPIView
 
 
@@ -50,10 +51,11 @@ class MonthCloseCreateSerializer(serializers.Serializer):
     payer = serializers.CharField()
     month = MonthField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    run = serializers.IntegerField(
+    run = id_field(
         required=False, help_text="the run reviewed; refused unless it is the authoritative one"
     )
-    confirm_open_exceptions = serializers.IntegerField(
+    confirm_open_exceptions = bounded_integer(
+        "int8",
         required=False,
         min_value=0,
         help_text="the number of open exceptions you accept closing with (must match)",

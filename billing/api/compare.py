@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from billing import comparison, diff, selectors
 from billing.services import compare as compare_services
 from core import scopes as S
+from core.api.fields import id_field
 from core.api.views import TenantAPIView
 from core.listexport import csv_response
 
@@ -25,9 +26,7 @@ class CompareQuerySerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["with"] = serializers.IntegerField(
-            min_value=1, help_text="id of the run to compare with (the baseline, 'b')"
-        )
+        fields["with"] = id_field(help_text="id of the run to compare with (the baseline, 'b')")
         for name in ("from", "to"):
             fields[name] = serializers.ChoiceField(
                 choices=comparison.CLASS_ORDER, required=False, allow_blank=True

@@ -9,6 +9,7 @@ from billing.api import serializers as ser
 from billing.models import BillingRun, RunException
 from billing.services import exceptions as exception_services
 from core import scopes as S
+from core.api.fields import id_field
 from core.api.views import TenantAPIView, TenantListAPIView
 
 
@@ -22,7 +23,7 @@ class BulkResolveSerializer(serializers.Serializer):
 
     code = serializers.CharField(required=False, allow_blank=True, max_length=40)
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=id_field(),
         required=False,
         allow_empty=False,
         max_length=exception_services.MAX_IDS,

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.api.fields import bounded_integer, id_field
 from ingestion.models import Artifact, Batch, BatchRecord, Kind
 
 
@@ -60,12 +61,14 @@ class BatchSerializer(serializers.ModelSerializer):
 
 
 class RecordInSerializer(serializers.Serializer):
-    rowNumber = serializers.IntegerField(min_value=1)  # noqa: N815 (seed's field name)
+    rowNumber = bounded_integer(  # noqa: N815 (seed's field name)
+        BatchRecord._meta.get_field("row_number"), min_value=1
+    )
     data = serializers.DictField()
 
 
 class BatchCreateSerializer(serializers.Serializer):
-    artifactId = serializers.IntegerField(required=False)  # noqa: N815
+    artifactId = id_field(required=False)  # noqa: N815
     kind = serializers.ChoiceField(Kind.choices, required=False)
     records = RecordInSerializer(many=True, required=False)
     idempotencyKeyFields = serializers.ListField(  # noqa: N815

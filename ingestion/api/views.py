@@ -2,10 +2,10 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core import scopes as S
+from core.api.parsers import FormParser, MultiPartParser
 from core.api.views import TenantAPIView, TenantListAPIView
 from ingestion import selectors, services
 from ingestion.api import serializers as ser

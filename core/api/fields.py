@@ -1,0 +1,59 @@
+"""Integer inputs bounded by the range of the column they end up in.
+
+SQLite stores any 64-bit integer while PostgreSQL's int4 stops at 2**31-1: an unbounded
+IntegerField answers 201 on one and 500 on the other. Bound each input by its column's type
+(the same numbers on every database) so both answer 400 naming the field.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from rest_framework import serializers
+
+INT2 = (-(2**15), 2**15 - 1)
+INT4 = (-(2**31), 2**31 - 1)
+INT8 = (-(2**63), 2**63 - 1)
+
+# Model field internal types -> the PostgreSQL column range (what the stricter database stores).
+COLUMN_RANGES: dict[str, tuple[int, int]] = {
+    "SmallIntegerField": INT2,
+    "IntegerField": INT4,
+    "BigIntegerField": INT8,
+    "PositiveSmallIntegerField": (0, INT2[1]),
+    "PositiveIntegerField": (0, INT4[1]),
+    "PositiveBigIntegerField": (0, INT8[1]),
+    "SmallAutoField": (1, INT2[1]),
+    "AutoField": (1, INT4[1]),
+    "BigAutoField": (1, INT8[1]),
+}
+_KINDS = {"int2": INT2, "int4": INT4, "int8": INT8}
+
+
+def column_range(column: models.Field | str) -> tuple[int, int]:
+    """The storable range of a model field (by its type) or of "int2"/"int4"/"int8"."""
+    if isinstance(column, str):
+        return _KINDS[column]
+    if isinstance(column, models.ForeignKey):
+        column = column.target_field
+    return COLUMN_RANGES[column.get_internal_type()]
+
+
+def bounded_integer(
+    column: models.Field | str,
+    *,
+    min_value: int | None = None,
+    max_value: int | None = None,
+    **kwargs,
+) -> serializers.IntegerField:
+    """A DRF IntegerField refusing values outside the column's range (and the given bounds)."""
+    low, high = column_range(column)
+    return serializers.IntegerField(
+        min_value=low if min_value is None else max(low, min_value),
+        max_value=high if max_value is None else min(high, max_value),
+        **kwargs,
+    )
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    """The id of a row (BigAutoField: 1 to 2**63-1)."""
+    return serializers.IntegerField(min_value=1, max_value=INT8[1], **kwargs)
