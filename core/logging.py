@@ -148,7 +148,9 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = request_id_var.get()
+            # django.request logs 4xx after the middleware chain has returned: use its request.
+            from_request = getattr(getattr(record, "request", None), "request_id", None)
+            record.request_id = request_id_var.get() or from_request
         return True
 
 

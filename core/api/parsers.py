@@ -17,7 +17,7 @@ from rest_framework import exceptions, parsers
 from rest_framework.utils import json
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SPECIAL = re.compile(r'[.\[\]"]')
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -40,7 +40,9 @@ def _join(path: str, key) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     shown = UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(key))
-    segment = shown if _IDENTIFIER.match(shown) else json.dumps(shown)
+    segment = f'["{shown}"]' if _SPECIAL.search(shown) else shown
+    if segment.startswith("["):
+        return f"{path}{segment}"
     return f"{path}.{segment}" if path else segment
 
 
