@@ -91,7 +91,11 @@ def format_exception_safely(exc: BaseException) -> str:
     return "".join(parts).rstrip("\n")
 
 
-def _safe_value(value):
+def _safe_value(value, nested: bool = False):
+    """A value fit for a log line. Inside dicts and lists (a row, a payload) only numbers survive:
+    ids and codes go in top-level fields."""
+    if nested and isinstance(value, str):
+        return WITHHELD
     if isinstance(value, BaseException):
         return _exception_name(value)
     if isinstance(value, HttpRequest):
@@ -101,10 +105,10 @@ def _safe_value(value):
     if isinstance(value, int | float | bool) or value is None:
         return value
     if isinstance(value, dict):
-        return {scrub_text(str(k)): _safe_value(v) for k, v in value.items()}
+        return {scrub_text(str(k)): _safe_value(v, True) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_safe_value(v) for v in value]
-    return scrub_text(str(value))
+        return [_safe_value(v, True) for v in value]
+    return WITHHELD if nested else scrub_text(str(value))
 
 
 class PhiFilter(logging.Filter):
