@@ -184,6 +184,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Months accepted as input (API, commands, screens): MONTH_YEAR_MIN to this year + YEARS_AHEAD.
+MONTH_YEAR_MIN = env.int("MONTH_YEAR_MIN", default=2000)
+MONTH_YEARS_AHEAD = env.int("MONTH_YEARS_AHEAD", default=2)
 
 # --- Background work (django-q2) ----------------------------------------------------------------
 Q_BROKER = env.str("Q_BROKER", default="")
