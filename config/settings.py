@@ -194,6 +194,9 @@ SPECTACULAR_SETTINGS = {
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
+# Months accepted as input (API, commands, screens): MONTH_YEAR_MIN to this year + YEARS_AHEAD.
+MONTH_YEAR_MIN = env.int("MONTH_YEAR_MIN", default=2000)
+MONTH_YEARS_AHEAD = env.int("MONTH_YEARS_AHEAD", default=2)
 
 # --- Background work (django-q2) ----------------------------------------------------------------
 Q_BROKER = env.str("Q_BROKER", default="")

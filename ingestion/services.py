@@ -131,7 +131,8 @@ def batch_create(
     """Create a batch from an artifact's file or from JSON records, and queue its processing.
 
     A file that cannot be read at all gives a FAILED batch naming what is wrong; nothing else
-    is written.
+    is written. The batch, its records and audit entries commit together; an unexpected error
+    while storing leaves only a FAILED batch saying so, never a PENDING one with no records.
     """
     actor.require(S.INGESTION_UPDATE)
     artifact = None
@@ -151,29 +152,67 @@ def batch_create(
         raise DomainError(f"idempotencyKeyFields: {exc}.") from None
     options = {k: v for k, v in (options or {}).items() if v not in (None, "")}
     rows = _json_rows(records) if records is not None else None  # refuse bad JSON before writing
-    with transaction.atomic():
-        batch = Batch.objects.create(
-            tenant=actor.tenant,
-            artifact=artifact,
-            kind=kind,
-            format=Batch.Format.JSON if records is not None else Batch.Format.CSV,
-            idempotency_key_fields=fields,
-            options=options,
-            received_at=artifact.received_at if artifact else timezone.now(),
-            created_by=actor.user,
-        )
-        audit_record(
-            tenant=actor.tenant,
-            actor=actor,
-            action="BATCH_CREATED",
-            obj=batch,
-            payload={"kind": kind, "artifact": artifact_id, "key_fields": fields},
-        )
-    try:
-        if rows is None:
+    fmt = Batch.Format.JSON if records is not None else Batch.Format.CSV
+    new = {"artifact": artifact, "kind": kind, "fields": fields, "options": options}
+    if rows is None:
+        try:
             fmt, rows = _parse_artifact(artifact, handler, options)
-            Batch.objects.filter(pk=batch.pk).update(format=fmt)
-    except FileRejected as exc:
+        except FileRejected as exc:
+            return _batch_failed(actor=actor, fmt=fmt, message=exc.message, **new)
+    # All or nothing: the batch, its records and its audit entries commit together, so a failure
+    # while storing never leaves a PENDING batch with nothing to do.
+    try:
+        with transaction.atomic():
+            batch = _batch_new(actor=actor, fmt=fmt, **new)
+            _store_records(batch, rows, fields)
+            batch = transition_apply(
+                actor=actor,
+                model=Batch,
+                pk=batch.pk,
+                name="start",
+                scope=S.INGESTION_UPDATE,
+                action="BATCH_STARTED",
+            )
+            if enqueue:
+                transaction.on_commit(lambda: batch_enqueue(batch_id=batch.pk))
+    except DomainError:
+        raise
+    except Exception as exc:
+        _batch_failed_quietly(actor=actor, fmt=fmt, error=exc, **new)
+        raise
+    if batch.all_processed():
+        batch = batch_finalize(batch_id=batch.pk)
+    return batch
+
+
+def _batch_new(
+    *, actor: Actor, artifact: Artifact | None, kind: str, fmt: str, fields: list, options: dict
+) -> Batch:
+    """A PENDING batch and its BATCH_CREATED entry (inside the caller's transaction)."""
+    batch = Batch.objects.create(
+        tenant=actor.tenant,
+        artifact=artifact,
+        kind=kind,
+        format=fmt,
+        idempotency_key_fields=fields,
+        options=options,
+        received_at=artifact.received_at if artifact else timezone.now(),
+        created_by=actor.user,
+    )
+    audit_record(
+        tenant=actor.tenant,
+        actor=actor,
+        action="BATCH_CREATED",
+        obj=batch,
+        payload={"kind": kind, "artifact": artifact.pk if artifact else None, "key_fields": fields},
+    )
+    return batch
+
+
+def _batch_failed(*, actor: Actor, message: str, **new) -> Batch:
+    """A batch that records an attempt that loaded nothing: created and FAILED at once."""
+    with transaction.atomic():
+        batch = _batch_new(actor=actor, **new)
         return transition_apply(
             actor=actor,
             model=Batch,
@@ -181,23 +220,23 @@ def batch_create(
             name="fail",
             scope=S.INGESTION_UPDATE,
             action="BATCH_FAILED",
-            kwargs={"message": exc.message},
+            kwargs={"message": message},
         )
-    with transaction.atomic():
-        _store_records(batch, rows, fields)
-        batch = transition_apply(
-            actor=actor,
-            model=Batch,
-            pk=batch.pk,
-            name="start",
-            scope=S.INGESTION_UPDATE,
-            action="BATCH_STARTED",
-        )
-        if enqueue:
-            transaction.on_commit(lambda: batch_enqueue(batch_id=batch.pk))
-    if batch.all_processed():
-        batch = batch_finalize(batch_id=batch.pk)
-    return batch
+
+
+def _batch_failed_quietly(*, actor: Actor, error: Exception, **new) -> None:
+    """After an unexpected error while storing (rolled back): keep a FAILED batch saying so.
+
+    The reason names the error's type only: database messages can quote the records (PHI).
+    """
+    message = (
+        f"The records could not be stored ({type(error).__name__}); nothing was loaded. "
+        "Send the batch again; if it fails again, contact support."
+    )
+    try:
+        _batch_failed(actor=actor, message=message, **new)
+    except Exception:  # the database may be gone; the original error is what matters
+        log.warning("batch_failed_record_not_written kind=%s", new.get("kind"))
 
 
 def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> None:

@@ -7,12 +7,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from billing.api.serializers import MonthField
 from billing.models import MonthClose
 from billing.selectors_close import month_close_get, month_close_list
 from billing.services import closes
 from core import scopes as S
-from core.api.fields import bounded_integer, id_field
+from core.api.fields import MonthField, bounded_integer, id_field
 from core.api.views import TenantAPIView, TenantListAPIView
 
 

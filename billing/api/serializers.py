@@ -1,30 +1,12 @@
 """Shapes of the billing API."""
 
-from datetime import date
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing import selectors
 from billing.engine import DecisionClass
 from billing.models import BillingRun, Decision, MemberMonthOverride, RuleVersion, RunException
-
-
-@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2026-11"})
-class MonthField(serializers.Field):
-    """A billing month as `YYYY-MM` (a first-of-month date inside)."""
-
-    default_error_messages = {"invalid": "expected a month YYYY-MM"}
-
-    def to_representation(self, value: date) -> str:
-        return value.strftime("%Y-%m")
-
-    def to_internal_value(self, data) -> date:
-        try:
-            year, month = str(data).split("-")[:2]
-            return date(int(year), int(month), 1)
-        except (ValueError, TypeError):
-            self.fail("invalid")
+from core.api.fields import MonthField  # noqa: F401  (billing.api.serializers.MonthField)
 
 
 class RunSerializer(serializers.ModelSerializer):

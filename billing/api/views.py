@@ -11,6 +11,7 @@ from billing.api import serializers as ser
 from billing.models import BillingRun
 from billing.services import exports, overrides, replay, rules, runs
 from core import scopes as S
+from core.api.fields import month_query_param
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.exceptions import NotFound
 
@@ -136,7 +137,7 @@ class RunListCreateView(TenantListAPIView):
 
     def get_queryset(self):
         q = self.request.query_params
-        month = ser.MonthField().to_internal_value(q["month"]) if q.get("month") else None
+        month = month_query_param(q)
         return selectors.run_list(
             self.actor,
             month=month,

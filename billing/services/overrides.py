@@ -12,6 +12,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import DomainError, NotFound
+from core.months import MonthError, parse_month
 from core.overrides import OverrideAction, OverrideOutcome, override_perform, register_override
 
 ACTION = "billing.member_month_override"
@@ -25,9 +26,9 @@ def _parse(actor: Actor, payload: dict) -> tuple[Payer, Member, date, str, Decim
     if member is None:
         raise NotFound("member: no such member.")
     try:
-        month = date.fromisoformat(str(payload.get("month"))).replace(day=1)
-    except ValueError:
-        raise DomainError("month: expected YYYY-MM.") from None
+        month = parse_month(payload.get("month"), first_day_ok=True)
+    except MonthError as exc:
+        raise DomainError(f"month: {exc}") from None
     outcome = str(payload.get("outcome", "")).upper()
     if outcome not in MemberMonthOverride.Outcome.values:
         raise DomainError("outcome: expected BILLABLE or NOT_BILLABLE.")

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 from billing import selectors, selectors_close
 from billing.models import BillingRun, MonthClose
 from billing.services import closes
-from billing.views.common import month_param, not_found
+from billing.views.common import month_filter, not_found
+from billing.views.exports import filter_error_response
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
 from core.listexport import csv_response
@@ -81,13 +82,17 @@ def _list_context(request: HttpRequest) -> dict:
     q = request.GET
     query = q.copy()
     query.pop("page", None)
+    month, month_error = month_filter(q)
     closes_qs = selectors_close.month_close_list(
         request.actor,
         payer=q.get("payer", ""),
-        month=month_param(q.get("month")),
+        month=month,
         status=q.get("status", "") if q.get("status", "") in MonthClose.Status.values else "",
     )
+    if month_error:  # a filter typed wrong lists nothing rather than everything
+        closes_qs = closes_qs.none()
     return {
+        "filter_errors": {"month": month_error} if month_error else {},
         "page": Paginator(closes_qs, 50).get_page(q.get("page")),
         "f": q,
         "query": query.urlencode(),
@@ -103,12 +108,20 @@ def _list_context(request: HttpRequest) -> dict:
 @tenant_view(S.BILLING_RUN_VIEW)
 def month_close_list(request: HttpRequest) -> HttpResponse:
     """Closes per payer and month: state, who, when, the run; reopen with a reason."""
-    return render(request, "billing/month_closes.html", _list_context(request))
+    context = _list_context(request)
+    return render(
+        request,
+        "billing/month_closes.html",
+        context,
+        status=400 if context["filter_errors"] else 200,
+    )
 
 
 @tenant_view(S.BILLING_RUN_VIEW)
 def month_close_export(request: HttpRequest) -> HttpResponse:
     """The list as CSV, with the same filters."""
+    if errors := _list_context(request)["filter_errors"]:
+        return filter_error_response(errors)
     rows = (
         (
             c.pk,

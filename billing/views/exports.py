@@ -12,21 +12,30 @@ from billing.engine import DecisionClass
 from billing.models import BillingRun
 from billing.services import list_exports
 from billing.services.exports import SIMULATION_MARKER
-from billing.views.common import month_param, not_found
+from billing.views.common import month_filter, not_found
 from core import scopes as S
 from core.exceptions import NotFound
 from core.listexport import csv_lines, csv_response
 from core.views import tenant_view
 
 
-def run_filters(q) -> dict:
-    """The runs list's filters from the query string (the same on screen and in the export)."""
-    return {
-        "month": month_param(q.get("month")),
+def run_filters(q) -> tuple[dict, dict[str, str]]:
+    """The runs list's filters from the query string (the same on screen and in the export),
+    and the errors to show beside the fields typed wrong."""
+    month, month_error = month_filter(q)
+    filters = {
+        "month": month,
         "payer": q.get("payer", ""),
         "status": q.get("status", ""),
         "mode": q.get("mode", ""),
     }
+    return filters, ({"month": month_error} if month_error else {})
+
+
+def filter_error_response(errors: dict[str, str]) -> HttpResponse:
+    """A list export refused for a filter typed wrong: 400 naming the field."""
+    text = "; ".join(f"{field}: {message}" for field, message in errors.items())
+    return HttpResponse(text + "\n", status=400, content_type="text/plain; charset=utf-8")
 
 
 def decision_filters(q) -> dict:
@@ -42,7 +51,10 @@ def decision_filters(q) -> dict:
 @tenant_view(S.BILLING_RUN_VIEW)
 def run_list_csv(request: HttpRequest) -> HttpResponse:
     """The runs list as CSV, with the filters of the list (streamed)."""
-    header, rows = list_exports.run_list_export(request.actor, filters=run_filters(request.GET))
+    filters, errors = run_filters(request.GET)
+    if errors:
+        return filter_error_response(errors)
+    header, rows = list_exports.run_list_export(request.actor, filters=filters)
     return csv_response(f"billing-runs-{timezone.localdate():%Y-%m-%d}.csv", header, rows)
 
 

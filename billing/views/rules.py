@@ -13,7 +13,7 @@ from django.utils import timezone
 from billing import selectors
 from billing.services import overrides, rules
 from billing.views import rule_forms
-from billing.views.common import month_param
+from billing.views.common import month_input
 from billing.views.forms import field_errors
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
@@ -142,10 +142,8 @@ def override_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     if request.method == "POST":
         p = request.POST
-        month = month_param(p.get("month"))
         try:
-            if month is None:
-                raise DomainError("month: choose a month (YYYY-MM).")
+            month = month_input(p.get("month"))
             outcome = overrides.member_month_override_request(
                 actor=actor,
                 payer_code=p.get("payer", ""),

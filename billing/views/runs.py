@@ -20,7 +20,7 @@ from billing.selectors_workbench import (
 )
 from billing.services import exports, package, runs
 from billing.views.closes import mark_closed_runs, run_close_context
-from billing.views.common import month_param, not_found
+from billing.views.common import month_input, month_param, not_found
 from billing.views.exceptions import exceptions_context
 from billing.views.exports import decision_filters, run_filters
 from billing.views.forms import field_errors, trigger_confirm_text
@@ -42,7 +42,10 @@ REGENERATE_REASONS = [
 
 def _runs_context(request: HttpRequest) -> dict:
     q = request.GET
-    qs = selectors.run_list(request.actor, **run_filters(q)).prefetch_related("run_payers__payer")
+    chosen, filter_errors = run_filters(q)
+    qs = selectors.run_list(request.actor, **chosen).prefetch_related("run_payers__payer")
+    if filter_errors:  # a filter typed wrong lists nothing rather than everything
+        qs = qs.none()
     page = Paginator(qs, 25).get_page(q.get("page"))
     mark_closed_runs(request.actor, page)
     filters = q.copy()
@@ -54,6 +57,7 @@ def _runs_context(request: HttpRequest) -> dict:
         "query": q.urlencode(),
         "filter_query": filters.urlencode(),
         "query_nopage": f"{filters.urlencode()}&" if filters else "",
+        "filter_errors": filter_errors,
     }
 
 
@@ -109,10 +113,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
         payers = request.POST.getlist("payers")
         if request.POST.get("all_payers") or "__all__" in payers:
             payers = "all"
-        month = month_param(request.POST.get("month"))
         try:
-            if month is None:
-                raise DomainError("month: choose a month (YYYY-MM).")
+            month = month_input(request.POST.get("month"))
             run = runs.billing_run_trigger(
                 actor=actor, month=month, payers=payers, mode=request.POST.get("mode", "")
             )
@@ -134,6 +136,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
 def _run_list_page(request: HttpRequest, trigger: dict, status: int = 200) -> HttpResponse:
     actor = request.actor
     context = _runs_context(request)
+    if context["filter_errors"] and status == 200:
+        status = 400
     context.update(trigger)
     context.update(
         {

@@ -1,4 +1,4 @@
-"""Integer inputs bounded by the range of the column they end up in.
+"""Serializer fields shared by every app's API: strict months, integers bounded by their column.
 
 SQLite stores any 64-bit integer while PostgreSQL's int4 stops at 2**31-1: an unbounded
 IntegerField answers 201 on one and 500 on the other. Bound each input by its column's type
@@ -7,8 +7,13 @@ IntegerField answers 201 on one and 500 on the other. Bound each input by its co
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from core.months import MonthError, parse_month
 
 INT2 = (-(2**15), 2**15 - 1)
 INT4 = (-(2**31), 2**31 - 1)
@@ -57,3 +62,28 @@ def bounded_integer(
 def id_field(**kwargs) -> serializers.IntegerField:
     """The id of a row (BigAutoField: 1 to 2**63-1)."""
     return serializers.IntegerField(min_value=1, max_value=INT8[1], **kwargs)
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2026-11"})
+class MonthField(serializers.Field):
+    """A billing month as exactly `YYYY-MM` (a first-of-month date inside), see core.months."""
+
+    def to_representation(self, value: date) -> str:
+        return value.strftime("%Y-%m")
+
+    def to_internal_value(self, data) -> date:
+        try:
+            return parse_month(data)
+        except MonthError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
+
+
+def month_query_param(query_params, name: str = "month") -> date | None:
+    """`?month=YYYY-MM` of a list, None when absent; a 400 naming the parameter otherwise."""
+    text = query_params.get(name)
+    if text in (None, ""):
+        return None
+    try:
+        return parse_month(text)
+    except MonthError as exc:
+        raise serializers.ValidationError({name: [str(exc)]}) from None

@@ -2,12 +2,16 @@
 
 Same key and body -> the stored first response; same key, other body -> 422; same key while
 the first request still runs -> 409. Keys are scoped per token or user and kept 24 hours.
+Only 2xx and 4xx responses are stored; a 5xx, an exception in the handler or one raised while
+rendering releases the key, so the client's retry runs afresh. JSON bodies are compared on their
+canonical form (keys sorted, whitespace ignored).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,6 +24,8 @@ from core.api.errors import error_body
 from core.models import ApiToken, IdempotencyKey
 
 HEADER = "Idempotency-Key"
+
+logger = logging.getLogger(__name__)
 
 
 class _Replay(Exception):
@@ -48,8 +54,26 @@ def _request_hash(request) -> str:
                 else:
                     digest.update(str(value).encode())
     else:
-        digest.update(request.body)
+        digest.update(_canonical_body(request))
     return digest.hexdigest()
+
+
+def _canonical_body(request) -> bytes:
+    """A JSON body in canonical form (sorted keys, no insignificant whitespace); others raw."""
+    body = request.body
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if not (content_type == "application/json" or content_type.endswith("+json")):
+        return body
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON after all: the raw bytes decide
+        return body
+    canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return b"json:" + canonical.encode("utf-8", "surrogatepass")
+
+
+def _stored(status_code: int) -> bool:
+    return 200 <= status_code < 300 or 400 <= status_code < 500
 
 
 def idempotency_keys_purge() -> int:
@@ -118,18 +142,45 @@ class IdempotentMixin:
             return exc.response
         return super().handle_exception(exc)
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+            if self._idem_record is not None and callable(getattr(response, "render", None)):
+                # Render now: a failure while rendering must release the key like any other.
+                response = response.render()
+        except BaseException:
+            self._idem_release()
+            raise
+        self._idem_settle(response)
+        return response
+
+    def _idem_release(self) -> None:
+        """Forget the claimed key so the client's retry runs (after a 5xx or an exception)."""
         record, self._idem_record = self._idem_record, None
         if record is None:
-            return response
-        if response.status_code >= 500 or not hasattr(response, "data"):
+            return
+        try:
             IdempotencyKey.objects.filter(pk=record.pk).delete()
-            return response
-        body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
-        IdempotencyKey.objects.filter(pk=record.pk).update(
-            status=IdempotencyKey.Status.DONE,
-            response_status=response.status_code,
-            response_body=body,
-        )
-        return response
+        except Exception:  # the original failure matters more; the key expires anyway
+            logger.warning("idempotency_key_release_failed key_id=%s", record.pk)
+
+    def _idem_settle(self, response) -> None:
+        """Store a 2xx or 4xx response for replay; release the key for anything else."""
+        record = self._idem_record
+        if record is None:
+            return
+        if not _stored(response.status_code) or not hasattr(response, "data"):
+            self._idem_release()
+            return
+        try:
+            body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
+            IdempotencyKey.objects.filter(pk=record.pk).update(
+                status=IdempotencyKey.Status.DONE,
+                response_status=response.status_code,
+                response_body=body,
+            )
+        except Exception:
+            # The client has its answer; an unstorable one must not block the key for a day.
+            self._idem_release()
+            return
+        self._idem_record = None

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from billing.models import MonthClose
 from core import scopes as S
+from core.months import month_expected
 from core.services import tenant_policy_update
 from tests.billing import api_builders as b
 from tests.billing import screen_builders as sb
@@ -58,7 +59,7 @@ def test_close_month_closes_and_reopens(world):
 def test_close_month_refuses_bad_input_and_dual_control_reopen(world):
     p = b.billed_payer(world.tenant)
     sb.done_run(world.tenant, [p], package=False)
-    assert _fails("--payer", p.code, "--month", "Oct") == "--month: expected YYYY-MM, got 'Oct'."
+    assert _fails("--payer", p.code, "--month", "Oct") == f"--month: {month_expected()}."
     assert _fails("--month", "2026-10").startswith("Name the payer and month")
     close = _run("--payer", p.code, "--month", "2026-10")
 

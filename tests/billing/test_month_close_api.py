@@ -8,6 +8,7 @@ import pytest
 from billing.models import BillingRun, MonthClose
 from core import scopes as S
 from core.models import AuditEntry, OverrideRequest, TenantMembership
+from core.months import month_expected
 from core.services import object_access_grant, tenant_policy_update
 from tests.billing import api_builders as b
 
@@ -65,7 +66,7 @@ def test_close_bad_input_names_the_field(world, manager):
     p, _ = _billed(world)
     r = manager.post(URL, {"payer": p.code, "month": "October"}, format="json")
     assert r.status_code == 400
-    assert error_of(r)["message"] == "month: expected a month YYYY-MM"
+    assert error_of(r)["message"] == f"month: {month_expected()}"
     r = manager.post(URL, {"month": "2026-10"}, format="json")
     assert r.status_code == 400
     assert error_of(r)["message"].startswith("payer:")

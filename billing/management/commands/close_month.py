@@ -17,6 +17,7 @@ from billing.services import closes
 from core.actors import Actor
 from core.exceptions import DomainError
 from core.management.commands._base import tenant_or_error
+from core.months import MonthError, parse_month
 
 
 class Command(BaseCommand):
@@ -68,7 +69,6 @@ class Command(BaseCommand):
 
 def _month(text: str) -> date:
     try:
-        year, month = text.split("-")[:2]
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise CommandError(f"--month: expected YYYY-MM, got '{text}'.") from None
+        return parse_month(text)
+    except MonthError as exc:
+        raise CommandError(f"--month: {exc}.") from None

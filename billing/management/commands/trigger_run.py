@@ -15,6 +15,7 @@ from billing.services import runs
 from core.actors import Actor
 from core.exceptions import DomainError
 from core.management.commands._base import tenant_or_error
+from core.months import MonthError, parse_month
 
 
 class Command(BaseCommand):
@@ -80,7 +81,6 @@ def _month(text: str | None) -> date:
     if not text:
         return date.today().replace(day=1)
     try:
-        year, month = text.split("-")
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise CommandError(f"--month: expected YYYY-MM, got '{text}'.") from None
+        return parse_month(text)
+    except MonthError as exc:
+        raise CommandError(f"--month: {exc}.") from None
