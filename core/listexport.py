@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
+
+from core import csvsafe
 
 
 class _Echo:
@@ -14,8 +15,8 @@ class _Echo:
 
 
 def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    """The header then one CSV line per row; values are written as str (None -> empty)."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
+    """The header then one CSV line per row (None -> empty; text cells formula-safe)."""
+    writer = csvsafe.writer(_Echo(), lineterminator="\n")
     yield writer.writerow(header)
     for row in rows:
         yield writer.writerow(["" if v is None else v for v in row])

@@ -42,11 +42,35 @@ def _segments(text: str):
 
     try:
         reader = pyx12.x12file.X12Reader(io.StringIO(text))
+        _check_terminator(text, reader.seg_term)
         for index, seg in enumerate(reader, start=1):
             elements = [seg.get_value(f"{i:02d}") or "" for i in range(1, len(seg) + 1)]
             yield index, seg.get_seg_id(), elements
+        reader.cleanup()  # checks the trailers (IEA, GE, SE) and their counts
+        problems = [str(err[2]) for err in reader.err_list]
+    except FileRejected:
+        raise
     except Exception as exc:  # pyx12 raises its own and stdlib errors for malformed input
         raise FileRejected(f"not a readable X12 file: {exc}") from None
+    if problems:
+        raise FileRejected(
+            f"the X12 envelope is broken: {'; '.join(problems[:3])}"
+            f"{f' (and {len(problems) - 3} more)' if len(problems) > 3 else ''}; the file may be "
+            "truncated or edited: ask the sender for the complete file (ISA..IEA, GS..GE and "
+            "ST..SE with their counts and control numbers)"
+        )
+
+
+def _check_terminator(text: str, terminator: str) -> None:
+    """The segment terminator the ISA header declares must end the segments that follow."""
+    rest = text[106:].strip()
+    if rest and terminator not in rest:
+        shown = repr(terminator)
+        raise FileRejected(
+            f"the ISA header declares {shown} as the segment terminator (its last character), "
+            f"but no segment after it ends with {shown}; the file's segment terminators were "
+            "changed or the ISA header is wrong"
+        )
 
 
 def parse_834(raw: bytes, *, payer_code: str = "", source_kind: str = "") -> list[ParsedRow]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import tempfile
@@ -12,6 +11,7 @@ from decimal import Decimal
 from django.core.files.base import File
 
 from billing.models import BillingRun, Decision, RunException
+from core import csvsafe
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
@@ -42,7 +42,7 @@ DECISION_COLUMNS = [
 
 def _lines(header: list[str], rows, footer=()) -> Iterator[str]:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csvsafe.writer(buf, lineterminator="\n")
     writer.writerow(header)
     batch = 0
     for row in rows:
