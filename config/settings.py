@@ -130,6 +130,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two criteria: per user O
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# Proxies in front that append the client's address to X-Forwarded-For (one behind a TLS proxy):
+# lockouts and rate limits count the address the outermost of them saw, not the proxy's.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_address"
 AXES_VERBOSE = False
 # Sign-in POSTs per address and token-endpoint calls per user (DRF throttle rates: N/second,
 # minute, hour or day).

@@ -9,6 +9,7 @@ a tenant's object: its audit entry goes to every tenant the username belongs to.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -32,6 +33,23 @@ log = logging.getLogger("healthbill.core")
 
 ACTION_LOCKED_OUT = "SIGN_IN_LOCKED_OUT"
 ACTION_UNLOCKED = "SIGN_IN_UNLOCKED"
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address: the connection's, or with `TRUSTED_PROXY_COUNT` proxies in front,
+    the one the outermost trusted proxy appended to X-Forwarded-For (earlier entries are the
+    client's to forge)."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies <= 0 or not forwarded:
+        return remote
+    candidate = forwarded[-proxies] if len(forwarded) >= proxies else forwarded[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
 
 
 def _cool_off():

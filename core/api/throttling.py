@@ -15,6 +15,11 @@ class SettingRateThrottle(SimpleRateThrottle):
 
     rate_setting = ""
 
+    def get_ident(self, request) -> str:
+        from core.lockout import client_address
+
+        return client_address(request) or "unknown"
+
     def get_rate(self) -> str | None:
         return getattr(settings, self.rate_setting, None) or None
 

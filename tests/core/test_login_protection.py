@@ -326,3 +326,22 @@ def test_session_signed_in_time_is_kept_in_the_session(world, viewer):
     # then they are signed out
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login/")
+
+
+# --- the address behind a proxy ---------------------------------------------------------------
+
+
+def test_behind_a_proxy_each_client_address_is_locked_on_its_own(world, viewer, settings):
+    # given one trusted proxy in front, through which every request arrives
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    prober = Client(**proxy, HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7")  # first entry forged
+    # when one client behind it fails the limit with different usernames
+    for i in range(LIMIT):
+        _sign_in(prober, f"guess-{i}", "wrong")
+    # then that client's address is locked, whatever it forges in front
+    assert _sign_in(prober, viewer.username, PASSWORD).status_code == 429
+    assert AccessAttempt.objects.filter(ip_address="198.51.100.7").exists()
+    # and another client behind the same proxy signs in
+    other = Client(**proxy, HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert _sign_in(other, viewer.username, PASSWORD).status_code == 302
