@@ -4,6 +4,7 @@ Every knob an operator may turn is an environment variable; see `.env.example` a
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_q",
+    "axes",
     "core",
     "ingestion",
     "billing",
@@ -59,8 +61,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.sessions.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.TenantMiddleware",
+    # last: turns a refused sign-in of a locked-out account or address into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,6 +109,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # first: refuses any sign-in of a locked-out username or address before a password is checked
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -115,6 +122,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Sign-in protection (django-axes) and sessions ------------------------------------------------
+# A username, and separately an address, is locked out after LOGIN_FAILURE_LIMIT failed sign-ins
+# within LOGIN_LOCKOUT_MINUTES; the lock lifts after that long, or when an admin unlocks the member
+# (members screen). Attempts while locked do not extend the lock. A successful sign-in clears them.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two criteria: per user OR per address
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# Proxies in front that append the client's address to X-Forwarded-For (one behind a TLS proxy):
+# lockouts and rate limits count the address the outermost of them saw, not the proxy's.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_address"
+AXES_VERBOSE = False
+# Sign-in POSTs per address and token-endpoint calls per user (DRF throttle rates: N/second,
+# minute, hour or day).
+LOGIN_RATE = env.str("LOGIN_RATE", default="30/minute")
+API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="30/minute")
+# A session ends after SESSION_IDLE_TIMEOUT_SECONDS without a request, and in any case
+# SESSION_ABSOLUTE_LIFETIME_SECONDS after sign-in (core.sessions.SessionLifetimeMiddleware).
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int("SESSION_ABSOLUTE_LIFETIME_SECONDS", default=12 * 3600)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True  # each request pushes the idle deadline forward
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

@@ -22,3 +22,10 @@ class CoreConfig(AppConfig):
         from core.health import start_worker_heartbeat
 
         post_spawn.connect(start_worker_heartbeat, dispatch_uid="core-worker-heartbeat")
+
+        # axes announces a sign-in lockout only by this signal; the audit entry is written there
+        from axes.signals import user_locked_out
+
+        from core.lockout import on_user_locked_out
+
+        user_locked_out.connect(on_user_locked_out, dispatch_uid="core-sign-in-locked-out")

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from core import scopes as S
 from core import selectors, services
+from core.api.throttling import SignInThrottle
 from core.exceptions import DomainError
 from core.invitations import (
     INVITATION_DAYS,
@@ -22,10 +23,13 @@ from core.invitations import (
     invitation_list,
     invitation_revoke,
 )
+from core.lockout import attach_locks, member_unlock
 from core.middleware import SESSION_TENANT
 from core.views import tenant_view
 
 SESSION_NEW_INVITATION = "new_invitation"
+# The backend that signs people in (the first one, axes', only refuses locked-out sign-ins).
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def invitation_link_for(request: HttpRequest):
@@ -36,7 +40,7 @@ def invitation_link_for(request: HttpRequest):
 def _members_context(actor, **extra) -> dict:
     policy = actor.tenant.policy
     return {
-        "members": selectors.member_list(actor),
+        "members": attach_locks(selectors.member_list(actor)),
         "roles": S.Role.choices,
         "override_scopes": [
             (s, S.DUAL_CONTROL_LABELS.get(s, S.SCOPE_LABELS[s]), s in policy.dual_control_scopes)
@@ -70,6 +74,11 @@ def members(request: HttpRequest) -> HttpResponse:
                     actor=actor, invitation_id=int(request.POST.get("invitation", "0"))
                 )
                 messages.success(request, f"Invitation {inv.pk} withdrawn.")
+            elif form == "unlock":
+                m = member_unlock(
+                    actor=actor, membership_id=int(request.POST.get("membership", "0"))
+                )
+                messages.success(request, f"{m.user.username} may sign in again.")
             else:
                 m = services.membership_set_role(
                     actor=actor,
@@ -148,7 +157,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 errors = {k: "; ".join(v) for k, v in details.items()} or {"form": exc.message}
             else:
                 if not signed_in:
-                    login(request, membership.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+                    login(request, membership.user, backend=MODEL_BACKEND)
                 request.session[SESSION_TENANT] = membership.tenant_id
                 messages.success(
                     request,
@@ -178,3 +187,15 @@ class LoginView(auth_views.LoginView):
         return super().get_context_data(
             **kwargs, password_reset_enabled=settings.PASSWORD_RESET_ENABLED
         )
+
+    def post(self, request, *args, **kwargs):
+        # Too many submissions from one address answer 429 before any password is checked.
+        throttle = SignInThrottle()
+        if not throttle.allow_request(request, self):
+            wait = max(1, int(throttle.wait() or 1))
+            response = self.render_to_response(
+                self.get_context_data(throttled_seconds=wait), status=429
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)

@@ -132,8 +132,14 @@ class TenantPolicySerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username", read_only=True)
+    locked_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="When the member's sign-in lockout lifts; null when they may sign in.",
+    )
 
     class Meta:
         model = TenantMembership
-        fields = ["id", "user", "role", "created_at"]
+        fields = ["id", "user", "role", "created_at", "locked_until"]
         read_only_fields = fields

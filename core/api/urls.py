@@ -27,6 +27,11 @@ urlpatterns = [
     path("tenant/members", views.MemberListView.as_view(), name="api-members"),
     path("tenant/members/<int:pk>/role", views.MemberRoleView.as_view(), name="api-member-role"),
     path(
+        "tenant/members/<int:pk>/unlock",
+        views.MemberUnlockView.as_view(),
+        name="api-member-unlock",
+    ),
+    path(
         "tenant/invitations",
         invitations.InvitationListCreateView.as_view(),
         name="api-invitations",

@@ -11,7 +11,9 @@ from core import scopes as S
 from core import selectors, services
 from core.api import serializers as ser
 from core.api.idempotency import IdempotentMixin
+from core.api.throttling import ApiTokenThrottle
 from core.audit import verify_chain
+from core.lockout import attach_locks, member_unlock
 from core.overrides import override_request_approve, override_request_reject
 
 
@@ -100,6 +102,7 @@ class ApiTokenListCreateView(TenantListAPIView):
 
     serializer_class = ser.ApiTokenSerializer
     filter_backends: list = []
+    throttle_classes = [ApiTokenThrottle]
 
     def get_queryset(self):
         return selectors.api_token_list(self.actor)
@@ -117,6 +120,8 @@ class ApiTokenListCreateView(TenantListAPIView):
 
 class ApiTokenRevokeView(TenantAPIView):
     """Revoke a token (its owner, or anyone holding tenant.manage)."""
+
+    throttle_classes = [ApiTokenThrottle]
 
     @extend_schema(request=None, responses=ser.ApiTokenSerializer)
     def post(self, request, pk: int):
@@ -187,6 +192,10 @@ class MemberListView(TenantListAPIView):
     def get_queryset(self):
         return selectors.member_list(self.actor)
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return attach_locks(page) if page is not None else None
+
 
 class MemberRoleView(TenantAPIView):
     """Change a member's role (scopes are re-synced)."""
@@ -204,4 +213,16 @@ class MemberRoleView(TenantAPIView):
                 {"role": [f"expected one of {', '.join(S.Role.values)}"]}
             )
         membership = services.membership_set_role(actor=self.actor, membership_id=pk, role=role)
+        attach_locks([membership])
+        return Response(ser.MembershipSerializer(membership).data)
+
+
+class MemberUnlockView(TenantAPIView):
+    """Lift a member's sign-in lockout (audited); 409 when they are not locked out."""
+
+    required_scopes = {"POST": S.TENANT_MANAGE}
+
+    @extend_schema(request=None, responses=ser.MembershipSerializer)
+    def post(self, request, pk: int):
+        membership = member_unlock(actor=self.actor, membership_id=pk)
         return Response(ser.MembershipSerializer(membership).data)

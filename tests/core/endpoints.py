@@ -1,5 +1,8 @@
 """Core's endpoints and screens in the permission matrix."""
 
+from axes.models import AccessAttempt
+from django.conf import settings
+
 from core import scopes as S
 from core.actors import Actor
 from core.invitations import invitation_create
@@ -32,6 +35,24 @@ def _extra_member(world):
     if m is None:
         m = membership_add(actor=Actor.system_for(world.tenant), user=user, role=S.Role.VIEWER)
     return {"membership": m.pk}
+
+
+def _locked_member(world):
+    """A member of tenant A locked out of signing in (as failed sign-ins would leave it)."""
+    ctx = _extra_member(world)
+    AccessAttempt.objects.update_or_create(
+        username="alpha-extra",
+        ip_address="192.0.2.10",
+        user_agent="",
+        defaults={
+            "failures_since_start": settings.AXES_FAILURE_LIMIT,
+            "get_data": "",
+            "post_data": "",
+            "http_accept": "",
+            "path_info": "/login/",
+        },
+    )
+    return ctx
 
 
 def _invitation(world):
@@ -127,6 +148,14 @@ register(
         object_of_tenant=True,
     ),
     Endpoint(
+        "api member unlock",
+        "POST",
+        lambda c: f"/api/tenant/members/{c['membership']}/unlock",
+        S.TENANT_MANAGE,
+        setup=_locked_member,
+        object_of_tenant=True,
+    ),
+    Endpoint(
         "api invitations list",
         "GET",
         lambda c: "/api/tenant/invitations",
@@ -189,6 +218,15 @@ register(
         kind="screen",
         data=lambda c: {"form": "invite", "email": "", "role": S.Role.VIEWER},
         success=frozenset({302}),
+    ),
+    Endpoint(
+        "screen member unlock",
+        "POST",
+        lambda c: "/tenant/members/",
+        S.TENANT_MANAGE,
+        kind="screen",
+        setup=_locked_member,
+        data=lambda c: {"form": "unlock", "membership": c["membership"]},
     ),
     Endpoint(
         "screen invitation withdraw",

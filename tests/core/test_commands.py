@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 
 from core import scopes as S
@@ -73,7 +74,7 @@ def test_create_tenant_with_an_owner_who_can_sign_in_with_every_scope(db):
     assert tenant.name == "Gamma Care"
     # and the owner can sign in with that password and holds every scope there
     client = Client()
-    assert client.login(username="gina", password="s3cret-pass")
+    assert client.login(request=HttpRequest(), username="gina", password="s3cret-pass")
     assert TenantMembership.objects.get(tenant=tenant, user__username="gina").role == "OWNER"
     assert scopes_of("gina", "gamma") == frozenset(S.ALL_SCOPES)
     me = client.get("/api/me")
@@ -153,7 +154,7 @@ def test_add_member_with_a_password_lets_the_user_sign_in(world):
         "--password",
         "pw-9876",
     )
-    assert Client().login(username="bob", password="pw-9876")
+    assert Client().login(request=HttpRequest(), username="bob", password="pw-9876")
     assert scopes_of("bob", "beta") == S.scopes_for_role(S.Role.ADMIN)
     assert not TenantMembership.objects.filter(tenant=world.tenant, user__username="bob").exists()
 
@@ -356,7 +357,7 @@ def test_load_demo_is_idempotent_and_lists_every_demo_user(db):
     assert TenantMembership.objects.get(tenant__slug="acme", user__username="demo-owner").role == (
         "OWNER"
     )
-    assert Client().login(username="demo-viewer", password=DEMO_PASSWORD)
+    assert Client().login(request=HttpRequest(), username="demo-viewer", password=DEMO_PASSWORD)
     # and the output names every demo user with their role and the password
     assert "Demo tenant 'demo' is ready." in first
     lines = first.splitlines()
@@ -370,13 +371,13 @@ def test_load_demo_is_idempotent_and_lists_every_demo_user(db):
         f"password: {DEMO_PASSWORD}" in lines
     )
     admin = Client()
-    assert admin.login(username=DEMO_SUPERUSER, password=DEMO_PASSWORD)
+    assert admin.login(request=HttpRequest(), username=DEMO_SUPERUSER, password=DEMO_PASSWORD)
     assert admin.get("/admin/").status_code == 200
     for page in ("tenant", "invitation", "workerheartbeat"):
         assert admin.get(f"/admin/core/{page}/").status_code == 200, page
     # and the demo's tenant users are not Django admin users
     owner = Client()
-    assert owner.login(username="demo-owner", password=DEMO_PASSWORD)
+    assert owner.login(request=HttpRequest(), username="demo-owner", password=DEMO_PASSWORD)
     assert owner.get("/admin/").status_code == 302
     # when it is loaded again
     second, _ = run("load_demo")

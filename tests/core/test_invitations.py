@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
@@ -146,7 +147,7 @@ def test_accepting_creates_the_user_and_the_membership_with_the_role(world):
     assert (membership.tenant, membership.role) == (world.tenant, "OPERATIONS")
     me = visitor.get("/api/me").json()
     assert set(me["scopes"]) == set(S.scopes_for_role(S.Role.OPERATIONS))
-    assert Client().login(username="newbie", password=PASSWORD)
+    assert Client().login(request=HttpRequest(), username="newbie", password=PASSWORD)
     # and it is audited in the tenant's chain, which still verifies
     entries = list(AuditEntry.objects.filter(tenant=world.tenant).order_by("seq"))
     assert [e.action for e in entries[-2:]] == ["INVITATION_ACCEPTED", "MEMBERSHIP_ADDED"]
