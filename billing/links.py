@@ -19,15 +19,21 @@ def _decision(object_id: str) -> str | None:
     return reverse("billing:decision", args=[pk]) if pk else None
 
 
+def _member(object_id: str) -> str | None:
+    pk = _int(object_id)
+    return reverse("billing:member", args=[pk]) if pk else None
+
+
 def _rule_version(object_id: str) -> str | None:
     pk = _int(object_id)
     return f"{reverse('billing:rules')}#rv-{pk}" if pk else None
 
 
 def register() -> None:
-    """Runs, decisions and rule versions link to their pages."""
+    """Runs, decisions, members and rule versions link to their pages."""
     from core.links import register_link
 
     register_link("billing.BillingRun", _run, name="Run")
     register_link("billing.Decision", _decision, name="Decision")
+    register_link("billing.Member", _member, name="Member")
     register_link("billing.RuleVersion", _rule_version, name="Rule version")

@@ -25,6 +25,7 @@ from billing.selectors import _payer_ids
 from core import scopes as S
 from core.actors import Actor
 from core.exceptions import NotFound
+from core.phi_reads import PHI_VIEW, record_phi_access
 from core.selectors import granted_ids
 
 DECISION_LIMIT = 500  # per member page: a member has one decision per run and month
@@ -144,3 +145,17 @@ def member_history(actor: Actor, member: Member) -> list[PayerHistory]:
             a.won_months = sorted(m for m, w in h.winners.items() if w == a.pk)
             a.tied_months = sorted(m for m, ids in h.contradicting.items() if a.pk in ids)
     return sorted(histories.values(), key=lambda h: h.payer.code)
+
+
+def member_read(actor: Actor, member_id: int) -> tuple[Member, list[PayerHistory]]:
+    """A member's page (screen and API): the member and their history; the read is audited."""
+    member = member_get(actor, member_id)
+    histories = member_history(actor, member)
+    record_phi_access(
+        actor,
+        PHI_VIEW,
+        member,
+        payers=len(histories),
+        decisions=sum(len(h.decisions) for h in histories),
+    )
+    return member, histories

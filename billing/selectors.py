@@ -22,6 +22,7 @@ from billing.models import (
 from core import scopes as S
 from core.actors import Actor
 from core.exceptions import NotFound
+from core.phi_reads import PHI_VIEW, record_phi_access
 from core.selectors import granted_ids, restrict_to_grants
 
 
@@ -145,6 +146,21 @@ def decision_get(actor: Actor, decision_id: int) -> Decision:
     )
     if decision is None:
         raise NotFound(f"Decision {decision_id} does not exist.")
+    return decision
+
+
+def decision_read(actor: Actor, decision_id: int) -> Decision:
+    """A decision shown with its inputs (screen and API); the read of the inputs is audited."""
+    decision = decision_get(actor, decision_id)
+    inputs = decision.inputs or {}
+    record_phi_access(
+        actor,
+        PHI_VIEW,
+        decision,
+        run=decision.run_id,
+        assertions=len(inputs.get("assertions") or []),
+        services=len(inputs.get("services") or []),
+    )
     return decision
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 _LABELS: dict[str, str] = {
     "COMPLETED_WITH_EXCEPTIONS": "Completed with exceptions",
     "COMPLETED_WITH_ERRORS": "Completed with exceptions",
+    # who read what (core.phi_reads)
+    "phi.view": "PHI viewed",
+    "phi.export": "PHI exported",
+    "phi.search": "Members searched (PHI)",
 }
 
 

@@ -11,6 +11,7 @@ from guardian.models import UserObjectPermission
 from core import scopes as S
 from core.actors import Actor
 from core.models import ApiToken, AuditEntry, OverrideRequest, TenantMembership
+from core.phi_reads import PHI_PREFIX
 
 
 def memberships_of(user) -> QuerySet[TenantMembership]:
@@ -58,10 +59,13 @@ def audit_entry_list(
     object_id: str = "",
     since: date | None = None,
     until: date | None = None,
+    phi_only: bool = False,
 ) -> QuerySet[AuditEntry]:
     """The tenant's audit entries, newest first, filtered as staff filter them."""
     actor.require(S.AUDIT_READ)
     qs = AuditEntry.objects.filter(tenant=actor.tenant)
+    if phi_only:  # who read what: the PHI views, exports and searches
+        qs = qs.filter(action__startswith=PHI_PREFIX)
     if action:
         qs = qs.filter(action=action)
     if actor_label:

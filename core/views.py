@@ -19,6 +19,7 @@ from core.exceptions import DomainError
 from core.health import HEARTBEAT_STALE_SECONDS, worker_state
 from core.middleware import SESSION_TENANT
 from core.models import OverrideRequest
+from core.phi_reads import PHI_PREFIX
 
 
 def tenant_view(scope: str | None = None, *, post_scope: str | None = None):
@@ -63,7 +64,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             .exclude(requested_by=actor.user)
             .count()
         )
-    recent = selectors.audit_entry_list(actor)[:10] if actor.has(S.AUDIT_READ) else []
+    recent = []
+    if actor.has(S.AUDIT_READ):  # changes, not reads: PHI reads would crowd them out
+        recent = selectors.audit_entry_list(actor).exclude(action__startswith=PHI_PREFIX)[:10]
     scope_rows = [(s, S.SCOPE_LABELS[s], s in actor.scopes) for s in S.offered_scopes()]
     return render(
         request,

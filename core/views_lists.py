@@ -75,6 +75,7 @@ def _audit_filters(q: QueryDict) -> tuple[dict, dict]:
         "object_id": q.get("object_id", ""),
         "since": _date(q, "since", errors),
         "until": _date(q, "until", errors),
+        "phi_only": q.get("phi") in ("1", "on", "true"),
     }
     return filters, errors
 

@@ -10,6 +10,7 @@ from billing import member_selectors
 from billing.models import Member
 from core import scopes as S
 from core.api.views import TenantAPIView, TenantListAPIView
+from core.phi_reads import PHI_SEARCH, record_phi_access
 
 # --- shapes -------------------------------------------------------------------------------
 
@@ -134,7 +135,16 @@ class MemberListView(TenantListAPIView):
 
     @extend_schema(parameters=[MemberSearchInput])
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        # the search shape only: never the text searched for
+        record_phi_access(
+            self.actor,
+            PHI_SEARCH,
+            object_type="billing.Member",
+            shown=len(response.data.get("results", [])),
+            filtered=bool(request.query_params.get("q", "").strip()),
+        )
+        return response
 
 
 class MemberDetailView(TenantAPIView):
@@ -145,6 +155,5 @@ class MemberDetailView(TenantAPIView):
 
     @extend_schema(responses=MemberDetailOut)
     def get(self, request, pk: int):
-        member = member_selectors.member_get(self.actor, pk)
-        histories = member_selectors.member_history(self.actor, member)
+        member, histories = member_selectors.member_read(self.actor, pk)
         return Response(MemberDetailOut(member, context={"histories": histories}).data)

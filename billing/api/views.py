@@ -253,7 +253,7 @@ class DecisionDetailView(TenantAPIView):
 
     @extend_schema(responses=ser.DecisionDetailSerializer)
     def get(self, request, pk: int):
-        return Response(ser.DecisionDetailSerializer(selectors.decision_get(self.actor, pk)).data)
+        return Response(ser.DecisionDetailSerializer(selectors.decision_read(self.actor, pk)).data)
 
 
 class DecisionReplayView(TenantAPIView):

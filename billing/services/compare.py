@@ -9,7 +9,7 @@ from billing import comparison
 from billing.comparison import Pair
 from core import scopes as S
 from core.actors import Actor
-from core.audit import audit_record
+from core.phi_reads import PHI_EXPORT, record_phi_access
 
 
 def comparison_export_rows(
@@ -17,16 +17,13 @@ def comparison_export_rows(
 ) -> tuple[list[str], Iterator[list[Any]]]:
     """The header and the (lazy) rows of a comparison's changes; member ids: audited download."""
     actor.require(S.BILLING_RUN_VIEW)
-    audit_record(
-        tenant=actor.tenant,
-        actor=actor,
-        action="EXPORT_DOWNLOADED",
-        obj=pair.run,
-        payload={
-            "export": "comparison",
-            "with": pair.base.pk,
-            "filters": {k: v for k, v in (filters or {}).items() if v},
-        },
+    record_phi_access(
+        actor,
+        PHI_EXPORT,
+        pair.run,
+        export="comparison",
+        # "with" is a Python keyword: passed through a mapping
+        **{"with": pair.base.pk, "filters": {k: v for k, v in (filters or {}).items() if v}},
     )
     return comparison.CSV_COLUMNS, comparison.comparison_csv_rows(actor, pair, filters=filters)
 

@@ -12,8 +12,8 @@ from billing.models import BillingRun, RunException
 from billing.selectors import exception_get, exception_list, replacing_run, run_get
 from core import scopes as S
 from core.actors import Actor
-from core.audit import audit_record
 from core.exceptions import Conflict, DomainError
+from core.phi_reads import PHI_EXPORT, record_phi_access
 from core.transitions import transition_apply
 
 log = logging.getLogger("healthbill.billing")
@@ -220,11 +220,5 @@ def exception_export(
 ) -> QuerySet[RunException]:
     """The exceptions a list shows (visible payers, filters), for a CSV; the download is audited."""
     actor.require(S.BILLING_RUN_VIEW)
-    audit_record(
-        tenant=actor.tenant,
-        actor=actor,
-        action="EXPORT_DOWNLOADED",
-        obj=run,
-        payload={"export": "exceptions", "status": status, "code": code},
-    )
+    record_phi_access(actor, PHI_EXPORT, run, export="exceptions", status=status, code=code)
     return exception_list(actor, run, status=status, code=code).order_by("id")

@@ -14,8 +14,8 @@ from billing.models import BillingRun, Decision, RunException
 from core import csvsafe
 from core import scopes as S
 from core.actors import Actor
-from core.audit import audit_record
 from core.exceptions import Conflict
+from core.phi_reads import PHI_EXPORT, record_phi_access
 
 ROSTER_COLUMNS = [
     "member_id",
@@ -182,11 +182,5 @@ def export_lines(*, actor: Actor, run: BillingRun, kind: str) -> Iterator[str]:
             code="simulation_has_no_roster",
         )
     payer_ids = None if actor.system else list(visible_payers(actor).values_list("id", flat=True))
-    audit_record(
-        tenant=actor.tenant,
-        actor=actor,
-        action="EXPORT_DOWNLOADED",
-        obj=run,
-        payload={"export": kind},
-    )
+    record_phi_access(actor, PHI_EXPORT, run, export=kind)
     return roster_lines(run, payer_ids) if kind == "roster" else decisions_lines(run, payer_ids)

@@ -10,6 +10,7 @@ from billing.selectors_workbench import RUN_EXPORT_HEADER, run_export_rows
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
+from core.phi_reads import PHI_EXPORT, record_phi_access
 
 DECISION_LIST_HEADER = [
     "decision",
@@ -62,12 +63,15 @@ def decision_list_export(
         )
         .iterator(chunk_size=2000)
     )
-    audit_record(
-        tenant=actor.tenant,
-        actor=actor,
-        action="EXPORT_DOWNLOADED",
-        obj=run,
-        payload={"export": "decisions list", "filters": _plain(filters)},
+    # a member filter is a member id: record that it was used, never its value
+    shape = _plain({k: v for k, v in filters.items() if k != "member"})
+    record_phi_access(
+        actor,
+        PHI_EXPORT,
+        run,
+        export="decisions list",
+        filters=shape,
+        member_filter=bool(filters.get("member")),
     )
     return DECISION_LIST_HEADER, ([*r[:3], f"{r[3]:%Y-%m}", *r[4:]] for r in rows)
 
@@ -94,13 +98,8 @@ OVERRIDE_LIST_HEADER = [
 def override_list_export(actor: Actor) -> tuple[list[str], Iterator[list]]:
     """Header and rows of the member-month overrides list (payer grants respected), audited."""
     actor.require(S.BILLING_RUN_VIEW)
-    audit_record(
-        tenant=actor.tenant,
-        actor=actor,
-        action="EXPORT_DOWNLOADED",
-        object_type="billing.MemberMonthOverride",
-        object_id="",
-        payload={"export": "overrides list"},
+    record_phi_access(
+        actor, PHI_EXPORT, object_type="billing.MemberMonthOverride", export="overrides list"
     )
     rows = (
         override_list(actor)

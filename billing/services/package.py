@@ -25,9 +25,9 @@ from billing.services.exports import decisions_lines, spool
 from core import queue
 from core import scopes as S
 from core.actors import Actor
-from core.audit import audit_record
 from core.exceptions import Conflict
 from core.models import AuditEntry
+from core.phi_reads import PHI_EXPORT, record_phi_access
 from core.transitions import transition_apply
 
 log = logging.getLogger("healthbill.billing")
@@ -89,13 +89,7 @@ def audit_package_download(*, actor: Actor, run: BillingRun) -> AuditPackage:
     pkg = AuditPackage.objects.filter(run=run, status=AuditPackage.Status.READY).first()
     if pkg is None or not pkg.file:
         raise Conflict(f"The audit package of run #{run.pk} is not ready.")
-    audit_record(
-        tenant=actor.tenant,
-        actor=actor,
-        action="EXPORT_DOWNLOADED",
-        obj=run,
-        payload={"export": "audit_package"},
-    )
+    record_phi_access(actor, PHI_EXPORT, run, export="audit_package", package=pkg.pk)
     return pkg
 
 

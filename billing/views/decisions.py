@@ -29,7 +29,7 @@ REGENERATE_REASONS = [
 def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A decision's inputs in readable form, and the replay panel."""
     try:
-        decision = selectors.decision_get(request.actor, pk)
+        decision = selectors.decision_read(request.actor, pk)
     except NotFound:
         return not_found(request, f"Decision {pk}")
     inputs = decision.inputs

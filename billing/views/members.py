@@ -12,6 +12,7 @@ from billing.views.common import not_found
 from core import scopes as S
 from core.exceptions import NotFound
 from core.listexport import csv_response
+from core.phi_reads import PHI_EXPORT, PHI_SEARCH, record_phi_access
 from core.views import tenant_view
 
 MEMBER_CSV_HEADER = ["id", "member_id", "first_name", "last_name", "birth_date"]
@@ -23,6 +24,15 @@ def member_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     members = member_selectors.member_search(request.actor, q) if q else None
     page = Paginator(members, 50).get_page(request.GET.get("page")) if q else None
+    if page is not None:  # the search shape only: never the text searched for
+        record_phi_access(
+            request.actor,
+            PHI_SEARCH,
+            object_type="billing.Member",
+            results=page.paginator.count,
+            shown=len(page.object_list),
+            page=page.number,
+        )
     return render(
         request,
         "billing/members.html",
@@ -37,6 +47,7 @@ def member_export(request: HttpRequest) -> HttpResponse:
     members = member_selectors.member_search(request.actor, q).values_list(
         "pk", "external_id", "first_name", "last_name", "birth_date"
     )
+    record_phi_access(request.actor, PHI_EXPORT, object_type="billing.Member", export="members")
     return csv_response("members.csv", MEMBER_CSV_HEADER, members.iterator())
 
 
@@ -45,10 +56,9 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One member: per payer the assertions timeline with each month's winner, the decisions
     across months and runs, overrides and service events."""
     try:
-        member = member_selectors.member_get(request.actor, pk)
+        member, histories = member_selectors.member_read(request.actor, pk)
     except NotFound:
         return not_found(request, f"Member {pk}")
-    histories = member_selectors.member_history(request.actor, member)
     return render(
         request,
         "billing/member.html",

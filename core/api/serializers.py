@@ -33,6 +33,11 @@ class AuditFilterSerializer(serializers.Serializer):
     object_id = serializers.CharField(required=False, allow_blank=True)
     since = serializers.DateField(required=False)
     until = serializers.DateField(required=False)
+    phi = serializers.BooleanField(
+        required=False,
+        source="phi_only",
+        help_text="only PHI access entries (phi.view, phi.export, phi.search)",
+    )
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

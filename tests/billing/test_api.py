@@ -571,11 +571,11 @@ def test_decisions_csv_has_exactly_the_agreed_columns(world, manager, two_payer_
     assert pending == ["M-PENDING", "P1", "2026-10-01", "NOT_BILLED_PENDING", "0", "0.00", "", "v1"]
 
 
-def test_each_download_writes_an_export_downloaded_audit_entry(world, two_payer_run):
+def test_each_download_writes_a_phi_export_audit_entry(world, two_payer_run):
     run = two_payer_run[0]
     client = world.client(S.Role.VIEWER)
     entries = AuditEntry.objects.filter(
-        tenant=world.tenant, action="EXPORT_DOWNLOADED", object_id=str(run.pk)
+        tenant=world.tenant, action="phi.export", object_id=str(run.pk)
     )
     assert not entries.exists()
 

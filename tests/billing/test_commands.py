@@ -189,7 +189,7 @@ def test_export_roster_to_stdout(world, finished, capsys):
         ["# total_amount", "825.00"],
         ["# unresolved_exceptions", "1"],
     ]
-    entry = AuditEntry.objects.get(tenant=world.tenant, action="EXPORT_DOWNLOADED")
+    entry = AuditEntry.objects.get(tenant=world.tenant, action="phi.export")
     assert entry.object_id == str(finished.pk)
     assert entry.payload == {"export": "roster"}
 
@@ -221,7 +221,7 @@ def test_export_decisions_lists_every_decision(world, finished, capsys):
         "rule_version",
     ]
     assert sorted(r[0] for r in rows[1:]) == ["C-1", "C-2", "C-3", "C-4"]
-    assert AuditEntry.objects.get(tenant=world.tenant, action="EXPORT_DOWNLOADED").payload == {
+    assert AuditEntry.objects.get(tenant=world.tenant, action="phi.export").payload == {
         "export": "decisions"
     }
 

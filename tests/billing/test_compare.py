@@ -404,7 +404,7 @@ def test_api_compare_csv_streams_the_changes_and_is_audited(world, regen):
     added = by_member[regen.added.external_id]
     assert added[3:9] == ["added", "", "", "BILLED_ACTIVE", "412.50", "412.50"]
     assert added[9] == ""
-    entry = AuditEntry.objects.filter(action="EXPORT_DOWNLOADED").latest("id")
+    entry = AuditEntry.objects.filter(action="phi.export").latest("id")
     assert entry.object_id == str(regen.second.pk)
     assert entry.payload["export"] == "comparison" and entry.payload["with"] == regen.first.pk
 

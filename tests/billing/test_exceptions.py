@@ -487,7 +487,7 @@ def test_exceptions_csv_exports_what_the_list_shows_with_its_filters(world, xr):
     assert len(_csv(c.get(f"{url}?status=ALL"))) == 1 + 5
 
     # and every download is audited
-    assert _audited(world.tenant, "EXPORT_DOWNLOADED") == 3
+    assert _audited(world.tenant, "phi.export") == 3
 
 
 def test_exceptions_csv_of_a_narrowed_member_and_of_a_superseded_run(world, xr):

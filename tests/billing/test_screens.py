@@ -546,7 +546,7 @@ def test_roster_download_returns_csv_rows_and_is_audited(world, scene):
         ["# total_amount", "1437.10"],
         ["# unresolved_exceptions", "1"],
     ]
-    entry = AuditEntry.objects.get(action="EXPORT_DOWNLOADED")
+    entry = AuditEntry.objects.get(action="phi.export")
     assert (entry.object_type, entry.object_id) == ("billing.BillingRun", str(scene.run.pk))
     assert entry.actor == user and entry.payload["export"] == "roster"
 
@@ -558,7 +558,7 @@ def test_package_download_returns_the_zip_and_is_audited(world, scene):
     content = b"".join(r.streaming_content)
     assert content[:2] == b"PK"
     assert f"audit-package-run{scene.run.pk}-2026-10-v1.zip" in r["Content-Disposition"]
-    entry = AuditEntry.objects.get(action="EXPORT_DOWNLOADED")
+    entry = AuditEntry.objects.get(action="phi.export")
     assert entry.payload["export"] == "audit_package"
 
 

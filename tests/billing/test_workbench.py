@@ -54,7 +54,7 @@ def test_simulation_roster_is_refused_by_the_api_with_409(world, simulation):
     error = r.json()["error"]
     assert error["code"] == "simulation_has_no_roster"
     assert "a simulation has no roster" in error["message"]
-    assert not AuditEntry.objects.filter(action="EXPORT_DOWNLOADED").exists()
+    assert not AuditEntry.objects.filter(action="phi.export").exists()
 
 
 def test_simulation_roster_is_refused_on_the_screen_with_409(world, simulation):
@@ -326,9 +326,7 @@ def test_overrides_list_exports_what_it_shows_with_payer_grants(world):
     assert [(x[1], x[4], x[5], x[6]) for x in rows[1:]] == [
         (p1.code, "BILLABLE", "300.00", f"contract for {p1.code}")
     ]
-    assert AuditEntry.objects.filter(
-        action="EXPORT_DOWNLOADED", payload__export="overrides list"
-    ).exists()
+    assert AuditEntry.objects.filter(action="phi.export", payload__export="overrides list").exists()
 
 
 def test_members_in_scope_count_follows_a_new_assertion_despite_the_cache(world):
