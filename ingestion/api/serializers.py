@@ -6,7 +6,9 @@ from ingestion.models import Artifact, Batch, BatchRecord, Kind
 
 
 class ArtifactSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, read_only=True)
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Artifact
@@ -30,7 +32,9 @@ class BatchSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="records repeating a loaded key whose newer values were applied",
     )
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Batch
