@@ -182,6 +182,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ArtifactKindEnum": "ingestion.models.Kind",
+        "LoadableKindEnum": "ingestion.api.serializers.loadable_kind_choices",
+    },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 

@@ -13,7 +13,9 @@ operation's shape, so they are derived here rather than repeated on every view:
 - 422 POSTs (an Idempotency-Key reused with another body);
 - 429 and 500 every operation.
 
-POSTs also document the optional `Idempotency-Key` header they all accept.
+POSTs also document the optional `Idempotency-Key` header they all accept. Request bodies are
+documented as JSON where the view parses JSON: partner systems send JSON, and form encodings
+cannot express the nulls, nesting and types the serializers declare.
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ class AutoSchema(SpectacularAutoSchema):
                 filled = self._get_response_for_code(_error_response(code), code)
                 responses[code] = {**filled, "description": response.get("description") or ""}
         return responses
+
+    def map_parsers(self):
+        media_types = super().map_parsers()
+        return ["application/json"] if "application/json" in media_types else media_types
 
     def get_override_parameters(self):
         params = list(super().get_override_parameters())

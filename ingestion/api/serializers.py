@@ -3,6 +3,21 @@
 from rest_framework import serializers
 
 from ingestion.models import Artifact, Batch, BatchRecord, Kind
+from ingestion.registry import handlers
+
+
+def loadable_kind_choices() -> list[tuple[str, str]]:
+    """The kinds an upload or batch may name: those an installed app registered a handler for."""
+    registered = {h.kind for h in handlers()}
+    return [(value, label) for value, label in Kind.choices if value in registered]
+
+
+class LoadableKindMixin:
+    """`kind` lists only the loadable kinds, read when the serializer is built (after app ready)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = loadable_kind_choices()
 
 
 class ArtifactSerializer(serializers.ModelSerializer):
@@ -16,7 +31,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ArtifactUploadSerializer(serializers.Serializer):
+class ArtifactUploadSerializer(LoadableKindMixin, serializers.Serializer):
     kind = serializers.ChoiceField(Kind.choices)
     file = serializers.FileField()
 
@@ -68,7 +83,7 @@ class RecordInSerializer(serializers.Serializer):
     data = serializers.DictField()
 
 
-class BatchCreateSerializer(serializers.Serializer):
+class BatchCreateSerializer(LoadableKindMixin, serializers.Serializer):
     artifactId = serializers.IntegerField(required=False)  # noqa: N815
     kind = serializers.ChoiceField(Kind.choices, required=False)
     records = RecordInSerializer(many=True, required=False)

@@ -1,0 +1,16 @@
+"""Strict query parameters: an unknown filter value answers 400, it never silently matches."""
+
+from collections.abc import Iterable
+
+from rest_framework.exceptions import ValidationError
+
+
+def query_choice(query_params, name: str, choices: Iterable[str]) -> str:
+    """The value of `?name=` if it is one of `choices`, "" when absent; 400 naming it otherwise."""
+    value = query_params.get(name, "")
+    if value == "":
+        return ""
+    allowed = list(choices)
+    if value not in allowed:
+        raise ValidationError({name: [f"'{value[:50]}' is not one of {', '.join(allowed)}."]})
+    return value
