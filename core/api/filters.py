@@ -6,11 +6,12 @@ from rest_framework.exceptions import ValidationError
 
 
 def query_choice(query_params, name: str, choices: Iterable[str]) -> str:
-    """The value of `?name=` if it is one of `choices`, "" when absent; 400 naming it otherwise."""
+    """`?name=` as one of `choices` (any case), "" when absent; 400 naming it otherwise."""
     value = query_params.get(name, "")
     if value == "":
         return ""
     allowed = list(choices)
-    if value not in allowed:
+    canonical = {c.upper(): c for c in allowed}.get(value.upper())  # `?status=error` reads as ERROR
+    if canonical is None:
         raise ValidationError({name: [f"'{value[:50]}' is not one of {', '.join(allowed)}."]})
-    return value
+    return canonical

@@ -6,7 +6,7 @@ operation's shape, so they are derived here rather than repeated on every view:
 
 - 400 any operation (malformed body, query or header values; refused input);
 - 401/403 operations that need authentication (all but the schema itself);
-- 404 operations with a path parameter (no such object in the caller's tenant);
+- 404 operations with a path parameter or a body (no such object in the caller's tenant);
 - 405 never documented: it is for methods the schema does not list;
 - 409 writes (state conflicts, an Idempotency-Key still in flight);
 - 413 operations with a request body;
@@ -70,8 +70,8 @@ class AutoSchema(SpectacularAutoSchema):
         codes = ["400"]
         if self.get_auth():
             codes += ["401", "403"]
-        if "{" in self.path:
-            codes.append("404")
+        if "{" in self.path or self.method in ("POST", "PUT", "PATCH"):
+            codes.append("404")  # the path's object, or an object the body refers to
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes.append("409")
         if self.method in ("POST", "PUT", "PATCH"):

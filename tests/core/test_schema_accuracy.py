@@ -111,7 +111,6 @@ def test_upload_of_remittance_is_refused_naming_kind(world):
     [
         "/api/batches?status=BOGUS",
         "/api/batches?kind=BOGUS",
-        "/api/batches?status=pending",
         "/api/billing/runs?status=BOGUS",
         "/api/billing/runs?mode=BOGUS",
         "/api/override-requests?status=BOGUS",
