@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: demo test install lint fmt lock migrate serve clean
+.PHONY: demo test fuzz install lint fmt lock migrate serve clean
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: migrate
 ## Run the whole test suite (set PYTEST_ARGS for more options).
 test: install
 	Q_SYNC=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+## Fuzz the whole API (schemathesis over /api/schema/, in-process, demo data, OWNER and VIEWER).
+fuzz: install
+	Q_SYNC=1 LOG_LEVEL=WARNING $(BIN)/pytest tests/fuzz -m fuzz -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

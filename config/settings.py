@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
         "core.api.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -226,6 +226,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ArtifactKindEnum": "ingestion.models.Kind",
+        "LoadableKindEnum": "ingestion.api.serializers.loadable_kind_choices",
+    },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)

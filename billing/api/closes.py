@@ -19,9 +19,13 @@ class MonthCloseSerializer(serializers.ModelSerializer):
     payer = serializers.CharField(source="payer.code")
     month = MonthField()
     run_version = serializers.IntegerField(source="run.version")
-    closed_by = serializers.CharField(source="closed_by.username", default=None)
-    reopened_by = serializers.CharField(source="reopened_by.username", default=None)
-    reopen_approved_by = serializers.CharField(source="reopen_approved_by.username", default=None)
+    closed_by = serializers.CharField(source="closed_by.username", default=None, allow_null=True)
+    reopened_by = serializers.CharField(
+        source="reopened_by.username", default=None, allow_null=True
+    )
+    reopen_approved_by = serializers.CharField(
+        source="reopen_approved_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = MonthClose

@@ -33,7 +33,7 @@ class MemberSerializer(serializers.ModelSerializer):
 class AssertionOut(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     source_kind = serializers.CharField()
-    file = serializers.CharField(source="artifact.filename", default=None)
+    file = serializers.CharField(source="artifact.filename", default=None, allow_null=True)
     batch = serializers.IntegerField(source="batch_id", allow_null=True)
     row_number = serializers.IntegerField(allow_null=True)
     file_date = serializers.DateField()

@@ -12,7 +12,9 @@ from core.api.fields import MonthField  # noqa: F401  (billing.api.serializers.M
 class RunSerializer(serializers.ModelSerializer):
     month = MonthField()
     payers = serializers.SerializerMethodField()
-    triggered_by = serializers.CharField(source="triggered_by.username", default=None)
+    triggered_by = serializers.CharField(
+        source="triggered_by.username", default=None, allow_null=True
+    )
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -141,10 +143,12 @@ class ReplaySerializer(serializers.Serializer):
 
 
 class ExceptionSerializer(serializers.ModelSerializer):
-    payer = serializers.CharField(source="payer.code", default=None)
-    member = serializers.CharField(source="member.external_id", default=None)
+    payer = serializers.CharField(source="payer.code", default=None, allow_null=True)
+    member = serializers.CharField(source="member.external_id", default=None, allow_null=True)
     month = MonthField(allow_null=True)
-    resolved_by = serializers.CharField(source="resolved_by.username", default=None)
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", default=None, allow_null=True
+    )
     # An exception left open on a superseded run is closed by supersession (the list view puts
     # `superseded` and `replaced_by` in the context).
     closed_by_supersession = serializers.SerializerMethodField()
@@ -221,7 +225,9 @@ class OverrideSerializer(serializers.ModelSerializer):
     member = serializers.CharField(source="member.external_id")
     month = MonthField()
     created_by = serializers.CharField(source="created_by.username")
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
+    approved_by = serializers.CharField(
+        source="approved_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = MemberMonthOverride

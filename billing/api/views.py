@@ -12,6 +12,7 @@ from billing.models import BillingRun
 from billing.services import exports, overrides, replay, rules, runs
 from core import scopes as S
 from core.api.fields import month_query_param
+from core.api.filters import query_choice
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.exceptions import NotFound
 
@@ -142,8 +143,8 @@ class RunListCreateView(TenantListAPIView):
             self.actor,
             month=month,
             payer=q.get("payer", ""),
-            status=q.get("status", ""),
-            mode=q.get("mode", ""),
+            status=query_choice(q, "status", BillingRun.Status.values),
+            mode=query_choice(q, "mode", BillingRun.Mode.values),
         ).prefetch_related("run_payers__payer")
 
     @extend_schema(

@@ -14,8 +14,12 @@ from core.models import Invitation
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    invited_by = serializers.CharField(source="invited_by.username", read_only=True, default=None)
-    accepted_by = serializers.CharField(source="accepted_by.username", read_only=True, default=None)
+    invited_by = serializers.CharField(
+        source="invited_by.username", read_only=True, default=None, allow_null=True
+    )
+    accepted_by = serializers.CharField(
+        source="accepted_by.username", read_only=True, default=None, allow_null=True
+    )
     state = serializers.CharField(read_only=True)
 
     class Meta:

@@ -10,10 +10,12 @@ from rest_framework.views import APIView
 from core import scopes as S
 from core import selectors, services
 from core.api import serializers as ser
+from core.api.filters import query_choice
 from core.api.idempotency import IdempotentMixin
 from core.api.throttling import ApiTokenThrottle
 from core.audit import verify_chain
 from core.lockout import attach_locks, member_unlock
+from core.models import OverrideRequest
 from core.overrides import override_request_approve, override_request_reject
 
 
@@ -97,6 +99,9 @@ class AuditEntryListView(TenantListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+OVERRIDE_REQUEST_STATUSES = OverrideRequest.Status.values
+
+
 class ApiTokenListCreateView(TenantListAPIView):
     """List API tokens; create one (the raw key is in the response, once)."""
 
@@ -137,14 +142,11 @@ class OverrideRequestListView(TenantListAPIView):
 
     def get_queryset(self):
         return selectors.override_request_list(
-            self.actor, status=self.request.query_params.get("status", "")
+            self.actor,
+            status=query_choice(self.request.query_params, "status", OVERRIDE_REQUEST_STATUSES),
         )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=["PENDING", "APPROVED", "REJECTED", "EXPIRED"])
-        ]
-    )
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=OVERRIDE_REQUEST_STATUSES)])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

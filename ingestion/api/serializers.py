@@ -4,10 +4,27 @@ from rest_framework import serializers
 
 from core.api.fields import bounded_integer, id_field
 from ingestion.models import Artifact, Batch, BatchRecord, Kind
+from ingestion.registry import handlers
+
+
+def loadable_kind_choices() -> list[tuple[str, str]]:
+    """The kinds an upload or batch may name: those an installed app registered a handler for."""
+    registered = {h.kind for h in handlers()}
+    return [(value, label) for value, label in Kind.choices if value in registered]
+
+
+class LoadableKindMixin:
+    """`kind` lists only the loadable kinds, read when the serializer is built (after app ready)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = loadable_kind_choices()
 
 
 class ArtifactSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, read_only=True)
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Artifact
@@ -15,7 +32,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ArtifactUploadSerializer(serializers.Serializer):
+class ArtifactUploadSerializer(LoadableKindMixin, serializers.Serializer):
     kind = serializers.ChoiceField(Kind.choices)
     file = serializers.FileField()
 
@@ -31,7 +48,9 @@ class BatchSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="records repeating a loaded key whose newer values were applied",
     )
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Batch
@@ -67,7 +86,7 @@ class RecordInSerializer(serializers.Serializer):
     data = serializers.DictField()
 
 
-class BatchCreateSerializer(serializers.Serializer):
+class BatchCreateSerializer(LoadableKindMixin, serializers.Serializer):
     artifactId = id_field(required=False)  # noqa: N815
     kind = serializers.ChoiceField(Kind.choices, required=False)
     records = RecordInSerializer(many=True, required=False)

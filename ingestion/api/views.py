@@ -6,10 +6,11 @@ from rest_framework.response import Response
 
 from core import scopes as S
 from core.api.parsers import FormParser, MultiPartParser
+from core.api.filters import query_choice
 from core.api.views import TenantAPIView, TenantListAPIView
 from ingestion import selectors, services
 from ingestion.api import serializers as ser
-from ingestion.models import Batch, BatchRecord
+from ingestion.models import Batch, BatchRecord, Kind
 
 
 class ArtifactListCreateView(TenantListAPIView):
@@ -56,12 +57,16 @@ class BatchListCreateView(TenantListAPIView):
 
     def get_queryset(self):
         q = self.request.query_params
-        return selectors.batch_list(self.actor, status=q.get("status", ""), kind=q.get("kind", ""))
+        return selectors.batch_list(
+            self.actor,
+            status=query_choice(q, "status", Batch.Status.values),
+            kind=query_choice(q, "kind", Kind.values),
+        )
 
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, enum=Batch.Status.values),
-            OpenApiParameter("kind", str),
+            OpenApiParameter("kind", str, enum=Kind.values),
         ]
     )
     def get(self, request, *args, **kwargs):
@@ -103,7 +108,9 @@ class BatchRecordListView(TenantListAPIView):
     def get_queryset(self):
         batch = selectors.batch_get(self.actor, self.kwargs["pk"])
         return selectors.record_list(
-            self.actor, batch, status=self.request.query_params.get("status", "")
+            self.actor,
+            batch,
+            status=query_choice(self.request.query_params, "status", BatchRecord.Status.values),
         )
 
     def paginate_queryset(self, queryset):

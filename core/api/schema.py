@@ -1,0 +1,113 @@
+"""The OpenAPI schema says what each operation can answer, errors included.
+
+drf-spectacular documents only the success response. Every operation of this API can also
+answer with the error envelope (`core.api.errors.error_body`); which statuses depends on the
+operation's shape, so they are derived here rather than repeated on every view:
+
+- 400 any operation (malformed body, query or header values; refused input);
+- 401/403 operations that need authentication (all but the schema itself);
+- 404 operations with a path parameter or a body (no such object in the caller's tenant);
+- 405 never documented: it is for methods the schema does not list;
+- 409 writes (state conflicts, an Idempotency-Key still in flight);
+- 413 operations with a request body;
+- 422 POSTs (an Idempotency-Key reused with another body);
+- 429 and 500 every operation.
+
+POSTs also document the optional `Idempotency-Key` header they all accept. Request bodies are
+documented as JSON where the view parses JSON: partner systems send JSON, and form encodings
+cannot express the nulls, nesting and types the serializers declare.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from core.api.idempotency import IdempotentMixin
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input: `error.details` names the fields and what was expected.",
+    "401": "Missing, invalid, expired or revoked credentials.",
+    "403": "Authenticated, but not a member of the tenant or lacking the scope this needs.",
+    "404": "No such object in the caller's tenant.",
+    "409": "Conflicts with the current state (or the same Idempotency-Key is still in flight).",
+    "413": "Request body too large.",
+    "422": "Idempotency-Key already used with a different request body.",
+    "429": "Too many requests; retry later.",
+    "500": "Server error; `error` carries a request id support can look up.",
+}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable error code, e.g. `invalid`.")
+    message = serializers.CharField(help_text="What went wrong, in one sentence.")
+    details = serializers.JSONField(
+        help_text="Field errors (`{field: [messages]}`) or other context; may be empty."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The error envelope every API error uses."""
+
+    error = ErrorDetailSerializer()
+
+    class Meta:
+        ref_name = "Error"
+
+
+def _error_response(code: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS.get(code, ""))
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's AutoSchema plus the error responses and headers of this API."""
+
+    def _error_codes(self) -> list[str]:
+        codes = ["400"]
+        if self.get_auth():
+            codes += ["401", "403"]
+        if "{" in self.path or self.method in ("POST", "PUT", "PATCH"):
+            codes.append("404")  # the path's object, or an object the body refers to
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes.append("409")
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes.append("413")
+        if self.method == "POST" and isinstance(self.view, IdempotentMixin):
+            codes.append("422")
+        return [*codes, "429", "500"]
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            responses.setdefault(code, _error_response(code))
+        for code, response in list(responses.items()):
+            if isinstance(response, OpenApiResponse):
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+            elif code >= "400" and "content" not in response:
+                # a view documented an error status without a body: it is still the envelope
+                filled = self._get_response_for_code(_error_response(code), code)
+                responses[code] = {**filled, "description": response.get("description") or ""}
+        return responses
+
+    def map_parsers(self):
+        media_types = super().map_parsers()
+        return ["application/json"] if "application/json" in media_types else media_types
+
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        if self.method == "POST" and isinstance(self.view, IdempotentMixin):
+            params.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description="Repeat a POST safely: the first response is stored for 24 hours "
+                    "and replayed to a retry with the same key and body.",
+                )
+            )
+        return params
