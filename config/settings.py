@@ -283,6 +283,8 @@ LOGGING = {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; lockouts (WARNING) are what operators need.
+        "axes": {"level": "WARNING"},
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING").upper()},
         # WeasyPrint and fontTools warn about fonts and subsetting on machines without
         # HarfBuzz-Subset; the PDFs are fine (DejaVu fonts are named in the CSS): errors only.

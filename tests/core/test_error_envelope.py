@@ -1,8 +1,6 @@
 """Every API error is the JSON envelope with a request id (issue 11, defect 7)."""
 
-import io
 import json
-import logging
 
 import pytest
 from django.http import HttpResponse
@@ -10,6 +8,7 @@ from django.urls import include, path
 
 from core import scopes as S
 from ingestion import selectors as ingestion_selectors
+from tests.logcapture import console_output
 
 # Built at run time: the traceback's source lines show the name, never the value.
 MEMBER = "M" + "000029"
@@ -43,11 +42,8 @@ class BoomMiddleware:
 @pytest.fixture
 def log_lines():
     """What the real console handler (formatter and filters from settings) writes."""
-    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
-    buffer = io.StringIO()
-    old = handler.setStream(buffer)
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line]
-    handler.setStream(old)
+    with console_output() as buffer:
+        yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line]
 
 
 def _error(response, status: int) -> dict:

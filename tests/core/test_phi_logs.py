@@ -1,7 +1,6 @@
 """No PHI in any log line (issue 11, defect 1): the records written by the real console handler
 (formatter and filters from settings.LOGGING) are searched for the member data a test used."""
 
-import io
 import json
 import logging
 
@@ -12,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 
 from core import scopes as S
 from ingestion import services as ingestion_services
+from tests.logcapture import console_output
 
 # Built at run time so that the traceback's source lines show names, never the values.
 MEMBER_ID = "M" + "000029"
@@ -25,11 +25,8 @@ ROW_JSON = json.dumps(
 
 @pytest.fixture
 def log_text():
-    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
-    buffer = io.StringIO()
-    old = handler.setStream(buffer)
-    yield buffer.getvalue
-    handler.setStream(old)
+    with console_output() as buffer:
+        yield buffer.getvalue
 
 
 def _no_phi(text: str) -> None:
