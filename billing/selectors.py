@@ -149,6 +149,22 @@ def decision_get(actor: Actor, decision_id: int) -> Decision:
     return decision
 
 
+def decision_list_read(actor: Actor, run: BillingRun, **filters) -> QuerySet[Decision]:
+    """A run's decisions as a page lists them (screen and API): member ids on screen, audited."""
+    qs = decision_list(actor, run, **filters)
+    record_phi_access(actor, PHI_VIEW, run, listing="decisions", filtered=any(filters.values()))
+    return qs
+
+
+def exception_list_read(
+    actor: Actor, run: BillingRun, *, status: str = "", code: str = ""
+) -> QuerySet[RunException]:
+    """A run's exceptions as a page lists them (screen and API): they name members, audited."""
+    qs = exception_list(actor, run, status=status, code=code)
+    record_phi_access(actor, PHI_VIEW, run, listing="exceptions", status=status, code=code)
+    return qs
+
+
 def decision_read(actor: Actor, decision_id: int) -> Decision:
     """A decision shown with its inputs (screen and API); the read of the inputs is audited."""
     decision = decision_get(actor, decision_id)

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from core import scopes as S
 from core.actors import Actor
 from core.exceptions import NotFound
+from core.phi_reads import PHI_VIEW, record_phi_access
 from ingestion.models import Artifact, Batch, BatchRecord
 
 
@@ -50,6 +51,13 @@ def record_list(actor: Actor, batch: Batch, *, status: str = "") -> QuerySet[Bat
     if status:
         qs = qs.filter(status=status.upper())
     return qs.order_by("row_number")
+
+
+def record_list_read(actor: Actor, batch: Batch, *, status: str = "") -> QuerySet[BatchRecord]:
+    """A batch's records as a page lists them (screen and API): their data is PHI, audited."""
+    qs = record_list(actor, batch, status=status)
+    record_phi_access(actor, PHI_VIEW, batch, listing="records", filtered=bool(status))
+    return qs
 
 
 def status_counts(actor: Actor, batch: Batch) -> dict[str, int]:

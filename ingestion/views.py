@@ -94,7 +94,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     counts = selectors.status_counts(request.actor, batch)
     default = "ERROR" if counts.get("ERROR") else ""
     status = request.GET.get("status", default)
-    records = selectors.record_list(request.actor, batch, status=status)
+    records = selectors.record_list_read(request.actor, batch, status=status)
     page = Paginator(records, 50).get_page(request.GET.get("page"))
     handler = get_handler(batch.kind)
     return render(

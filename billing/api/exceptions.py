@@ -72,7 +72,7 @@ class ExceptionListView(TenantListAPIView):
     def get_queryset(self):
         form = ExceptionFilterSerializer(data=self.request.query_params)
         form.is_valid(raise_exception=True)
-        return selectors.exception_list(self.actor, self._run(), **form.validated_data)
+        return selectors.exception_list_read(self.actor, self._run(), **form.validated_data)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -233,7 +233,7 @@ class DecisionListView(TenantListAPIView):
         form = ser.DecisionFilterSerializer(data=self.request.query_params)
         form.is_valid(raise_exception=True)
         return (
-            selectors.decision_list(self.actor, run, **form.validated_data)
+            selectors.decision_list_read(self.actor, run, **form.validated_data)
             .select_related("payer", "member", "rule_version")
             .defer("inputs")
         )

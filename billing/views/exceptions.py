@@ -97,7 +97,7 @@ def exceptions_context(
     status, code = status or got_status, got_code if code is None else code
     closed = run.status == BillingRun.Status.SUPERSEDED
     newer = selectors.replacing_run(run) if closed else None
-    items = selectors.exception_list(
+    items = selectors.exception_list_read(
         actor, run, status="" if status == "ALL" else status, code=code
     ).order_by("id")
     page = Paginator(items, 50).get_page(request.GET.get("page"))

@@ -226,7 +226,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         q = request.GET
         filters = decision_filters(q)
         decisions = (
-            selectors.decision_list(actor, run, **filters)
+            selectors.decision_list_read(actor, run, **filters)
             .select_related("payer", "member", "rule_version")
             .defer("inputs")
             .order_by("id")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from core.labels import label_for
 
@@ -57,14 +58,14 @@ def _scalar(value) -> str:
 def _render(value):
     if isinstance(value, dict):
         if not value:
-            return format_html('<span class="muted">none</span>')
+            return mark_safe('<span class="muted">none</span>')
         items = format_html_join(
             "", "<dt>{}</dt><dd>{}</dd>", ((label_for(k), _render(v)) for k, v in value.items())
         )
         return format_html('<dl class="kv">{}</dl>', items)
     if isinstance(value, list | tuple):
         if not value:
-            return format_html('<span class="muted">none</span>')
+            return mark_safe('<span class="muted">none</span>')
         if all(not isinstance(v, dict | list | tuple) for v in value):
             return ", ".join(_scalar(v) for v in value)
         return format_html(

@@ -107,7 +107,7 @@ class BatchRecordListView(TenantListAPIView):
 
     def get_queryset(self):
         batch = selectors.batch_get(self.actor, self.kwargs["pk"])
-        return selectors.record_list(
+        return selectors.record_list_read(
             self.actor,
             batch,
             status=query_choice(self.request.query_params, "status", BatchRecord.Status.values),

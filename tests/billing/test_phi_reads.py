@@ -250,3 +250,36 @@ def test_a_refused_simulation_roster_writes_no_entry(world):
     assert world.client(R.VIEWER).get(f"/api/billing/runs/{sim.pk}/roster.csv").status_code == 409
     assert _screen(world).get(f"/billing/runs/{sim.pk}/roster.csv").status_code == 409
     assert not _phi(world.tenant).exists()
+
+
+# --- listings that show member ids: one view entry for the page, none per row -----------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/billing/runs/{run}/?tab=decisions",
+        "/billing/runs/{run}/?tab=exceptions",
+        "/api/billing/runs/{run}/decisions",
+        "/api/billing/runs/{run}/exceptions",
+    ],
+)
+def test_a_runs_decision_or_exception_listing_is_one_phi_view_of_the_run(world, scene, url):
+    client = world.client(R.VIEWER) if url.startswith("/api/") else _screen(world, R.VIEWER)
+    e = _one_entry(world, client, url.format(run=scene.run.pk))
+    assert (e.action, e.object_type, e.object_id) == (
+        "phi.view",
+        "billing.BillingRun",
+        str(scene.run.pk),
+    )
+    if "decisions" in url:
+        assert e.payload == {"listing": "decisions", "filtered": False}
+    else:  # the screen opens on open exceptions; status and code are not PHI
+        assert e.payload["listing"] == "exceptions" and e.payload["code"] == ""
+
+
+def test_a_filtered_decision_listing_says_a_filter_was_used_never_its_value(world, scene):
+    member = scene.active.external_id
+    url = f"/api/billing/runs/{scene.run.pk}/decisions?member={member}"
+    e = _one_entry(world, world.client(R.VIEWER), url)
+    assert e.payload == {"listing": "decisions", "filtered": True}
