@@ -7,15 +7,8 @@ from core import scopes as S
 from core.actors import Actor
 from core.models import AuditEntry
 from core.services import api_token_create, membership_add, user_ensure
+from tests.envelope import error_envelope as _error
 from tests.fixtures import make_tenant
-
-
-def _error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
 
 
 @pytest.fixture

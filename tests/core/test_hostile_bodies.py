@@ -10,6 +10,7 @@ from billing.models import Payer, RuleVersion
 from core import scopes as S
 from ingestion.models import Artifact, Batch, BatchRecord
 from tests.billing import api_builders as b
+from tests.envelope import error_envelope as _error
 
 INT4_MAX = 2**31 - 1
 
@@ -22,14 +23,6 @@ def ops(world):
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-def _error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
 
 
 def _svc(member="M001", **extra):

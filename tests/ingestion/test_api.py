@@ -10,6 +10,7 @@ from billing.models import ServiceDeliveryEvent
 from core import scopes as S
 from core.services import api_token_create
 from ingestion.models import Batch, BatchRecord
+from tests.envelope import error_envelope as _error
 
 HEADER = "member_id,payer_code,service_date,service_code"
 
@@ -29,14 +30,6 @@ def _upload(client, content: bytes, kind: str = "SERVICE_DELIVERY", name: str = 
         {"kind": kind, "file": SimpleUploadedFile(name, content, content_type="text/csv")},
         format="multipart",
     )
-
-
-def _error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
 
 
 def _ties_out(b: dict) -> None:
