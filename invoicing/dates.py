@@ -69,5 +69,11 @@ def automatic_dates(
     """P, then the bill-cycle window B (the next one when (B - P).days <= threshold_days)."""
     p = manual_processing_date(business_date, wait_days, cal)
     b = next_cycle_date(p, bill_cycle_day)
-    cutoff = b if (b - p).days > threshold_days else next_cycle_date(b + timedelta(days=1), bill_cycle_day)
-    return AutomaticDates(processing_date=p, cutoff_date=cutoff, bill_date=cutoff, accounting_date=p)
+    cutoff = (
+        b
+        if (b - p).days > threshold_days
+        else next_cycle_date(b + timedelta(days=1), bill_cycle_day)
+    )
+    return AutomaticDates(
+        processing_date=p, cutoff_date=cutoff, bill_date=cutoff, accounting_date=p
+    )
