@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core import scopes as S
 from core.models import ApiToken, AuditEntry, OverrideRequest, TenantMembership, TenantPolicy
 
 
@@ -150,3 +151,13 @@ class MembershipSerializer(serializers.ModelSerializer):
         model = TenantMembership
         fields = ["id", "user", "role", "created_at", "locked_until"]
         read_only_fields = fields
+
+
+class RoleChangeSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(
+        S.Role.choices,
+        error_messages={"invalid_choice": f"expected one of {', '.join(S.Role.values)}"},
+    )
+
+    class Meta:
+        ref_name = "RoleChange"

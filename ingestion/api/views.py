@@ -5,8 +5,8 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from core import scopes as S
-from core.api.parsers import FormParser, MultiPartParser
 from core.api.filters import query_choice
+from core.api.parsers import FormParser, MultiPartParser
 from core.api.views import TenantAPIView, TenantListAPIView
 from ingestion import selectors, services
 from ingestion.api import serializers as ser

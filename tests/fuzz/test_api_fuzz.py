@@ -36,33 +36,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 # Each entry is (operation label regex, failure class, text in the failure message, why).
 # A failure matching an entry does not fail the run; everything else does. The lead removes
 # entries as the fixes land: the list must end empty.
-KNOWN_ISSUES: list[tuple[str, str, str, str]] = [
-    # helper `guards`: URL-resolver 404s under /api/ (a non-integer id) are Django's HTML page,
-    # not the error envelope
-    (r".*\{.*", "UndefinedContentType", "text/html", "HTML 404 for non-integer path ids"),
-    # helper `guards`: NUL characters give 500 on PostgreSQL: generation.allow-x00 is off in
-    # schemathesis.toml until that lands
-    # open: an opaque cursor cannot be described by a schema; random strings are refused (400)
-    (r"^GET ", "RejectedPositiveData", "cursor", "random cursors are refused"),
-    # open: audit `since`/`until` accept an empty value the schema's date format refuses
-    (r"^GET /api/audit/entries$", "AcceptedNegativeData", "", "empty date filters accepted"),
-    # open: month-close filters accept values outside the schema (helper `strict` owns months)
-    (r"^GET /api/billing/month-closes$", "AcceptedNegativeData", "", "loose month filter"),
-    # open: BooleanField accepts 0/1 and "true" strings where the schema says boolean
-    (r"^(POST|PATCH) ", "AcceptedNegativeData", "Incorrect type", "DRF coerces 0/1 to bool"),
-    # open: business rules the schema cannot express (past expiry, unknown payer codes, scopes
-    # not offered, null JSON params): these answer 400 to schema-valid bodies
-    (
-        r"^POST /api/(tokens|tenant/policy|billing/(runs|rule-versions))$",
-        "RejectedPositiveData",
-        "",
-        "domain rules beyond the schema",
-    ),
-    # open: invitations accept an empty email and echo it where the schema says format email
-    (r"^POST /api/tenant/invitations$", "JsonSchemaError", "email", "empty invitation email"),
-    # open: POST /api/artifacts answers 201 where the schema documents 200
-    (r"^POST /api/artifacts$", "UndefinedStatusCode", "201", "upload documents 200"),
-]
+KNOWN_ISSUES: list[tuple[str, str, str, str]] = []
 
 
 def _is_known(failure) -> bool:
