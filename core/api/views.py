@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from core import scopes as S
 from core import selectors, services
 from core.api import serializers as ser
-from core.api.filters import query_choice
+from core.api.filters import query_choice, query_data
 from core.api.idempotency import IdempotentMixin
 from core.api.throttling import ApiTokenThrottle
 from core.audit import verify_chain
@@ -86,7 +86,7 @@ class AuditEntryListView(TenantListAPIView):
 
     def get_queryset(self):
         q = self.request.query_params
-        form = ser.AuditFilterSerializer(data=q)
+        form = ser.AuditFilterSerializer(data=query_data(q))
         form.is_valid(raise_exception=True)
         return selectors.audit_entry_list(self.actor, **form.validated_data)
 
