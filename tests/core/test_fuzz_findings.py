@@ -99,3 +99,144 @@ def test_cursor_not_of_the_documented_form_is_400(world, cursor):
 def test_schema_states_the_cursor_form(schema):
     cursor = _query_param(schema, "/api/audit/entries", "cursor")
     assert cursor["schema"] == {"type": "string", "pattern": CURSOR_PATTERN}
+
+
+# --- empty filter values ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/audit/entries?since=",
+        "/api/audit/entries?until=",
+        "/api/audit/entries?phi=",
+        "/api/billing/month-closes?status=",
+        "/api/billing/month-closes?month=",
+        "/api/billing/runs?month=",
+        "/api/billing/runs?status=",
+        "/api/batches?kind=",
+    ],
+)
+def test_empty_filter_value_is_400_naming_it(world, url):
+    # when a filter the schema types (date, enum, month) is sent empty / then 400, not "no filter"
+    name = url.split("?")[1].split("=")[0]
+    error = _error(world.client(S.Role.OWNER).get(url), 400)
+    assert name in error["details"]
+
+
+def test_free_text_filter_may_be_empty(world):
+    response = world.client(S.Role.OWNER).get("/api/audit/entries?action=&since=2026-01-01")
+    assert response.status_code == 200
+
+
+def test_schema_states_the_accepted_months(schema):
+    from core.months import month_year_range
+
+    low, high = month_year_range()
+    month = _query_param(schema, "/api/billing/runs", "month")["schema"]
+    assert re.fullmatch(month["pattern"], f"{low}-01") and re.fullmatch(
+        month["pattern"], f"{high}-12"
+    )
+    for bad in (f"{low - 1}-12", f"{high + 1}-01", f"{low}-00", f"{low}-13", "0000-00"):
+        assert not re.fullmatch(month["pattern"], bad)
+    body = schema["components"]["schemas"]["MonthCloseCreateRequest"]["properties"]["month"]
+    assert body["pattern"] == month["pattern"]
+
+
+# --- strict JSON types ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"code": "P9", "name": "Nine", "active": 0}, "active"),
+        ({"code": "P9", "name": "Nine", "active": "true"}, "active"),
+        ({"code": "P9", "name": 0}, "name"),
+        ({"code": 9, "name": "Nine"}, "code"),
+    ],
+)
+def test_payer_create_refuses_what_is_not_the_schema_type(world, body, field):
+    # when a JSON body carries 0/"true" for a boolean or a number for text / then 400 naming it
+    from billing.models import Payer
+
+    before = Payer.objects.count()
+    error = _error(world.client(S.Role.OWNER).post("/api/billing/payers", body, format="json"), 400)
+    assert field in error["details"]
+    assert Payer.objects.count() == before
+
+
+def test_payer_create_takes_json_booleans(world):
+    body = {"code": "P9", "name": "Nine", "active": False}
+    response = world.client(S.Role.OWNER).post("/api/billing/payers", body, format="json")
+    assert response.status_code == 201 and response.json()["active"] is False
+
+
+def test_query_booleans_still_read_text(world):
+    response = world.client(S.Role.OWNER).get("/api/audit/entries?phi=true")
+    assert response.status_code == 200
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def test_invitation_with_an_empty_email_is_400_naming_it(world):
+    from core.models import Invitation
+
+    response = world.client(S.Role.OWNER).post(
+        "/api/tenant/invitations", {"email": "", "role": "VIEWER"}, format="json"
+    )
+    assert "email" in _error(response, 400)["details"]
+    assert not Invitation.objects.exists()
+
+
+def test_invitation_without_an_address_reads_null(world, schema):
+    client = world.client(S.Role.OWNER)
+    created = client.post("/api/tenant/invitations", {"role": "VIEWER"}, format="json")
+    assert created.status_code == 201 and created.json()["email"] is None
+    listed = client.get("/api/tenant/invitations").json()["results"]
+    assert listed[0]["email"] is None
+    email = schema["components"]["schemas"]["Invitation"]["properties"]["email"]
+    assert email["nullable"] is True and email["format"] == "email"
+
+
+# --- what the schema now states ---------------------------------------------------------------
+
+
+def test_schema_documents_201_on_upload(schema):
+    responses = schema["paths"]["/api/artifacts"]["post"]["responses"]
+    assert "201" in responses and "200" not in responses
+
+
+def test_schema_states_body_shapes(schema):
+    components = schema["components"]["schemas"]
+    token = components["ApiTokenCreateRequest"]["properties"]["scopes"]
+    assert token["minItems"] == 1
+    assert set(components["ScopesEnum"]["enum"]) == set(S.offered_scopes())
+    assert set(components["DualControlScopesEnum"]["enum"]) == set(S.offered_override_scopes())
+    payers = components["RunTriggerRequest"]["properties"]["payers"]
+    assert {"type": "array", "items": {"type": "string"}, "minItems": 1} in payers["oneOf"]
+    assert components["RuleVersionCreateRequest"]["properties"]["params"]["type"] == "object"
+    batch = components["BatchCreateRequest"]
+    assert batch["properties"]["records"]["minItems"] == 1
+    assert batch["anyOf"] == [{"required": ["artifactId"]}, {"required": ["kind", "records"]}]
+    upload = components["ArtifactUploadRequest"]["properties"]["file"]
+    assert upload["minLength"] == 1
+    patch = schema["paths"]["/api/batches/{id}/records/{row}"]["patch"]["requestBody"]
+    assert patch["required"] is True
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/tokens", {"name": "t", "scopes": ["no.such.scope"]}, "scopes"),
+        ("/api/tokens", {"name": "t", "scopes": []}, "scopes"),
+        ("/api/tenant/policy", {"dual_control_scopes": ["00"]}, "dual_control_scopes"),
+        ("/api/billing/runs", {"month": "2026-11", "payers": None}, "payers"),
+        ("/api/billing/runs", {"month": "2026-11", "payers": []}, "payers"),
+        ("/api/batches", {"kind": "ELIGIBILITY", "records": []}, "records"),
+        ("/api/batches", {}, "non_field_errors"),
+    ],
+)
+def test_schema_invalid_bodies_are_400_naming_the_field(world, url, body, field):
+    response = world.client(S.Role.OWNER).post(url, body, format="json")
+    assert field in _error(response, 400)["details"]
