@@ -219,7 +219,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Healthbill API",
     "DESCRIPTION": "Billing runs, invoicing, denials, wallets and ingestion for health-insurance "
     "billing teams. Authenticate with `Authorization: Bearer <token>`; send `X-Tenant: <slug>` "
-    "with a session. Every POST accepts an `Idempotency-Key` header.",
+    "with a session. Every POST accepts an `Idempotency-Key` header. Text never holds the NUL "
+    "character (U+0000) or a lone UTF-16 surrogate, in values, field names or the query string: "
+    "such a request answers 400 naming the field.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -12,6 +12,9 @@ class CoreConfig(AppConfig):
             demo,  # noqa: F401  (registers the core demo loader)
         )
         from core.api import authentication  # noqa: F401  (OpenAPI extension)
+        from core.api.fields import strict_json_strings
+
+        strict_json_strings()
         from core.scopes import AUDIT_READ, TENANT_MANAGE, offer_scopes
 
         offer_scopes("core", [TENANT_MANAGE, AUDIT_READ])

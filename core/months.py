@@ -33,6 +33,14 @@ def month_expected() -> str:
     return f"expected YYYY-MM with a year from {low} to {high}"
 
 
+def month_pattern() -> str:
+    """The accepted months as a regular expression, for the OpenAPI schema (exactly what
+    parse_month takes, so a schema-valid month is never refused)."""
+    low, high = month_year_range()
+    years = "|".join(str(year) for year in range(low, high + 1))
+    return f"^({years})-(0[1-9]|1[0-2])$"
+
+
 def parse_month(text, *, first_day_ok: bool = False) -> date:
     """'2026-11' -> date(2026, 11, 1); MonthError otherwise.
 

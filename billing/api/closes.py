@@ -12,6 +12,7 @@ from billing.selectors_close import month_close_get, month_close_list
 from billing.services import closes
 from core import scopes as S
 from core.api.fields import MonthField, bounded_integer, id_field
+from core.api.filters import query_data
 from core.api.views import TenantAPIView, TenantListAPIView
 
 
@@ -83,7 +84,7 @@ class MonthCloseListCreateView(TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        form = MonthCloseFilterSerializer(data=self.request.query_params)
+        form = MonthCloseFilterSerializer(data=query_data(self.request.query_params))
         form.is_valid(raise_exception=True)
         return month_close_list(self.actor, **form.validated_data)
 

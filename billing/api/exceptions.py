@@ -10,6 +10,7 @@ from billing.models import BillingRun, RunException
 from billing.services import exceptions as exception_services
 from core import scopes as S
 from core.api.fields import id_field
+from core.api.filters import query_data
 from core.api.views import TenantAPIView, TenantListAPIView
 
 
@@ -70,7 +71,7 @@ class ExceptionListView(TenantListAPIView):
         return self._run_obj
 
     def get_queryset(self):
-        form = ExceptionFilterSerializer(data=self.request.query_params)
+        form = ExceptionFilterSerializer(data=query_data(self.request.query_params))
         form.is_valid(raise_exception=True)
         return selectors.exception_list_read(self.actor, self._run(), **form.validated_data)
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from billing import member_selectors
 from billing.models import Member
 from core import scopes as S
+from core.api.filters import query_data
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.phi_reads import PHI_SEARCH, record_phi_access
 
@@ -125,7 +126,7 @@ class MemberListView(TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        form = MemberSearchInput(data=self.request.query_params)
+        form = MemberSearchInput(data=query_data(self.request.query_params))
         form.is_valid(raise_exception=True)
         return member_selectors.member_search(self.actor, form.validated_data.get("q", ""))
 

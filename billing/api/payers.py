@@ -10,6 +10,7 @@ from billing import selectors
 from billing.models import Payer
 from billing.services import payers as payer_services
 from core import scopes as S
+from core.api.fields import StrictBooleanField
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.exceptions import NotFound
 
@@ -24,13 +25,13 @@ class PayerSerializer(serializers.ModelSerializer):
 class PayerCreateSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=30)
     name = serializers.CharField(max_length=200)
-    active = serializers.BooleanField(default=True)
+    active = StrictBooleanField(default=True)
     timely_filing_days = serializers.IntegerField(default=365, min_value=1, max_value=3650)
 
 
 class PayerUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
-    active = serializers.BooleanField(required=False)
+    active = StrictBooleanField(required=False)
     timely_filing_days = serializers.IntegerField(required=False, min_value=1, max_value=3650)
 
     def validate(self, attrs):

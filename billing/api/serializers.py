@@ -85,17 +85,30 @@ class RunSerializer(serializers.ModelSerializer):
         }
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": ["all"]},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        ],
+        "description": 'a non-empty list of payer codes, or "all"',
+    }
+)
+class PayersField(serializers.JSONField):
+    """`"all"` or a non-empty list of payer codes (whether they exist is the service's rule)."""
+
+    def to_internal_value(self, data):
+        if data == "all":
+            return data
+        if not isinstance(data, list) or not data or not all(isinstance(v, str) for v in data):
+            raise serializers.ValidationError('expected a non-empty list of payer codes or "all"')
+        return data
+
+
 class RunTriggerSerializer(serializers.Serializer):
     month = MonthField()
-    payers = serializers.JSONField(help_text='a list of payer codes, or "all"')
+    payers = PayersField()
     mode = serializers.ChoiceField(BillingRun.Mode.choices, default=BillingRun.Mode.PRODUCTION)
-
-    def validate_payers(self, value):
-        if value == "all":
-            return value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise serializers.ValidationError('expected a list of payer codes or "all"')
-        return value
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -130,6 +143,12 @@ class DecisionDetailSerializer(DecisionSerializer):
     class Meta(DecisionSerializer.Meta):
         fields = [*DecisionSerializer.Meta.fields, "inputs"]
         read_only_fields = fields
+
+
+class MonthFilterSerializer(serializers.Serializer):
+    """`?month=` of a list (the schema of core.api.fields.month_query_param)."""
+
+    month = MonthField(required=False)
 
 
 class DecisionFilterSerializer(serializers.Serializer):
@@ -212,11 +231,11 @@ class RuleVersionCreateSerializer(serializers.Serializer):
     payer = serializers.CharField()
     version = serializers.CharField(max_length=20)
     effective_from = serializers.DateField()
-    params = serializers.JSONField()
+    params = serializers.DictField(help_text="the payer rules' parameters (checked on save)")
 
 
 class RuleVersionUpdateSerializer(serializers.Serializer):
-    params = serializers.JSONField()
+    params = serializers.DictField(help_text="the payer rules' parameters (checked on save)")
     effective_from = serializers.DateField(required=False)
 
 

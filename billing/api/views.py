@@ -12,7 +12,7 @@ from billing.models import BillingRun
 from billing.services import exports, overrides, replay, rules, runs
 from core import scopes as S
 from core.api.fields import month_query_param
-from core.api.filters import query_choice
+from core.api.filters import query_choice, query_data
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.exceptions import NotFound
 
@@ -149,7 +149,7 @@ class RunListCreateView(TenantListAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("month", str, description="YYYY-MM"),
+            ser.MonthFilterSerializer,
             OpenApiParameter("payer", str),
             OpenApiParameter("status", str, enum=BillingRun.Status.values),
             OpenApiParameter("mode", str, enum=BillingRun.Mode.values),
@@ -230,7 +230,7 @@ class DecisionListView(TenantListAPIView):
 
     def get_queryset(self):
         run = selectors.run_get(self.actor, self.kwargs["pk"])
-        form = ser.DecisionFilterSerializer(data=self.request.query_params)
+        form = ser.DecisionFilterSerializer(data=query_data(self.request.query_params))
         form.is_valid(raise_exception=True)
         return (
             selectors.decision_list_read(self.actor, run, **form.validated_data)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import models
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.months import MonthError, parse_month
@@ -64,9 +63,11 @@ def id_field(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=INT8[1], **kwargs)
 
 
-@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2026-11"})
 class MonthField(serializers.Field):
-    """A billing month as exactly `YYYY-MM` (a first-of-month date inside), see core.months."""
+    """A billing month as exactly `YYYY-MM` (a first-of-month date inside), see core.months.
+
+    Its schema (core.api.schema.MonthFieldExtension) states the accepted years, computed when
+    the schema is generated."""
 
     def to_representation(self, value: date) -> str:
         return value.strftime("%Y-%m")
@@ -81,9 +82,46 @@ class MonthField(serializers.Field):
 def month_query_param(query_params, name: str = "month") -> date | None:
     """`?month=YYYY-MM` of a list, None when absent; a 400 naming the parameter otherwise."""
     text = query_params.get(name)
-    if text in (None, ""):
+    if text is None:
         return None
     try:
         return parse_month(text)
     except MonthError as exc:
         raise serializers.ValidationError({name: [str(exc)]}) from None
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean in a request body: `true` or `false`, nothing else.
+
+    DRF's BooleanField also takes 0/1, "true", "yes", "on"... (it is built for HTML forms),
+    where the schema says `boolean`: a partner system sending `"active": "false"` would be
+    read by luck, `"active": 0` silently. Query-string booleans keep DRF's field (a query
+    value is always text)."""
+
+    default_error_messages = {"invalid": "expected true or false (a JSON boolean)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
+
+
+def strict_json_strings() -> None:
+    """Make DRF's CharField (and its subclasses) refuse a JSON number where text is expected.
+
+    DRF turns `"name": 0` into "0" (it is lenient with numbers); the schema says string, and
+    a partner system sending a number has a bug we should name, not hide. Query-string and
+    form values are always text, so only JSON bodies are affected. Done once for every
+    serializer of every app (called from CoreConfig.ready) rather than field by field.
+    """
+    if getattr(serializers.CharField, "_strict_json", False):
+        return
+    lenient = serializers.CharField.to_internal_value
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return lenient(self, data)
+
+    serializers.CharField.to_internal_value = to_internal_value
+    serializers.CharField._strict_json = True

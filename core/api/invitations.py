@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -21,6 +21,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         source="accepted_by.username", read_only=True, default=None, allow_null=True
     )
     state = serializers.CharField(read_only=True)
+    email = serializers.SerializerMethodField()
 
     class Meta:
         model = Invitation
@@ -39,6 +40,13 @@ class InvitationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(
+        {"type": "string", "format": "email", "nullable": True, "description": "null: no address"}
+    )
+    def get_email(self, invitation) -> str | None:
+        # an invitation made without an address (its link handed over by hand) has none
+        return invitation.email or None
+
 
 class InvitationCreatedSerializer(InvitationSerializer):
     link = serializers.CharField(
@@ -51,7 +59,8 @@ class InvitationCreatedSerializer(InvitationSerializer):
 
 
 class InvitationCreateSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # omit it to invite without an address (the link is returned once); "" is not an address
+    email = serializers.EmailField(required=False, default="")
     role = serializers.ChoiceField(S.Role.choices)
 
 

@@ -26,6 +26,11 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class UnstorableText(exceptions.ValidationError):
+    """A 400 for text the database cannot store (an API-wide rule the schema's description
+    states, which OpenAPI 3.0 cannot express on field names)."""
+
+
 def unstorable_reason(text: str) -> str | None:
     """Why the text cannot be stored (NUL, lone surrogate), or None when it can."""
     found = UNSTORABLE.search(text)
@@ -60,10 +65,10 @@ def check_json(data, *, max_depth: int) -> None:
             for key, item in items:
                 here = _join(path, key)
                 if isinstance(key, str) and (reason := unstorable_reason(key)):
-                    raise exceptions.ValidationError({here: [f"field name: {reason}"]})
+                    raise UnstorableText({here: [f"field name: {reason}"]})
                 stack.append((item, here, depth + 1))
         elif isinstance(value, str) and (reason := unstorable_reason(value)):
-            raise exceptions.ValidationError({path or "body": [reason]})
+            raise UnstorableText({path or "body": [reason]})
 
 
 def check_form(data, files=None) -> None:
@@ -72,12 +77,12 @@ def check_form(data, files=None) -> None:
         for value in values:
             for text in (name, value):
                 if isinstance(text, str) and (reason := unstorable_reason(text)):
-                    raise exceptions.ValidationError({_join("", name): [reason]})
+                    raise UnstorableText({_join("", name): [reason]})
     for name, uploads in files.lists() if files is not None else []:
         for upload in uploads:
             reason = unstorable_reason(name) or unstorable_reason(upload.name or "")
             if reason:
-                raise exceptions.ValidationError({_join("", name): [f"file name: {reason}"]})
+                raise UnstorableText({_join("", name): [f"file name: {reason}"]})
 
 
 class JSONParser(parsers.JSONParser):

@@ -20,12 +20,14 @@ cannot express the nulls, nesting and types the serializers declare.
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from core.api.idempotency import IdempotentMixin
+from core.months import month_expected, month_pattern
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
@@ -93,6 +95,26 @@ class AutoSchema(SpectacularAutoSchema):
                 responses[code] = {**filled, "description": response.get("description") or ""}
         return responses
 
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # drf-spectacular documents every PATCH body as partial (all fields optional); a view
+        # whose PATCH validates the whole body says so with `patch_is_partial = False`
+        if self.method == "PATCH" and getattr(self.view, "patch_is_partial", True) is False:
+            self.method = "PUT"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # drf-spectacular leaves out that a list, or an uploaded file, may not be empty
+        if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
+            schema.setdefault("minItems", 1)
+        if isinstance(field, serializers.FileField) and not field.allow_empty_file:
+            schema.setdefault("minLength", 1)
+        return schema
+
     def map_parsers(self):
         media_types = super().map_parsers()
         return ["application/json"] if "application/json" in media_types else media_types
@@ -111,3 +133,23 @@ class AutoSchema(SpectacularAutoSchema):
                 )
             )
         return params
+
+
+def month_schema() -> dict:
+    """A billing month as the API takes it: `YYYY-MM` within the accepted years."""
+    return {
+        "type": "string",
+        "pattern": month_pattern(),
+        "example": "2026-11",
+        "description": month_expected().replace("expected ", "", 1),
+    }
+
+
+class MonthFieldExtension(OpenApiSerializerFieldExtension):
+    """MonthField's schema, computed per schema generation (the accepted years move)."""
+
+    target_class = "core.api.fields.MonthField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return month_schema()

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core import scopes as S
 from core.models import ApiToken, AuditEntry, OverrideRequest, TenantMembership, TenantPolicy
 
 
@@ -87,11 +88,26 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
         fields = [*ApiTokenSerializer.Meta.fields, "key"]
 
 
+def _scope_choice(choices) -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        list(choices), error_messages={"invalid_choice": f"expected one of {', '.join(choices)}"}
+    )
+
+
 class ApiTokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    # checked by the service against the scopes installed apps offer (a 400 names the others)
+    # the scopes installed apps offer (the schema's enum); the service also checks the caller
+    # holds them (403 naming the others)
     scopes = serializers.ListField(child=serializers.CharField(), allow_empty=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="in the future; null for no expiry"
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["scopes"].child = _scope_choice(S.offered_scopes())
+        fields["scopes"].child.bind(field_name="", parent=fields["scopes"])
+        return fields
 
 
 class OverrideRequestSerializer(serializers.ModelSerializer):
@@ -126,15 +142,20 @@ class DecisionNoteSerializer(serializers.Serializer):
 
 
 class TenantPolicySerializer(serializers.ModelSerializer):
-    dual_control_scopes = serializers.ListField(
-        child=serializers.CharField(),
-        allow_empty=True,  # checked against the offered scopes
-    )
+    dual_control_scopes = serializers.ListField(child=serializers.CharField(), allow_empty=True)
 
     class Meta:
         model = TenantPolicy
         fields = ["dual_control_scopes", "override_request_ttl_hours", "updated_at"]
         read_only_fields = ["override_request_ttl_hours", "updated_at"]
+
+    def get_fields(self):
+        # the override scopes installed apps offer, decided once apps are loaded
+        fields = super().get_fields()
+        scopes = fields["dual_control_scopes"]
+        scopes.child = _scope_choice(S.offered_override_scopes())
+        scopes.child.bind(field_name="", parent=scopes)
+        return fields
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -150,3 +171,13 @@ class MembershipSerializer(serializers.ModelSerializer):
         model = TenantMembership
         fields = ["id", "user", "role", "created_at", "locked_until"]
         read_only_fields = fields
+
+
+class RoleChangeSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(
+        S.Role.choices,
+        error_messages={"invalid_choice": f"expected one of {', '.join(S.Role.values)}"},
+    )
+
+    class Meta:
+        ref_name = "RoleChange"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import scopes as S
 from core import selectors, services
 from core.api import serializers as ser
-from core.api.filters import query_choice
+from core.api.filters import query_choice, query_data
 from core.api.idempotency import IdempotentMixin
 from core.api.throttling import ApiTokenThrottle
 from core.audit import verify_chain
@@ -86,7 +86,7 @@ class AuditEntryListView(TenantListAPIView):
 
     def get_queryset(self):
         q = self.request.query_params
-        form = ser.AuditFilterSerializer(data=q)
+        form = ser.AuditFilterSerializer(data=query_data(q))
         form.is_valid(raise_exception=True)
         return selectors.audit_entry_list(self.actor, **form.validated_data)
 
@@ -204,16 +204,12 @@ class MemberRoleView(TenantAPIView):
 
     required_scopes = {"POST": S.TENANT_MANAGE}
 
-    @extend_schema(
-        request=inline_serializer("RoleChange", {"role": serializers.ChoiceField(S.Role.choices)}),
-        responses=ser.MembershipSerializer,
-    )
+    @extend_schema(request=ser.RoleChangeSerializer, responses=ser.MembershipSerializer)
     def post(self, request, pk: int):
-        role = request.data.get("role")
-        if role not in S.Role.values:
-            raise serializers.ValidationError(
-                {"role": [f"expected one of {', '.join(S.Role.values)}"]}
-            )
+        # a serializer, not request.data.get(): a JSON body that is not an object is a 400
+        form = ser.RoleChangeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        role = form.validated_data["role"]
         membership = services.membership_set_role(actor=self.actor, membership_id=pk, role=role)
         attach_locks([membership])
         return Response(ser.MembershipSerializer(membership).data)

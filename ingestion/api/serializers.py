@@ -1,5 +1,6 @@
 """Shapes of the ingestion API (field names of inputs follow the seed: artifactId, ...)."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from core.api.fields import bounded_integer, id_field
@@ -89,7 +90,7 @@ class RecordInSerializer(serializers.Serializer):
 class BatchCreateSerializer(LoadableKindMixin, serializers.Serializer):
     artifactId = id_field(required=False)  # noqa: N815
     kind = serializers.ChoiceField(Kind.choices, required=False)
-    records = RecordInSerializer(many=True, required=False)
+    records = RecordInSerializer(many=True, required=False, allow_empty=False)
     idempotencyKeyFields = serializers.ListField(  # noqa: N815
         child=serializers.CharField(), required=False
     )
@@ -101,6 +102,19 @@ class BatchCreateSerializer(LoadableKindMixin, serializers.Serializer):
         if "artifactId" not in attrs and "kind" not in attrs:
             raise serializers.ValidationError({"kind": ["required when no artifactId is given"]})
         return attrs
+
+
+class BatchCreateSchema(OpenApiSerializerExtension):
+    """The schema states BatchCreateSerializer.validate's rule: an artifactId, or kind and
+    records (so a body without either is schema-invalid, not a surprise 400)."""
+
+    target_class = BatchCreateSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["anyOf"] = [{"required": ["artifactId"]}, {"required": ["kind", "records"]}]
+        return schema
 
 
 class BatchRecordSerializer(serializers.ModelSerializer):

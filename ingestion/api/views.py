@@ -24,7 +24,10 @@ class ArtifactListCreateView(TenantListAPIView):
     def get_queryset(self):
         return selectors.artifact_list(self.actor)
 
-    @extend_schema(request={"multipart/form-data": ser.ArtifactUploadSerializer})
+    @extend_schema(
+        request={"multipart/form-data": ser.ArtifactUploadSerializer},
+        responses={201: ser.ArtifactSerializer},
+    )
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is not None:
@@ -126,6 +129,7 @@ class BatchRecordCorrectView(TenantAPIView):
     """Correct an ERROR record's data; the next retry loads it."""
 
     required_scopes = {"PATCH": S.INGESTION_UPDATE}
+    patch_is_partial = False  # `data` is the whole correction: required (core.api.schema)
 
     @extend_schema(request=ser.RecordCorrectionSerializer, responses=ser.BatchRecordSerializer)
     def patch(self, request, pk: int, row: int):
