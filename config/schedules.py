@@ -8,6 +8,12 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("core.expire_override_requests", "core.tasks.expire_override_requests", Schedule.HOURLY, None),
     ("core.heartbeat", "core.tasks.heartbeat", Schedule.MINUTES, 1),
     ("billing.purge_simulations", "billing.tasks.purge_simulations", Schedule.DAILY, None),
+    (
+        "invoicing.process_due_requests",
+        "invoicing.tasks.process_due_requests",
+        Schedule.DAILY,
+        None,
+    ),
 ]
 
 

@@ -49,3 +49,26 @@ def parse_month(text, *, first_day_ok: bool = False) -> date:
     if not (1 <= month <= 12 and low <= year <= high):
         raise MonthError(month_expected())
     return date(year, month, 1)
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def date_expected() -> str:
+    """'expected YYYY-MM-DD with a year from 2000 to 2028'."""
+    low, high = month_year_range()
+    return f"expected YYYY-MM-DD with a year from {low} to {high}"
+
+
+def parse_date(text) -> date:
+    """'2026-11-30' -> date(2026, 11, 30); MonthError otherwise (a real day, accepted years)."""
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
+        raise MonthError(date_expected())
+    try:
+        day = date(int(text[:4]), int(text[5:7]), int(text[8:10]))
+    except ValueError:
+        raise MonthError(date_expected()) from None
+    low, high = month_year_range()
+    if not low <= day.year <= high:
+        raise MonthError(date_expected())
+    return day

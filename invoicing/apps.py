@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class InvoicingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "invoicing"
+
+    def ready(self) -> None:
+        from invoicing import labels
+
+        labels.register()
