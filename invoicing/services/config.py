@@ -23,7 +23,6 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import DomainError
-from core.months import MonthError, parse_date
 from invoicing.dates import WEEKDAY_CODES
 from invoicing.holiday_import import holiday_dates
 from invoicing.models import (
@@ -36,6 +35,7 @@ from invoicing.models import (
     MembershipCharacteristic,
     WorkCalendar,
 )
+from invoicing.services.json_paths import PathReader, describe, unique
 from invoicing.services.types import type_rule_violation
 
 SECTIONS = ("calendars", "divisions", "request_types", "feature", "accounts")
@@ -66,95 +66,6 @@ class ConfigInvalid(DomainError):
 # --- reading the document --------------------------------------------------------------------
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return repr(value) if isinstance(value, str) else str(value)
-    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
-
-
-class _Reader:
-    """Collects violations while reading typed values out of nested JSON."""
-
-    def __init__(self) -> None:
-        self.violations: list[str] = []
-
-    def bad(self, path: str, message: str) -> None:
-        self.violations.append(f"{path or '(file)'}: {message}")
-
-    def obj(self, value: Any, path: str, keys: tuple[str, ...]) -> dict | None:
-        if not isinstance(value, dict):
-            self.bad(path, f"expected an object, found {_describe(value)}")
-            return None
-        for key in value:
-            if key not in keys:
-                where = f"{path}.{key}" if path else str(key)
-                self.bad(where, f"unknown key, expected one of {', '.join(keys)}")
-        return value
-
-    def items(self, parent: dict, key: str, path: str) -> list[tuple[str, Any]]:
-        value = parent.get(key, [])
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.bad(path, f"expected a list, found {_describe(value)}")
-            return []
-        return [(f"{path}[{i}]", item) for i, item in enumerate(value)]
-
-    def text(
-        self, parent: dict, key: str, path: str, *, max_length: int, required: bool = True
-    ) -> str | None:
-        value = parent.get(key)
-        if not required and (value is None or (isinstance(value, str) and not value.strip())):
-            return None
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.bad(f"{path}.{key}", f"expected text, found {_describe(value)}")
-            return None
-        value = value.strip()
-        if len(value) > max_length:
-            self.bad(
-                f"{path}.{key}", f"expected at most {max_length} characters, found {len(value)}"
-            )
-            return None
-        return value
-
-    def integer(
-        self, parent: dict, key: str, path: str, *, low: int, high: int, default: int | None
-    ) -> int | None:
-        value = parent.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.bad(f"{path}.{key}", f"expected {low}-{high}, found {_describe(value)}")
-            return None
-        return value
-
-    def choice(self, parent: dict, key: str, path: str, choices, default: str | None) -> str | None:
-        value = parent.get(key, default)
-        if value not in choices:
-            expected = " or ".join(choices)
-            self.bad(f"{path}.{key}", f"expected {expected}, found {_describe(value)}")
-            return None
-        return value
-
-    def boolean(self, parent: dict, key: str, path: str) -> bool | None:
-        value = parent.get(key, False)
-        if not isinstance(value, bool):
-            self.bad(f"{path}.{key}", f"expected true or false, found {_describe(value)}")
-            return None
-        return value
-
-    def day(self, value: Any, path: str) -> date | None:
-        try:
-            return parse_date(value)
-        except MonthError as exc:
-            self.bad(path, f"{exc}, found {_describe(value)}")
-            return None
-
-
 @dataclass
 class _Plan:
     """The validated document, ready to write."""
@@ -166,16 +77,7 @@ class _Plan:
     accounts: list[dict] = field(default_factory=list)
 
 
-def _unique(reader: _Reader, seen: dict[str, str], key: str | None, path: str, what: str) -> None:
-    if key is None:
-        return
-    if key in seen:
-        reader.bad(path, f"duplicate {what}, already given at {seen[key]}")
-    else:
-        seen[key] = path
-
-
-def _read_calendars(r: _Reader, doc: dict, plan: _Plan) -> None:
+def _read_calendars(r: PathReader, doc: dict, plan: _Plan) -> None:
     seen: dict[str, str] = {}
     keys = ("name", "weekend_days", "holidays", "holidays_from")
     for path, item in r.items(doc, "calendars", "calendars"):
@@ -183,13 +85,13 @@ def _read_calendars(r: _Reader, doc: dict, plan: _Plan) -> None:
         if entry is None:
             continue
         name = r.text(entry, "name", path, max_length=100)
-        _unique(r, seen, name, f"{path}.name", "calendar name")
+        unique(r, seen, name, f"{path}.name", "calendar name")
         weekend = entry.get("weekend_days", ["SAT", "SUN"])
         expected = f"expected a list of {', '.join(WEEKDAY_CODES)}"
         if not isinstance(weekend, list):
-            r.bad(f"{path}.weekend_days", f"{expected}, found {_describe(weekend)}")
+            r.bad(f"{path}.weekend_days", f"{expected}, found {describe(weekend)}")
             weekend = None
-        elif unknown := [_describe(d) for d in weekend if d not in WEEKDAY_CODES]:
+        elif unknown := [describe(d) for d in weekend if d not in WEEKDAY_CODES]:
             r.bad(f"{path}.weekend_days", f"{expected}, found {', '.join(unknown)}")
             weekend = None
         elif len(set(weekend)) >= 7:
@@ -210,7 +112,7 @@ def _read_calendars(r: _Reader, doc: dict, plan: _Plan) -> None:
                 country = r.text(spec, "country", spath, max_length=10)
                 years = spec.get("years")
                 if not isinstance(years, list) or not years:
-                    r.bad(f"{spath}.years", f"expected a list of years, found {_describe(years)}")
+                    r.bad(f"{spath}.years", f"expected a list of years, found {describe(years)}")
                 elif country is not None:
                     try:
                         imported = holiday_dates(country, years)
@@ -226,14 +128,14 @@ def _read_calendars(r: _Reader, doc: dict, plan: _Plan) -> None:
         )
 
 
-def _read_divisions(r: _Reader, doc: dict, plan: _Plan) -> None:
+def _read_divisions(r: PathReader, doc: dict, plan: _Plan) -> None:
     seen: dict[str, str] = {}
     for path, item in r.items(doc, "divisions", "divisions"):
         entry = r.obj(item, path, ("code", "name", "work_calendar"))
         if entry is None:
             continue
         code = r.text(entry, "code", path, max_length=30)
-        _unique(r, seen, code, f"{path}.code", "division code")
+        unique(r, seen, code, f"{path}.code", "division code")
         plan.divisions.append(
             {
                 "code": code,
@@ -246,7 +148,7 @@ def _read_divisions(r: _Reader, doc: dict, plan: _Plan) -> None:
         )
 
 
-def _read_request_types(r: _Reader, doc: dict, plan: _Plan) -> None:
+def _read_request_types(r: PathReader, doc: dict, plan: _Plan) -> None:
     seen: dict[str, str] = {}
     keys = (
         "code",
@@ -266,7 +168,7 @@ def _read_request_types(r: _Reader, doc: dict, plan: _Plan) -> None:
         if entry is None:
             continue
         code = r.text(entry, "code", path, max_length=30)
-        _unique(r, seen, code, f"{path}.code", "request type code")
+        unique(r, seen, code, f"{path}.code", "request type code")
         name = r.text(entry, "name", path, max_length=200, required=False) or ""
         before = len(r.violations)
         row = {
@@ -301,7 +203,7 @@ def _read_request_types(r: _Reader, doc: dict, plan: _Plan) -> None:
         plan.request_types.append(row)
 
 
-def _read_feature(r: _Reader, doc: dict, plan: _Plan) -> None:
+def _read_feature(r: PathReader, doc: dict, plan: _Plan) -> None:
     if doc.get("feature") is None:
         return
     entry = r.obj(doc["feature"], "feature", ("invoice_request_eligibility_char_type",))
@@ -311,7 +213,7 @@ def _read_feature(r: _Reader, doc: dict, plan: _Plan) -> None:
     plan.feature = {"invoice_request_eligibility_char_type": char_type}
 
 
-def _read_accounts(r: _Reader, doc: dict, plan: _Plan) -> None:
+def _read_accounts(r: PathReader, doc: dict, plan: _Plan) -> None:
     seen: dict[str, str] = {}
     kinds, statuses = Membership.Kind.values, Membership.Status.values
     for path, item in r.items(doc, "accounts", "accounts"):
@@ -321,7 +223,7 @@ def _read_accounts(r: _Reader, doc: dict, plan: _Plan) -> None:
         if entry is None:
             continue
         number = r.text(entry, "number", path, max_length=40)
-        _unique(r, seen, number, f"{path}.number", "account number")
+        unique(r, seen, number, f"{path}.number", "account number")
         account = {
             "number": number,
             "name": r.text(entry, "name", path, max_length=200, required=False) or "",
@@ -341,7 +243,7 @@ def _read_accounts(r: _Reader, doc: dict, plan: _Plan) -> None:
             if m is None:
                 continue
             external_id = r.text(m, "external_id", mpath, max_length=64)
-            _unique(r, seen_members, external_id, f"{mpath}.external_id", "membership external_id")
+            unique(r, seen_members, external_id, f"{mpath}.external_id", "membership external_id")
             membership = {
                 "external_id": external_id,
                 "kind": r.choice(m, "kind", mpath, kinds, Membership.Kind.INDIVIDUAL),
@@ -360,13 +262,13 @@ def _read_accounts(r: _Reader, doc: dict, plan: _Plan) -> None:
                 }
                 if char["type"] and char["effective_from"]:
                     key = f"{char['type']}@{char['effective_from']}"
-                    _unique(r, seen_chars, key, cpath, "characteristic (type, effective_from)")
+                    unique(r, seen_chars, key, cpath, "characteristic (type, effective_from)")
                 membership["characteristics"].append(char)
             account["memberships"].append(membership)
         plan.accounts.append(account)
 
 
-def _check_references(r: _Reader, tenant, plan: _Plan) -> None:
+def _check_references(r: PathReader, tenant, plan: _Plan) -> None:
     """Calendars and divisions named in the file or already stored; payers already stored."""
     calendars = {c["name"] for c in plan.calendars} | set(
         WorkCalendar.objects.filter(tenant=tenant).values_list("name", flat=True)
@@ -388,7 +290,7 @@ def _check_references(r: _Reader, tenant, plan: _Plan) -> None:
 
 def config_validate(*, tenant, data: Any) -> _Plan:
     """The document as a plan to write, or ConfigInvalid listing every violation by path."""
-    r = _Reader()
+    r = PathReader()
     plan = _Plan()
     doc = r.obj(data, "", SECTIONS)
     if doc is not None:

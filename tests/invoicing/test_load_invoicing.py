@@ -414,6 +414,63 @@ def test_load_invoicing_shape_violations(tenant, data, expected):
     assert all(m.objects.count() == 0 for m in MODELS)
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"accounts": None, "calendars": None}, []),
+        ({"feature": None}, []),
+        (
+            {"divisions": [{"code": "D" * 31}]},
+            ["divisions[0].code: expected at most 30 characters, found 31"],
+        ),
+        ({"calendars": [7]}, ["calendars[0]: expected an object, found 7"]),
+        ({"divisions": [None]}, ["divisions[0]: expected an object, found nothing"]),
+        ({"request_types": [[]]}, ["request_types[0]: expected an object, found a list"]),
+        ({"feature": "INVRACTE"}, ["feature: expected an object, found 'INVRACTE'"]),
+        (
+            {"calendars": [{"name": "C", "weekend_days": "SAT"}]},
+            [
+                "calendars[0].weekend_days: expected a list of MON, TUE, WED, THU, FRI, SAT, SUN, "
+                "found 'SAT'"
+            ],
+        ),
+        (
+            {"calendars": [{"name": "C", "holidays_from": "US"}]},
+            ["calendars[0].holidays_from: expected an object, found 'US'"],
+        ),
+        (
+            {"calendars": [{"name": "C", "holidays_from": {"years": [2026]}}]},
+            ["calendars[0].holidays_from.country: expected text, found nothing"],
+        ),
+        (
+            {
+                "accounts": [
+                    {
+                        "number": "A",
+                        "bill_cycle_day": 1,
+                        "division": "NOPE",
+                        "memberships": [1, {"external_id": "M", "characteristics": [2]}],
+                    }
+                ]
+            },
+            [
+                "accounts[0].memberships[0]: expected an object, found 1",
+                "accounts[0].memberships[1].characteristics[0]: expected an object, found 2",
+                "accounts[0].division: no division with code 'NOPE'",
+            ],
+        ),
+    ],
+)
+def test_load_invoicing_more_shape_violations(tenant, data, expected):
+    if not expected:
+        invoicing_config_load(actor=_owner(tenant), data=data)
+        assert all(m.objects.count() == 0 for m in MODELS)
+        return
+    with pytest.raises(ConfigInvalid) as exc:
+        invoicing_config_load(actor=_owner(tenant), data=data)
+    assert exc.value.violations == expected
+
+
 def _owner(tenant):
     from core.actors import Actor
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.actors import Actor
-from core.exceptions import DomainError
 from core.management.commands._base import tenant_or_error
 from invoicing.services.config import ConfigInvalid, invoicing_config_load
 
@@ -34,7 +33,5 @@ class Command(BaseCommand):
         except ConfigInvalid as exc:
             for line in exc.violations:
                 self.stderr.write(line)
-            raise CommandError(exc.message) from None
-        except DomainError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(json.dumps(counts, sort_keys=True))
