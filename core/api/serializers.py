@@ -90,7 +90,10 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
 def _scope_choice(choices) -> serializers.ChoiceField:
     return serializers.ChoiceField(
-        list(choices), error_messages={"invalid_choice": f"expected one of {', '.join(choices)}"}
+        list(choices),
+        error_messages={
+            "invalid_choice": "{input} is not offered; expected one of " + ", ".join(choices)
+        },
     )
 
 
