@@ -6,6 +6,9 @@ class InvoicingConfig(AppConfig):
     name = "invoicing"
 
     def ready(self) -> None:
+        from billing.hooks import register_run_completed
         from invoicing import labels
+        from invoicing.services.charges import charges_from_billing_run
 
         labels.register()
+        register_run_completed(charges_from_billing_run, name="invoicing.charges_from_billing_run")
