@@ -7,8 +7,9 @@ class InvoicingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing.hooks import register_run_completed
-        from invoicing import labels
+        from invoicing import ingest, labels
         from invoicing.services.charges import charges_from_billing_run
 
         labels.register()
+        ingest.register()
         register_run_completed(charges_from_billing_run, name="invoicing.charges_from_billing_run")
