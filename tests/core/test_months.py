@@ -62,3 +62,21 @@ def test_parse_month_year_range_comes_from_settings(settings):
     with pytest.raises(MonthError):
         parse_month(f"{THIS_YEAR + 1}-01")
     assert parse_month("2020-01") == date(2020, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-02-30", "2026-2-01", "2026-02-01x", "26-02-01", "1999-12-31", " 2026-02-01", 20260201],
+)
+def test_parse_date_refuses_anything_but_a_real_yyyy_mm_dd(text):
+    from core.months import parse_date
+
+    with pytest.raises(MonthError) as err:
+        parse_date(text)
+    assert "expected YYYY-MM-DD" in str(err.value)
+
+
+def test_parse_date_reads_a_real_day():
+    from core.months import parse_date
+
+    assert parse_date("2026-02-28") == date(2026, 2, 28)
