@@ -17,6 +17,7 @@ class Kind(models.TextChoices):
     CHARGES = "CHARGES", "Charges"
     REMITTANCE = "REMITTANCE", "Remittance (X12 835 or CSV)"
     MEMBERSHIP_EVENTS = "MEMBERSHIP_EVENTS", "Membership events"
+    BILLABLE_CHARGES = "BILLABLE_CHARGES", "Billable charges (invoicing)"
 
 
 class Artifact(models.Model):

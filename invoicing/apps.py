@@ -6,6 +6,10 @@ class InvoicingConfig(AppConfig):
     name = "invoicing"
 
     def ready(self) -> None:
-        from invoicing import labels
+        from billing.hooks import register_run_completed
+        from invoicing import ingest, labels
+        from invoicing.services.charges import charges_from_billing_run
 
         labels.register()
+        ingest.register()
+        register_run_completed(charges_from_billing_run, name="invoicing.charges_from_billing_run")

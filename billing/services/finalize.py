@@ -8,11 +8,13 @@ import logging
 from django.db import connection, transaction
 from django.db.models import Max, Min
 
+from billing.hooks import run_completed_notify
 from billing.models import BillingRun, Decision, RunPayer
 from billing.selectors import run_summary
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
+from core.exceptions import Conflict
 from core.transitions import transition_apply
 
 log = logging.getLogger("healthbill.billing")
@@ -102,6 +104,10 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
                         payload={"by": run.pk},
                     )
         run.refresh_from_db()
+        if run.mode == BillingRun.Mode.PRODUCTION:
+            # In the completion's transaction: a completion that dies before its commit leaves
+            # no half of the other apps' writes behind, and its retry runs them again.
+            run_completed_notify(run)
     if connection.vendor == "postgresql":
         # A run adds rows by the hundred thousand: fresh statistics keep the screens' and the
         # API's decision queries on their indexes (autovacuum would get there later).
@@ -119,4 +125,18 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
         "run completed",
         extra={"run": run.pk, "status": run.status, "decisions": run.decisions_count},
     )
+    return run
+
+
+def billing_run_completed_replay(*, run_id: int) -> BillingRun:
+    """Run the completion callbacks again for a complete production run (they are idempotent)."""
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+        if run.mode != BillingRun.Mode.PRODUCTION or run.status not in BillingRun.DONE:
+            raise Conflict(
+                f"Run #{run.pk} is {run.mode} and {run.status}: only a complete production run "
+                "tells other apps it completed.",
+                code="run_not_complete",
+            )
+        run_completed_notify(run)
     return run

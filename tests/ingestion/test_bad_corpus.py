@@ -13,6 +13,7 @@ from core import scopes as S
 from core.models import AuditChainHead, AuditEntry
 from ingestion.models import Artifact, Batch, BatchRecord
 from ingestion.registry import handlers
+from invoicing.models import Account, BillableCharge
 from tests.data.bad import make_corpus
 
 KINDS = [h.kind for h in handlers()]
@@ -114,6 +115,8 @@ def known(world):
             last_name="Example",
             birth_date="1980-04-15",
         )
+    # The invoicing account the BILLABLE_CHARGES and MEMBERSHIP_EVENTS examples name.
+    Account.objects.create(tenant=world.tenant, number="A-100", name="Example", bill_cycle_day=15)
     return world
 
 
@@ -217,3 +220,6 @@ def test_formula_cells_in_an_upload_are_data_stored_as_sent(
     if "service_code" in handler.columns:
         event = ServiceDeliveryEvent.objects.get(member=member)
         assert event.service_code == make_corpus.FORMULAS["service_code"]
+    if kind == "BILLABLE_CHARGES":
+        charge = BillableCharge.objects.get(account__number="A-100")
+        assert charge.description == make_corpus.FORMULAS["description"]

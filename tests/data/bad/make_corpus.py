@@ -22,6 +22,7 @@ FORMULAS = {
     "first_name": "+cmd|' /C calc'!A0",
     "last_name": "@SUM(A1)",
     "service_code": "-2+3",
+    "description": "=1+2",
 }
 ACCENTED = "José Müller"
 
