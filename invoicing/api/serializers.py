@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -66,6 +67,18 @@ class StrictSerializer(serializers.Serializer):
                     {k[:50]: [f"unknown field (expected among {allowed})"] for k in unknown}
                 )
         return attrs
+
+
+class StrictSerializerExtension(OpenApiSerializerExtension):
+    """The schema says what StrictSerializer enforces: no properties beyond the listed ones."""
+
+    target_class = "invoicing.api.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
 
 
 # --- calendars -------------------------------------------------------------------------------

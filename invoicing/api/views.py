@@ -410,7 +410,13 @@ class InvoiceRequestPreviewView(TenantAPIView):
 
     required_scopes = {"GET": VIEW}
 
-    @extend_schema(parameters=[ser.PreviewQuerySerializer], responses=ser.PreviewSerializer)
+    @extend_schema(
+        parameters=[ser.PreviewQuerySerializer],
+        responses={
+            200: ser.PreviewSerializer,
+            404: OpenApiResponse(description="no such request type or account"),
+        },
+    )
     def get(self, request):
         form = ser.PreviewQuerySerializer(data=request.query_params)
         form.is_valid(raise_exception=True)

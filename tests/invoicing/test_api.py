@@ -469,3 +469,29 @@ def test_another_tenants_objects_answer_404(world):
     assert outsider.get(f"{API}/requests").json()["results"] == []
     r.refresh_from_db()
     assert r.status == Status.PENDING_APPROVAL
+
+
+# --- schema and tokens ------------------------------------------------------------------------
+
+
+def test_schema_states_strict_bodies_and_the_preview_404(world, owner):
+    schema = owner.get("/api/schema/?format=json").json()
+    create = schema["components"]["schemas"]["InvoiceRequestCreateRequest"]
+    assert create["additionalProperties"] is False  # unknown fields are refused (400)
+    preview = schema["paths"]["/api/invoicing/requests/preview"]["get"]["responses"]
+    assert "404" in preview
+    post = schema["paths"]["/api/invoicing/requests"]["post"]["responses"]
+    assert "201" in post and "200" not in post
+
+
+def test_a_token_with_invoicing_scopes_reads_but_cannot_approve(world, token_client):
+    from core.services import api_token_create
+
+    _, raw = api_token_create(
+        actor=world.actor(S.Role.OWNER), name="inv", scopes=[S.INVOICING_VIEW]
+    )
+    r = _make_request(world, approval=True)
+    client = token_client(raw)
+    assert client.get(f"{API}/requests/{r.pk}").json()["status"] == "PENDING_APPROVAL"
+    error = error_envelope(client.post(f"{API}/requests/{r.pk}/approve", format="json"), 403)
+    assert S.INVOICING_REQUEST_APPROVE in error["message"]
