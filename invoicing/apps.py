@@ -7,9 +7,19 @@ class InvoicingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing.hooks import register_run_completed
+        from core import scopes as S
         from invoicing import ingest, labels
         from invoicing.services.charges import charges_from_billing_run
 
+        S.offer_scopes(
+            "invoicing",
+            [
+                S.INVOICING_REQUEST_CREATE,
+                S.INVOICING_REQUEST_APPROVE,
+                S.INVOICING_TYPE_MANAGE,
+                S.INVOICING_VIEW,
+            ],
+        )
         labels.register()
         ingest.register()
         register_run_completed(charges_from_billing_run, name="invoicing.charges_from_billing_run")
