@@ -229,6 +229,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ArtifactKindEnum": "ingestion.models.Kind",
         "LoadableKindEnum": "ingestion.api.serializers.loadable_kind_choices",
+        "InvoiceModeEnum": "invoicing.models.InvoiceRequestType.InvoiceMode",
+        "BillKindEnum": "invoicing.models.Bill.Kind",
+        "BillStatusEnum": "invoicing.models.Bill.Status",
+        "InvoiceRequestStatusEnum": "invoicing.models.InvoiceRequest.Status",
+        "MembershipKindEnum": "invoicing.models.Membership.Kind",
+        "MembershipStatusEnum": "invoicing.models.Membership.Status",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("core.api.urls")),
     path("api/", include("ingestion.api.urls")),
     path("api/billing/", include("billing.api.urls")),
+    path("api/invoicing/", include("invoicing.api.urls")),
     path("ingestion/", include("ingestion.urls")),
     path("billing/", include("billing.urls")),
     path("", include("core.urls")),

@@ -6,6 +6,16 @@ class InvoicingConfig(AppConfig):
     name = "invoicing"
 
     def ready(self) -> None:
+        from core import scopes as S
         from invoicing import labels
 
+        S.offer_scopes(
+            "invoicing",
+            [
+                S.INVOICING_REQUEST_CREATE,
+                S.INVOICING_REQUEST_APPROVE,
+                S.INVOICING_TYPE_MANAGE,
+                S.INVOICING_VIEW,
+            ],
+        )
         labels.register()

@@ -20,8 +20,14 @@ from invoicing.models import (
     Division,
     InvoiceRequest,
     InvoiceRequestType,
+    Membership,
     WorkCalendar,
 )
+
+
+def visible_payer_ids(actor: Actor) -> list | None:
+    """Ids of the payers the actor's grants allow, or None when no grant narrows them."""
+    return granted_ids(actor, Payer)
 
 
 def _narrow_accounts(actor: Actor, qs: QuerySet, prefix: str = "") -> QuerySet:
@@ -148,4 +154,62 @@ def bill_get(actor: Actor, bill_id: int) -> Bill:
     found = bill_list(actor).filter(pk=bill_id).first()
     if found is None:
         raise NotFound(f"Bill {bill_id} does not exist.")
+    return found
+
+
+def account_get_by_id(actor: Actor, account_id: int) -> Account:
+    """One visible account by id, or 404."""
+    account = account_list(actor).filter(pk=account_id).first()
+    if account is None:
+        raise NotFound(f"Account {account_id} does not exist.")
+    return account
+
+
+def membership_list(actor: Actor, account: Account) -> QuerySet[Membership]:
+    """The memberships of a visible account, with characteristics and log prefetched."""
+    actor.require(S.INVOICING_VIEW)
+    return (
+        Membership.objects.filter(tenant=actor.tenant, account=account)
+        .prefetch_related("characteristics")
+        .order_by("external_id", "id")
+    )
+
+
+def membership_get(actor: Actor, account: Account, membership_id: int) -> Membership:
+    """One membership of a visible account, or 404."""
+    found = membership_list(actor, account).filter(pk=membership_id).first()
+    if found is None:
+        raise NotFound(f"Membership {membership_id} does not exist on account {account.number}.")
+    return found
+
+
+def calendar_get(actor: Actor, calendar_id: int) -> WorkCalendar:
+    """One calendar of the tenant, or 404."""
+    found = calendar_list(actor).filter(pk=calendar_id).first()
+    if found is None:
+        raise NotFound(f"Calendar {calendar_id} does not exist.")
+    return found
+
+
+def division_get(actor: Actor, division_id: int) -> Division:
+    """One division of the tenant, or 404."""
+    found = division_list(actor).filter(pk=division_id).first()
+    if found is None:
+        raise NotFound(f"Division {division_id} does not exist.")
+    return found
+
+
+def request_type_get_by_id(actor: Actor, type_id: int) -> InvoiceRequestType:
+    """One request type by id, or 404."""
+    found = request_type_list(actor).filter(pk=type_id).first()
+    if found is None:
+        raise NotFound(f"Invoice request type {type_id} does not exist.")
+    return found
+
+
+def charge_get(actor: Actor, charge_id: int) -> BillableCharge:
+    """One charge of a visible account, or 404."""
+    found = charge_list(actor).filter(pk=charge_id).first()
+    if found is None:
+        raise NotFound(f"Charge {charge_id} does not exist.")
     return found
