@@ -7,7 +7,7 @@ class InvoicingConfig(AppConfig):
 
     def ready(self) -> None:
         from core import scopes as S
-        from invoicing import labels
+        from invoicing import dashboard, labels, links
 
         S.offer_scopes(
             "invoicing",
@@ -19,3 +19,5 @@ class InvoicingConfig(AppConfig):
             ],
         )
         labels.register()
+        links.register()
+        dashboard.register()
