@@ -66,56 +66,66 @@ def _years(text: str) -> list[int] | None:
     return [int(p) for p in parts]
 
 
-def _handle(request: HttpRequest, cal) -> tuple[dict, str]:
+def _handle(request: HttpRequest, cal) -> tuple[dict, str, int]:
+    """Apply the posted action; (errors by field, success message, HTTP status)."""
+    errors, done, status = {}, "", 400
+    try:
+        errors, done = _apply(request, cal)
+    except DomainError as exc:
+        errors, status = _refusal(request.POST.get("action", ""), exc), exc.http_status
+    return errors, done, (200 if not errors else status)
+
+
+def _refusal(action: str, exc: DomainError) -> dict:
+    """A service's refusal, beside the field of the form it is about."""
+    fields = {
+        "weekend": ("weekend_days",),
+        "add": ("day", "name"),
+        "import": ("country", "years"),
+    }.get(action, ())
+    default = {"weekend": "weekend_days", "add": "day", "import": "country"}.get(action, "remove")
+    field = field_of(exc, fields, default=default)
+    return {field: message_for(exc, field)}
+
+
+def _apply(request: HttpRequest, cal) -> tuple[dict, str]:
     """Apply the posted action; (errors by field, success message)."""
     actor, post = request.actor, request.POST
     action = post.get("action", "")
     errors: dict = {}
-    try:
-        if action == "weekend":
-            setup.calendar_update(
-                actor=actor, calendar_id=cal.pk, weekend_days=post.getlist("weekend_days")
-            )
-            return {}, "Weekend days saved."
-        if action == "add":
-            day = optional_date(post, "day", errors)
-            if day is None and not errors:
-                errors["day"] = "type the holiday's date (YYYY-MM-DD)."
-            if errors:
-                return errors, ""
-            calendar_edits.holiday_add(
-                actor=actor, calendar_id=cal.pk, day=day, name=post.get("name", "")
-            )
-            return {}, f"Holiday {day:%Y-%m-%d} added."
-        if action == "remove":
-            day = optional_date(post, "day", errors)
-            if day is None:
-                return {"remove": errors.get("day", "no day given.")}, ""
-            calendar_edits.holiday_remove(actor=actor, calendar_id=cal.pk, day=day)
-            return {}, f"Holiday {day:%Y-%m-%d} removed; it is a working day again."
-        if action == "import":
-            years = _years(post.get("years", ""))
-            if years is None:
-                return {"years": "expected years like 2026, 2027 or 2026-2028."}, ""
-            result = setup.calendar_import_holidays(
-                actor=actor, calendar_id=cal.pk, country=post.get("country", ""), years=years
-            )
-            return {}, (
-                f"Imported {result['country']} holidays for {', '.join(map(str, result['years']))}"
-                f": {result['found']} found, {result['created']} added, "
-                f"{result['updated']} renamed."
-            )
-    except DomainError as exc:
-        fields = {
-            "weekend": ("weekend_days",),
-            "add": ("day", "name"),
-            "import": ("country", "years"),
-        }.get(action, ())
-        default = {"weekend": "weekend_days", "add": "day", "import": "country"}.get(
-            action, "remove"
+    if action == "weekend":
+        setup.calendar_update(
+            actor=actor, calendar_id=cal.pk, weekend_days=post.getlist("weekend_days")
         )
-        field = field_of(exc, fields, default=default)
-        return {field: message_for(exc, field)}, ""
+        return {}, "Weekend days saved."
+    if action == "add":
+        day = optional_date(post, "day", errors)
+        if day is None and not errors:
+            errors["day"] = "type the holiday's date (YYYY-MM-DD)."
+        if errors:
+            return errors, ""
+        calendar_edits.holiday_add(
+            actor=actor, calendar_id=cal.pk, day=day, name=post.get("name", "")
+        )
+        return {}, f"Holiday {day:%Y-%m-%d} added."
+    if action == "remove":
+        day = optional_date(post, "day", errors)
+        if day is None:
+            return {"remove": errors.get("day", "no day given.")}, ""
+        calendar_edits.holiday_remove(actor=actor, calendar_id=cal.pk, day=day)
+        return {}, f"Holiday {day:%Y-%m-%d} removed; it is a working day again."
+    if action == "import":
+        years = _years(post.get("years", ""))
+        if years is None:
+            return {"years": "expected years like 2026, 2027 or 2026-2028."}, ""
+        result = setup.calendar_import_holidays(
+            actor=actor, calendar_id=cal.pk, country=post.get("country", ""), years=years
+        )
+        return {}, (
+            f"Imported {result['country']} holidays for {', '.join(map(str, result['years']))}"
+            f": {result['found']} found, {result['created']} added, "
+            f"{result['updated']} renamed."
+        )
     return {"general": "unknown action."}, ""
 
 
@@ -128,8 +138,9 @@ def calendar_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         return not_found(request, f"Calendar {pk}")
     errors: dict = {}
+    status = 200
     if request.method == "POST":
-        errors, done = _handle(request, cal)
+        errors, done, status = _handle(request, cal)
         if not errors:
             messages.success(request, done)
             return redirect("invoicing:calendar", pk=cal.pk)
@@ -149,5 +160,5 @@ def calendar_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "types": selectors.request_type_list(actor).filter(work_calendar=cal),
             "divisions": cal.divisions.order_by("code"),
         },
-        status=400 if errors else 200,
+        status=status,
     )
