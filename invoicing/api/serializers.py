@@ -420,7 +420,8 @@ class InvoiceRequestSerializer(serializers.ModelSerializer):
         bill = request.bill
         if bill is None:
             return None
-        return {"id": bill.pk, "kind": bill.kind, "lines": bill.line_count, "total": bill.total}
+        summary = {"id": bill.pk, "kind": bill.kind, "lines": bill.line_count, "total": bill.total}
+        return BillSummarySerializer(summary).data
 
 
 class InvoiceRequestCreateSerializer(StrictSerializer):

@@ -8,9 +8,6 @@ from core import scopes as S
 from core.models import ApiToken, TenantPolicy
 
 NOT_BUILT = [
-    S.INVOICING_REQUEST_CREATE,
-    S.INVOICING_REQUEST_APPROVE,
-    S.INVOICING_TYPE_MANAGE,
     S.CLAIMS_WRITE,
     S.BILLING_DENIAL_WRITE,
     S.BILLING_AUTOCORRECTION_RUN,
@@ -19,7 +16,6 @@ NOT_BUILT = [
     S.BILLING_COB_OVERRIDE,
     S.WALLETS_RUN_TRIGGER,
     S.WALLETS_TOPUP,
-    S.INVOICING_VIEW,
     S.CLAIMS_VIEW,
     S.WALLETS_VIEW,
 ]
@@ -34,12 +30,16 @@ OFFERED = {
     S.BILLING_EXCEPTION_RESOLVE,
     S.INGESTION_READ,
     S.INGESTION_UPDATE,
+    S.INVOICING_REQUEST_CREATE,
+    S.INVOICING_REQUEST_APPROVE,
+    S.INVOICING_TYPE_MANAGE,
+    S.INVOICING_VIEW,
 }
 # words a user would read for capabilities that do not exist yet
-ABSENT_WORDS = ["invoic", "wallet", "denial", "remittance", "coordination of benefits", "claims"]
+ABSENT_WORDS = ["wallet", "denial", "remittance", "coordination of benefits", "claims"]
 
 
-def test_offered_scopes_are_those_of_core_billing_and_ingestion():
+def test_offered_scopes_are_those_of_core_billing_ingestion_and_invoicing():
     assert set(S.offered_scopes()) == OFFERED
     assert S.offered_override_scopes() == (S.BILLING_OVERRIDE_CREATE, S.BILLING_RUN_TRIGGER)
     # the SPEC role table itself still names every scope
@@ -81,16 +81,16 @@ def test_token_form_offers_only_offered_scopes(world):
 
 
 def test_api_token_with_a_scope_not_offered_is_400_naming_it(world):
-    # when an OWNER asks for a token carrying an invoicing scope (held by the role, not offered)
+    # when an OWNER asks for a token carrying a claims scope (held by the role, not offered)
     response = world.client(S.Role.OWNER).post(
         "/api/tokens",
-        {"name": "x", "scopes": [S.BILLING_RUN_VIEW, S.INVOICING_REQUEST_CREATE]},
+        {"name": "x", "scopes": [S.BILLING_RUN_VIEW, S.CLAIMS_WRITE]},
         format="json",
     )
     # then it is a 400 naming the scope, and no token exists
     assert response.status_code == 400
     error = response.json()["error"]
-    assert S.INVOICING_REQUEST_CREATE in error["message"]
+    assert S.CLAIMS_WRITE in error["message"]
     assert "not offered" in error["message"]
     assert not ApiToken.objects.exists()
 
