@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/invoicing/", include("invoicing.api.urls")),
     path("ingestion/", include("ingestion.urls")),
     path("billing/", include("billing.urls")),
+    path("invoicing/", include("invoicing.urls")),
     path("", include("core.urls")),
 ]

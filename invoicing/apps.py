@@ -8,7 +8,7 @@ class InvoicingConfig(AppConfig):
     def ready(self) -> None:
         from billing.hooks import register_run_completed
         from core import scopes as S
-        from invoicing import ingest, labels
+        from invoicing import dashboard, ingest, labels, links
         from invoicing.services.charges import charges_from_billing_run
 
         S.offer_scopes(
@@ -23,3 +23,5 @@ class InvoicingConfig(AppConfig):
         labels.register()
         ingest.register()
         register_run_completed(charges_from_billing_run, name="invoicing.charges_from_billing_run")
+        links.register()
+        dashboard.register()

@@ -11,6 +11,7 @@ from tests.billing import workbench_endpoints as _billing_workbench  # noqa: F40
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
 from tests.ingestion import endpoints as _ingestion_endpoints  # noqa: F401
 from tests.invoicing import endpoints as _invoicing_endpoints  # noqa: F401
+from tests.invoicing import screens_endpoints as _invoicing_screens  # noqa: F401
 
 
 @pytest.mark.parametrize("endpoint", permissions.ENDPOINTS, ids=lambda e: e.name)
