@@ -6,6 +6,7 @@ class InvoicingConfig(AppConfig):
     name = "invoicing"
 
     def ready(self) -> None:
-        from invoicing import labels
+        from invoicing import demo, labels
 
         labels.register()
+        demo.register()
