@@ -6,7 +6,8 @@ class InvoicingConfig(AppConfig):
     name = "invoicing"
 
     def ready(self) -> None:
-        from invoicing import demo, labels
+        from invoicing import bench, demo, labels
 
         labels.register()
         demo.register()
+        bench.register()
