@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from core.actors import Actor
 from core.bench import Bench, Timer, peak_rss_mb, register_bench
 from core.bulk import insert_rows
 from core.services import tenant_create
