@@ -137,6 +137,66 @@ def audit_record(
     return entry
 
 
+_ENTRY_FIELDS = (
+    "tenant",
+    "actor",
+    "prev_hash",
+    "hash",
+    "seq",
+    "at",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "reason",
+    "payload",
+)
+
+
+def audit_record_many(
+    *, tenant: Tenant, actor: Actor | None, entries: list[dict]
+) -> list[AuditEntry]:
+    """Append several entries at once, in order (one head lock, one insert): set-based services.
+
+    Each entry is a dict of `action`, `obj` (or `object_type` and `object_id`), optional
+    `reason` and `payload`; the chain is the same as if `audit_record` had been called for each.
+    """
+    if not entries:
+        return []
+    user = actor.user if actor is not None else None
+    actor_label = actor.label if actor is not None else "system"
+    rows = []
+    with transaction.atomic():
+        head = _lock_head(tenant)
+        seq, prev = head.seq, head.hash or GENESIS
+        for item in entries:
+            obj = item.get("obj")
+            object_type = item.get("object_type") or (obj._meta.label if obj is not None else "")
+            object_id = item.get("object_id") or (obj.pk if obj is not None else "")
+            seq += 1
+            fields = {
+                "seq": seq,
+                "at": timezone.now(),
+                "actor_label": actor_label,
+                "action": item["action"],
+                "object_type": object_type,
+                "object_id": str(object_id),
+                "reason": (item.get("reason") or "").strip(),
+                "payload": orjson.loads(canonical_json(item.get("payload") or {})),
+            }
+            digest = entry_hash(
+                prev, tenant_id=tenant.pk, actor_id=user.pk if user else None, **fields
+            )
+            rows.append(
+                AuditEntry(tenant=tenant, actor=user, prev_hash=prev, hash=digest, **fields)
+            )
+            prev = digest
+        AuditEntry.objects.bulk_create(rows, batch_size=2000)
+        head.seq, head.hash = seq, prev
+        head.save(update_fields=["seq", "hash"])
+    return rows
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """What verification found: OK, or the first entry that breaks the chain and why."""

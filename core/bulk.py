@@ -56,3 +56,44 @@ def fetch_rows(queryset: models.QuerySet) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def update_rows(
+    model: type[models.Model],
+    objs: Sequence[models.Model],
+    fields: Sequence[str],
+    *,
+    still_null: Sequence[str] = (),
+) -> int:
+    """`bulk_update` of instances by pk without its CASE per row (call inside atomic()).
+
+    On PostgreSQL one `UPDATE ... FROM unnest(arrays)` per call; elsewhere `bulk_update`.
+    Only rows whose `still_null` fields are still NULL are written; returns how many were.
+    """
+    if not objs or not fields:
+        return 0
+    if connection.vendor != "postgresql":
+        qs = model.objects.filter(**{f"{name}__isnull": True for name in still_null})
+        return qs.bulk_update(objs, list(fields), batch_size=1000)
+    qn = connection.ops.quote_name
+    pk = model._meta.pk
+    meta = [model._meta.get_field(name) for name in fields]
+    columns = [pk, *meta]
+    selects = ", ".join(
+        f"unnest(%s::{f.rel_db_type(connection) if f is pk else f.db_type(connection)}[]) "
+        f"AS {qn(f.column)}"
+        for f in columns
+    )
+    sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in meta)
+    nulls = "".join(
+        f" AND t.{qn(model._meta.get_field(name).column)} IS NULL" for name in still_null
+    )
+    params = [
+        [f.get_db_prep_save(getattr(o, f.attname), connection) for o in objs] for f in columns
+    ]
+    # Identifiers come from the model's meta, values go as parameters.
+    sql = f"UPDATE {qn(model._meta.db_table)} AS t SET {sets} FROM (SELECT {selects}) AS v "  # noqa: S608
+    sql += f"WHERE t.{qn(pk.column)} = v.{qn(pk.column)}{nulls}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

@@ -8,7 +8,8 @@ from django.db import models, transaction
 from django_fsm import can_proceed
 
 from core.actors import Actor
-from core.audit import audit_record
+from core.audit import audit_record, audit_record_many
+from core.bulk import update_rows
 from core.exceptions import DomainError, NotFound, TransitionRefused
 
 
@@ -67,3 +68,66 @@ def transition_apply(
             payload={"from": before, "to": getattr(instance, field), **(payload or {})},
         )
     return instance
+
+
+def transition_apply_many(
+    *,
+    actor: Actor,
+    model: type[models.Model],
+    pks: list,
+    name: str,
+    scope: str,
+    kwargs_by_pk: dict | None = None,
+    payload_by_pk: dict | None = None,
+) -> list[models.Model]:
+    """`transition_apply` for many rows at once (set-based services): all or nothing.
+
+    Locks the rows (in id order), refuses if any may not take the transition, applies it to
+    each, writes the changed fields with one bulk update and one audit entry per row.
+    """
+    actor.require(scope)
+    kwargs_by_pk, payload_by_pk = kwargs_by_pk or {}, payload_by_pk or {}
+    with transaction.atomic():
+        instances = list(
+            model.objects.select_for_update().filter(pk__in=pks, tenant=actor.tenant).order_by("pk")
+        )
+        if len(instances) != len(set(pks)):
+            missing = sorted(set(pks) - {i.pk for i in instances})
+            raise NotFound(f"{model._meta.verbose_name.capitalize()} {missing[0]} does not exist.")
+        concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
+        changed: set[str] = set()
+        entries = []
+        for instance in instances:
+            method = getattr(instance, name, None)
+            if method is None or not hasattr(method, "_django_fsm"):
+                raise ValueError(f"{model.__name__}.{name} is not a transition")
+            field = _state_field(instance, method)
+            before = getattr(instance, field)
+            if not can_proceed(method):
+                allowed = allowed_transitions(instance, field)
+                raise TransitionRefused(
+                    f"Cannot {name.replace('_', ' ')} {model._meta.verbose_name} {instance.pk}: "
+                    f"it is {before}; allowed from here: {', '.join(allowed) or 'none'}.",
+                    details={"current": before, "allowed": allowed},
+                )
+            old = {f.attname: getattr(instance, f.attname) for f in concrete}
+            method(**kwargs_by_pk.get(instance.pk, {}))
+            for f in concrete:
+                if getattr(f, "auto_now", False):
+                    f.pre_save(instance, add=False)
+            changed |= {f.name for f in concrete if getattr(instance, f.attname) != old[f.attname]}
+            entries.append(
+                {
+                    "action": f"{model.__name__}.{name}",
+                    "obj": instance,
+                    "payload": {
+                        "from": before,
+                        "to": getattr(instance, field),
+                        **payload_by_pk.get(instance.pk, {}),
+                    },
+                }
+            )
+        if changed:
+            update_rows(model, instances, sorted(changed))
+        audit_record_many(tenant=actor.tenant, actor=actor, entries=entries)
+    return instances

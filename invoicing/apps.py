@@ -8,7 +8,7 @@ class InvoicingConfig(AppConfig):
     def ready(self) -> None:
         from billing.hooks import register_run_completed
         from core import scopes as S
-        from invoicing import dashboard, ingest, labels, links
+        from invoicing import bench, dashboard, demo, ingest, labels, links
         from invoicing.services.charges import charges_from_billing_run
 
         S.offer_scopes(
@@ -25,3 +25,5 @@ class InvoicingConfig(AppConfig):
         register_run_completed(charges_from_billing_run, name="invoicing.charges_from_billing_run")
         links.register()
         dashboard.register()
+        demo.register()
+        bench.register()

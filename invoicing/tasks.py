@@ -42,3 +42,12 @@ def bill_render_pdf(bill_id: int) -> str:
     from invoicing.services.processing import bill_render_pdf as render
 
     return render(bill_id=bill_id).pdf.name
+
+
+def bills_render_pdf(bill_ids: list[int]) -> int:
+    """Render the PDFs of the bills a batch cut (one task per chunk); each once."""
+    from invoicing.services.processing import bill_render_pdf as render
+
+    for bill_id in bill_ids:
+        render(bill_id=bill_id)
+    return len(bill_ids)

@@ -20,9 +20,17 @@ from django.template.loader import render_to_string
 from core import csvsafe, queue
 from core import scopes as S
 from core.actors import Actor
+from core.bulk import fetch_rows, insert_rows, update_rows
 from core.exceptions import DomainError
-from core.transitions import transition_apply
-from invoicing.models import Account, Bill, BillableCharge, BillLine, InvoiceRequest
+from core.transitions import transition_apply, transition_apply_many
+from invoicing.models import (
+    Account,
+    Bill,
+    BillableCharge,
+    BillLine,
+    InvoiceRequest,
+    InvoiceRequestType,
+)
 
 log = logging.getLogger("healthbill.invoicing")
 Status = InvoiceRequest.Status
@@ -145,32 +153,175 @@ def bill_summary(bill: Bill | None) -> dict | None:
     return {"id": bill.pk, "kind": bill.kind, "lines": bill.line_count, "total": str(bill.total)}
 
 
+CHUNK = 500  # requests cut together in one transaction by the batch
+
+
+def _waves(due: list[tuple[int, int]], size: int) -> list[list[int]]:
+    """Chunks of request ids in processing order, each account at most once per chunk.
+
+    A second request of an account goes to a later chunk, so requests of one account are cut
+    one after the other (a trial after a regular bill sees the charges already taken).
+    """
+    chunks, pending = [], due
+    while pending:
+        chunk, rest, seen = [], [], set()
+        for pk, account_id in pending:
+            if account_id in seen or len(chunk) >= size:
+                rest.append((pk, account_id))
+            else:
+                chunk.append(pk)
+                seen.add(account_id)
+        chunks.append(chunk)
+        pending = rest
+    return chunks
+
+
+def _cut_bills(actor: Actor, ids: list[int], business_date: date) -> list[dict]:
+    """Inside the caller's transaction: cut the bills of a chunk of requests at once.
+
+    The same semantics as one request at a time: the requests, then their accounts, then the
+    unbilled charges up to each cutoff are locked; one bill per request, a line per charge,
+    REGULAR bills take their charges (checked: never a charge already taken), each request
+    goes PENDING -> PROCESSED through the transition with its audit entry.
+    """
+    requests = list(
+        InvoiceRequest.objects.select_for_update()
+        .filter(
+            pk__in=ids,
+            tenant=actor.tenant,
+            status=Status.PENDING,
+            processing_date__lte=business_date,
+        )
+        .order_by("pk")
+    )
+    if not requests:
+        return []
+    types = {
+        t.pk: t for t in InvoiceRequestType.objects.filter(pk__in={r.type_id for r in requests})
+    }
+    account_ids = sorted({r.account_id for r in requests})
+    list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values("pk"))
+    charges: dict[int, list[tuple]] = {}
+    for row in fetch_rows(
+        BillableCharge.objects.select_for_update()
+        .filter(
+            account_id__in=account_ids,
+            bill__isnull=True,
+            charge_date__lte=max(r.cutoff_date for r in requests),
+        )
+        .order_by("account_id", "charge_date", "id")
+        .values_list("id", "account_id", "charge_date", "description", "amount")
+    ):
+        charges.setdefault(row[1], []).append(row)
+    bills, taken = [], []
+    for request in requests:
+        regular = types[request.type_id].bill_generation == Bill.Kind.REGULAR
+        mine = [c for c in charges.get(request.account_id, ()) if c[2] <= request.cutoff_date]
+        taken.append(mine)
+        bills.append(
+            Bill(
+                tenant_id=request.tenant_id,
+                account_id=request.account_id,
+                kind=Bill.Kind.REGULAR if regular else Bill.Kind.TRIAL,
+                status=Bill.Status.POSTED if regular else Bill.Status.DRAFT,
+                cutoff_date=request.cutoff_date,
+                bill_date=request.bill_date,
+                accounting_date=request.accounting_date,
+                total=sum((c[4] for c in mine), Decimal("0.00")),
+                line_count=len(mine),
+            )
+        )
+    Bill.objects.bulk_create(bills)
+    insert_rows(
+        BillLine,
+        ("tenant", "bill", "position", "charge", "charge_date", "description", "amount"),
+        (
+            (bill.tenant_id, bill.pk, i, c[0], c[2], c[3], c[4])
+            for bill, mine in zip(bills, taken, strict=True)
+            for i, c in enumerate(mine, start=1)
+        ),
+    )
+    # Charges are not state machines: one set-based write is the honest one here. They are
+    # locked and were unbilled when read; `still_null` re-checks it in the write itself.
+    takes = [
+        BillableCharge(pk=c[0], bill_id=bill.pk)
+        for bill, mine in zip(bills, taken, strict=True)
+        if bill.kind == Bill.Kind.REGULAR
+        for c in mine
+    ]
+    if update_rows(BillableCharge, takes, ["bill"], still_null=["bill"]) != len(takes):
+        raise DomainError("charges changed while the bills were cut; retry the requests.")
+    by_request = {r.pk: b for r, b in zip(requests, bills, strict=True)}
+    transition_apply_many(
+        actor=actor,
+        model=InvoiceRequest,
+        pks=list(by_request),
+        name="processed",
+        scope=S.INVOICING_REQUEST_CREATE,
+        kwargs_by_pk={pk: {"bill": b} for pk, b in by_request.items()},
+        payload_by_pk={
+            pk: {"bill": b.pk, "kind": b.kind, "lines": b.line_count, "total": str(b.total)}
+            for pk, b in by_request.items()
+        },
+    )
+    bill_ids = [b.pk for b in bills]
+    transaction.on_commit(lambda: queue.enqueue("invoicing.tasks.bills_render_pdf", bill_ids))
+    return [
+        {
+            "request": pk,
+            "bill": b.pk,
+            "kind": b.kind,
+            "lines": b.line_count,
+            "total": str(b.total),
+        }
+        for pk, b in by_request.items()
+    ]
+
+
 def invoice_requests_process_due(*, tenant, business_date: date) -> dict:
-    """Process every PENDING request (online or deferred) due on or before the business date."""
+    """Process every PENDING request (online or deferred) due on or before the business date.
+
+    Chunks of requests are cut together (`_cut_bills`); a chunk that fails is rolled back and
+    its requests are processed one at a time, so only the failing one goes to ERROR.
+    """
     actor = Actor.system_for(tenant)
     due = list(
         InvoiceRequest.objects.filter(
             tenant=tenant, status=Status.PENDING, processing_date__lte=business_date
         )
         .order_by("processing_date", "id")
-        .values_list("pk", flat=True)
+        .values_list("pk", "account_id")
     )
     processed, errors = [], []
-    for pk in due:
-        request = invoice_request_process(actor=actor, request_id=pk, business_date=business_date)
-        if request.status == Status.PROCESSED and request.bill_id:
-            bill = request.bill
-            processed.append(
-                {
-                    "request": request.pk,
-                    "bill": bill.pk,
-                    "kind": bill.kind,
-                    "lines": bill.line_count,
-                    "total": str(bill.total),
-                }
+    for chunk in _waves(due, CHUNK):
+        try:
+            with transaction.atomic():
+                processed.extend(_cut_bills(actor, chunk, business_date))
+            continue
+        except Exception as exc:  # noqa: BLE001 - retried one by one below
+            log.warning(
+                "invoice request chunk failed; processing one by one",
+                extra={"requests": len(chunk), "error_class": type(exc).__name__},
             )
-        elif request.status == Status.ERROR:
-            errors.append({"request": request.pk, "error": request.error})
+        for pk in chunk:
+            request = invoice_request_process(
+                actor=actor, request_id=pk, business_date=business_date
+            )
+            if request.status == Status.PROCESSED and request.bill_id:
+                bill = request.bill
+                processed.append(
+                    {
+                        "request": request.pk,
+                        "bill": bill.pk,
+                        "kind": bill.kind,
+                        "lines": bill.line_count,
+                        "total": str(bill.total),
+                    }
+                )
+            elif request.status == Status.ERROR:
+                errors.append({"request": request.pk, "error": request.error})
+    order = {pk: i for i, (pk, _) in enumerate(due)}
+    processed.sort(key=lambda item: order[item["request"]])
     return {"processed": processed, "errors": errors}
 
 

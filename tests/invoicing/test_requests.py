@@ -201,11 +201,13 @@ def test_error_then_retry_then_processed(world, monkeypatch):
     r = invoice_request_create(actor=ops, type=t, account=acc, cutoff_date=MON, today=MON)
     from invoicing.services import processing
 
-    real = processing._cut_bill
+    real, real_chunk = processing._cut_bill, processing._cut_bills
 
-    def broken(request):
+    def broken(*args):
         raise RuntimeError("member Jane Doe 1970-01-01")  # personal data must not leak
 
+    # the batch cuts chunks of requests, then one by one when a chunk fails: break both
+    monkeypatch.setattr(processing, "_cut_bills", broken)
     monkeypatch.setattr(processing, "_cut_bill", broken)
     result = invoice_requests_process_due(tenant=world.tenant, business_date=date(2026, 3, 3))
     r.refresh_from_db()
@@ -216,6 +218,7 @@ def test_error_then_retry_then_processed(world, monkeypatch):
 
     # when retried and processed again
     monkeypatch.setattr(processing, "_cut_bill", real)
+    monkeypatch.setattr(processing, "_cut_bills", real_chunk)
     r = invoice_request_retry(actor=ops, request_id=r.pk, today=MON)
     assert r.status == Status.PENDING
     invoice_requests_process_due(tenant=world.tenant, business_date=date(2026, 3, 3))
