@@ -104,7 +104,10 @@ class AutoSchema(SpectacularAutoSchema):
                 return super()._get_request_for_media_type(serializer, direction)
             finally:
                 self.method = "PATCH"
-        return super()._get_request_for_media_type(serializer, direction)
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # a body whose fields are each optional but not all at once (a batch: a file or records)
+        # is still required: the view says so with `request_body_required = True`
+        return schema, required or getattr(self.view, "request_body_required", False)
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
@@ -113,6 +116,16 @@ class AutoSchema(SpectacularAutoSchema):
             schema.setdefault("minItems", 1)
         if isinstance(field, serializers.FileField) and not field.allow_empty_file:
             schema.setdefault("minLength", 1)
+        # a text field that may not be blank is trimmed first: whitespace alone is blank
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and not field.allow_blank
+            and field.trim_whitespace
+            and schema.get("type") == "string"
+            and not {"pattern", "format", "enum"} & schema.keys()
+        ):
+            schema["pattern"] = r"\S"
         return schema
 
     def map_parsers(self):

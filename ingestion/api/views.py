@@ -57,6 +57,7 @@ class BatchListCreateView(TenantListAPIView):
     required_scopes = {"GET": S.INGESTION_READ, "POST": S.INGESTION_UPDATE}
     serializer_class = ser.BatchSerializer
     filter_backends: list = []
+    request_body_required = True  # an artifactId, records, or both
 
     def get_queryset(self):
         q = self.request.query_params

@@ -240,3 +240,22 @@ def test_schema_states_body_shapes(schema):
 def test_schema_invalid_bodies_are_400_naming_the_field(world, url, body, field):
     response = world.client(S.Role.OWNER).post(url, body, format="json")
     assert field in _error(response, 400)["details"]
+
+
+def test_a_batch_body_is_required_because_an_artifact_or_records_must_be_given(schema, world):
+    # each of artifactId and records is optional, but not both: the schema says a body is needed
+    assert schema["paths"]["/api/batches"]["post"]["requestBody"]["required"] is True
+    response = world.client(S.Role.OPERATIONS).post("/api/batches")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Give an artifactId, records, or both."
+
+
+def test_a_text_field_that_may_not_be_blank_states_that_whitespace_alone_is_blank(schema, world):
+    # DRF trims before it checks for blank: "\x1d" (a group separator) is blank, as \S says
+    replay = schema["components"]["schemas"]["ReplayRequest"]["properties"]["rule_version"]
+    assert replay["pattern"] == r"\S"
+    response = world.client(S.Role.OWNER).post(
+        "/api/billing/decisions/1/replay", {"rule_version": "\x1d"}, format="json"
+    )
+    assert response.status_code in (400, 404)
+    assert "error" in response.json()
