@@ -23,6 +23,24 @@ def allowed_transitions(instance: models.Model, field_name: str) -> list[str]:
     return sorted({t.name for t in getter()})
 
 
+def _transition_checked(instance: models.Model, name: str) -> tuple[Any, str, str]:
+    """The transition method of `name`, its state field and the state now; refused if barred."""
+    model = type(instance)
+    method = getattr(instance, name, None)
+    if method is None or not hasattr(method, "_django_fsm"):
+        raise ValueError(f"{model.__name__}.{name} is not a transition")
+    field = _state_field(instance, method)
+    before = getattr(instance, field)
+    if not can_proceed(method):
+        allowed = allowed_transitions(instance, field)
+        raise TransitionRefused(
+            f"Cannot {name.replace('_', ' ')} {model._meta.verbose_name} {instance.pk}: "
+            f"it is {before}; allowed from here: {', '.join(allowed) or 'none'}.",
+            details={"current": before, "allowed": allowed},
+        )
+    return method, field, before
+
+
 def transition_apply(
     *,
     actor: Actor,
@@ -44,18 +62,7 @@ def transition_apply(
         instance = model.objects.select_for_update().filter(pk=pk, tenant=actor.tenant).first()
         if instance is None:
             raise NotFound(f"{model._meta.verbose_name.capitalize()} {pk} does not exist.")
-        method = getattr(instance, name, None)
-        if method is None or not hasattr(method, "_django_fsm"):
-            raise ValueError(f"{model.__name__}.{name} is not a transition")
-        field = _state_field(instance, method)
-        before = getattr(instance, field)
-        if not can_proceed(method):
-            allowed = allowed_transitions(instance, field)
-            raise TransitionRefused(
-                f"Cannot {name.replace('_', ' ')} {model._meta.verbose_name} {pk}: it is {before}; "
-                f"allowed from here: {', '.join(allowed) if allowed else 'none'}.",
-                details={"current": before, "allowed": allowed},
-            )
+        method, field, before = _transition_checked(instance, name)
         method(**(kwargs or {}))
         instance.save()
         audit_record(
@@ -98,18 +105,7 @@ def transition_apply_many(
         changed: set[str] = set()
         entries = []
         for instance in instances:
-            method = getattr(instance, name, None)
-            if method is None or not hasattr(method, "_django_fsm"):
-                raise ValueError(f"{model.__name__}.{name} is not a transition")
-            field = _state_field(instance, method)
-            before = getattr(instance, field)
-            if not can_proceed(method):
-                allowed = allowed_transitions(instance, field)
-                raise TransitionRefused(
-                    f"Cannot {name.replace('_', ' ')} {model._meta.verbose_name} {instance.pk}: "
-                    f"it is {before}; allowed from here: {', '.join(allowed) or 'none'}.",
-                    details={"current": before, "allowed": allowed},
-                )
+            method, field, before = _transition_checked(instance, name)
             old = {f.attname: getattr(instance, f.attname) for f in concrete}
             method(**kwargs_by_pk.get(instance.pk, {}))
             for f in concrete:

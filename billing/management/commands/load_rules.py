@@ -4,15 +4,12 @@ The file holds one object or a list of {"payer": {"code", "name"}, "version", "e
 "status", "params"}. Loading the same file again changes nothing.
 """
 
-import json
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.services.rules import rules_load
 from core.actors import Actor
 from core.exceptions import DomainError
-from core.management.commands._base import tenant_or_error
+from core.management.commands._base import json_file_or_error, tenant_or_error
 
 
 class Command(BaseCommand):
@@ -24,10 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, tenant, file, **opts):
         t = tenant_or_error(tenant)
-        try:
-            data = json.loads(Path(file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"{file}: cannot read JSON ({exc}).") from None
+        data = json_file_or_error(file)
         entries = data if isinstance(data, list) else [data]
         try:
             for line in rules_load(actor=Actor.system_for(t), entries=entries):

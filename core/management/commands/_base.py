@@ -1,5 +1,8 @@
 """Helpers shared by core's commands."""
 
+import json
+from pathlib import Path
+
 from django.core.management.base import CommandError
 
 from core.models import Tenant
@@ -11,3 +14,11 @@ def tenant_or_error(slug: str) -> Tenant:
     if tenant is None:
         raise CommandError(f"No tenant with slug '{slug}'.")
     return tenant
+
+
+def json_file_or_error(file: str):
+    """The JSON content of a file named on the command line, or a clear error."""
+    try:
+        return json.loads(Path(file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"{file}: cannot read JSON ({exc}).") from None

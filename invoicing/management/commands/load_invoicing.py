@@ -6,12 +6,11 @@ each one by path on stderr, exits 1 and writes nothing. Prints one JSON line of 
 """
 
 import json
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.actors import Actor
-from core.management.commands._base import tenant_or_error
+from core.management.commands._base import json_file_or_error, tenant_or_error
 from invoicing.services.config import ConfigInvalid, invoicing_config_load
 
 
@@ -24,10 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, tenant, file, **opts):
         t = tenant_or_error(tenant)
-        try:
-            data = json.loads(Path(file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"{file}: cannot read JSON ({exc}).") from None
+        data = json_file_or_error(file)
         try:
             counts = invoicing_config_load(actor=Actor.system_for(t), data=data)
         except ConfigInvalid as exc:
