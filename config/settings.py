@@ -294,7 +294,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # django-axes logs every sign-in at INFO; lockouts (WARNING) are what operators need.
         "axes": {"level": "WARNING"},
-        "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING").upper()},
+        "django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING").upper()},
         # WeasyPrint and fontTools warn about fonts and subsetting on machines without
         # HarfBuzz-Subset; the PDFs are fine (DejaVu fonts are named in the CSS): errors only.
         "weasyprint": {"level": "ERROR"},

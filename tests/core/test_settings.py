@@ -135,3 +135,11 @@ def test_json_formatter_includes_exception_and_serialises_unknown_types():
     assert data["msg"] == "batch failed"
     assert "ValueError: bad row 7" in data["exc"]
     assert data["when"] == "2026-01-02 03:04:05"
+
+
+def test_the_worker_logs_at_the_level_q_log_level_names():
+    # django-q2 logs as "django-q": its per-task INFO lines stay off the log unless asked for
+    import logging
+
+    assert logging.getLogger("django-q").getEffectiveLevel() == logging.WARNING
+    assert not logging.getLogger("django-q").isEnabledFor(logging.INFO)
