@@ -56,9 +56,12 @@ def calendar_for(request_type: InvoiceRequestType, account: Account) -> dates.Ca
 
 
 def feature_configuration(tenant) -> FeatureConfiguration:
-    """The tenant's invoicing options, created with the defaults on first use."""
-    config, _ = FeatureConfiguration.objects.get_or_create(tenant=tenant)
-    return config
+    """The tenant's invoicing options, or the defaults (unsaved) when none were configured.
+
+    Reading them writes nothing: a request form's preview and its save may run at once.
+    """
+    found = FeatureConfiguration.objects.filter(tenant=tenant).first()
+    return found or FeatureConfiguration(tenant=tenant)
 
 
 def unbilled_charge_count(account: Account, cutoff_date: date) -> int:

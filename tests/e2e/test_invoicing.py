@@ -66,6 +66,9 @@ def test_request_approved_processed_and_pdf_downloaded(live_server, browser, sce
         timezone.localdate().isoformat()
     )
     expect(ops.locator("#preview-processing-mode")).to_contain_text("Online")
+    # typing also schedules a preview 400 ms later: let it finish before saving (the test
+    # database is SQLite in shared-cache mode, where two requests at once lock each other out)
+    ops.wait_for_load_state("networkidle")
     ops.click("#request-form button[type=submit]")
     expect(ops.locator("#request-status")).to_have_text("Pending approval")
     request = InvoiceRequest.objects.get()

@@ -275,3 +275,13 @@ def test_process_ignores_requests_not_pending(world):
     )
     done = invoice_request_process(actor=Actor.system_for(world.tenant), request_id=r.pk)
     assert done.status == Status.PENDING_APPROVAL and done.bill_id is None
+
+
+def test_reading_the_feature_configuration_writes_nothing(world):
+    """A request form's preview reads the options while its save may run at once."""
+    from invoicing.models import FeatureConfiguration
+    from invoicing.services.requests import feature_configuration
+
+    config = feature_configuration(world.tenant)
+    assert config.pk is None
+    assert not FeatureConfiguration.objects.filter(tenant=world.tenant).exists()
