@@ -12,8 +12,10 @@ urlpatterns = [
     path("api/", include("ingestion.api.urls")),
     path("api/billing/", include("billing.api.urls")),
     path("api/invoicing/", include("invoicing.api.urls")),
+    path("api/", include("denials.api.urls")),
     path("ingestion/", include("ingestion.urls")),
     path("billing/", include("billing.urls")),
     path("invoicing/", include("invoicing.urls")),
+    path("claims/", include("denials.urls")),
     path("", include("core.urls")),
 ]

@@ -14,6 +14,8 @@ class Payer(models.Model):
     name = models.CharField(max_length=200)
     active = models.BooleanField(default=True)
     timely_filing_days = models.PositiveIntegerField(default=365)
+    # How the payer names itself in X12 835 files (N1*PR04 or TRN03), to find it on load.
+    x12_payer_id = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["tenant", "code"]

@@ -1,0 +1,13 @@
+"""API routes of charges, claims, remittances, receivables, denials and jobs, under /api/.
+
+Each area keeps its routes in its own module.
+"""
+
+from denials.api import urls_claims, urls_jobs, urls_receivables, urls_remittances
+
+urlpatterns = [
+    *urls_claims.urlpatterns,
+    *urls_remittances.urlpatterns,
+    *urls_receivables.urlpatterns,
+    *urls_jobs.urlpatterns,
+]

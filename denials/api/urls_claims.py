@@ -1,0 +1,3 @@
+"""claims API routes (issue 13)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""jobs API routes (issue 13)."""
+
+urlpatterns: list = []

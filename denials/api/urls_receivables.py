@@ -1,0 +1,3 @@
+"""receivables API routes (issue 13)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""remittances API routes (issue 13)."""
+
+urlpatterns: list = []

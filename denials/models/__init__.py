@@ -1,0 +1,18 @@
+"""Charges, claims, remittances, receivables and denials (SPEC 6, 8; issue 13)."""
+
+from denials.models.claims import Charge, Claim, ClaimLine, ClaimsSettings, PaymentApplication
+from denials.models.jobs import ClaimAlert, JobRun
+from denials.models.remittances import Denial, Remittance, RemittanceClaim
+
+__all__ = [
+    "Charge",
+    "Claim",
+    "ClaimAlert",
+    "ClaimLine",
+    "ClaimsSettings",
+    "Denial",
+    "JobRun",
+    "PaymentApplication",
+    "Remittance",
+    "RemittanceClaim",
+]

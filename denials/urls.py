@@ -1,0 +1,15 @@
+"""Screens of charges, claims, remittances, the receivables queue and job health, under /claims/.
+
+Each area keeps its routes in its own module.
+"""
+
+from denials import urls_claims, urls_jobs, urls_receivables, urls_remittances
+
+app_name = "denials"
+
+urlpatterns = [
+    *urls_claims.urlpatterns,
+    *urls_remittances.urlpatterns,
+    *urls_receivables.urlpatterns,
+    *urls_jobs.urlpatterns,
+]

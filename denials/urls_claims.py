@@ -1,0 +1,3 @@
+"""claims screens routes (issue 13)."""
+
+urlpatterns: list = []

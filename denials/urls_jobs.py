@@ -1,0 +1,3 @@
+"""jobs screens routes (issue 13)."""
+
+urlpatterns: list = []

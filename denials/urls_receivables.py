@@ -1,0 +1,3 @@
+"""receivables screens routes (issue 13)."""
+
+urlpatterns: list = []

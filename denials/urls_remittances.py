@@ -1,0 +1,3 @@
+"""remittances screens routes (issue 13)."""
+
+urlpatterns: list = []
