@@ -9,7 +9,8 @@ operation's shape, so they are derived here rather than repeated on every view:
 - 404 operations with a path parameter or a body (no such object in the caller's tenant);
 - 405 never documented: it is for methods the schema does not list;
 - 409 writes (state conflicts, an Idempotency-Key still in flight);
-- 413 operations with a request body;
+- 413 and 415 operations with a request body (too large; a media type no parser takes, or a
+  multipart body too malformed to read its type);
 - 422 POSTs (an Idempotency-Key reused with another body);
 - 429 and 500 every operation.
 
@@ -38,6 +39,7 @@ ERROR_DESCRIPTIONS = {
     "404": "No such object in the caller's tenant.",
     "409": "Conflicts with the current state (or the same Idempotency-Key is still in flight).",
     "413": "Request body too large.",
+    "415": "The request body's media type is not one this operation takes.",
     "422": "Idempotency-Key already used with a different request body.",
     "429": "Too many requests; retry later.",
     "500": "Server error; `error` carries a request id support can look up.",
@@ -77,7 +79,7 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes.append("409")
         if self.method in ("POST", "PUT", "PATCH"):
-            codes.append("413")
+            codes += ["413", "415"]
         if self.method == "POST" and isinstance(self.view, IdempotentMixin):
             codes.append("422")
         return [*codes, "429", "500"]

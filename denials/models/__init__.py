@@ -3,6 +3,7 @@
 from denials.models.claims import Charge, Claim, ClaimLine, ClaimsSettings, PaymentApplication
 from denials.models.jobs import ClaimAlert, JobRun
 from denials.models.remittances import Denial, Remittance, RemittanceClaim
+from denials.models.x837 import Interchange837
 
 __all__ = [
     "Charge",
@@ -11,6 +12,7 @@ __all__ = [
     "ClaimLine",
     "ClaimsSettings",
     "Denial",
+    "Interchange837",
     "JobRun",
     "PaymentApplication",
     "Remittance",

@@ -40,8 +40,13 @@ class ClaimsSettings(models.Model):
         default=Decimal("0.9000"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
+    contact_name = models.CharField(max_length=60, default="Billing Office", help_text="PER02")
+    contact_phone = models.CharField(max_length=20, default="5555550100", help_text="PER04")
     interchange_control_number = models.PositiveIntegerField(default=0)
     group_control_number = models.PositiveIntegerField(default=0)
+    claim_counter = models.PositiveIntegerField(
+        default=0, help_text="the last claim number given (CLM-000001 ...), advanced under lock"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

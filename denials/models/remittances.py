@@ -164,8 +164,10 @@ class Denial(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # a voided denial (its posting unmatched) does not block the one a re-match opens
             models.UniqueConstraint(
                 fields=["remittance_claim", "claim", "group_code", "carc"],
+                condition=~models.Q(status="VOIDED"),
                 name="uniq_denial_per_carc",
             )
         ]

@@ -254,3 +254,24 @@ def test_compare_with_beyond_int8_is_refused_not_500(world):
         response = client.get(f"{url}?with={2**63}")
         assert response.status_code in (400, 404), response.content
         assert "with" in _error(response, response.status_code)["message"]
+
+
+# --- media types -------------------------------------------------------------------------------
+
+
+def test_an_upload_in_a_media_type_no_parser_takes_is_a_documented_415(ops):
+    # given an upload whose body is not multipart (the API fuzzer sent one with no type)
+    for content_type in ("text/plain", "application/octet-stream"):
+        response = ops.post("/api/artifacts", b"kind=MEMBERS", content_type=content_type)
+        # then the envelope says the media type was not taken, and nothing is stored
+        assert _error(response, 415)["code"] == "unsupported_media_type"
+    assert not Artifact.objects.exists()
+    # and the schema documents that answer, as a client generated from it expects
+    schema = ops.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "415" in schema["paths"]["/api/artifacts"]["post"]["responses"]
+
+
+def test_a_batch_sent_as_plain_text_is_415(ops):
+    response = ops.post("/api/batches", "kind=SERVICE_DELIVERY", content_type="text/plain")
+    assert _error(response, 415)["code"] == "unsupported_media_type"
+    assert not Batch.objects.exists()

@@ -50,7 +50,11 @@ def test_schema_marks_optional_people_nullable(schema, component, field):
     ("path", "method", "codes"),
     [
         ("/api/me", "get", {"400", "401", "403", "429", "500"}),
-        ("/api/billing/runs", "post", {"400", "401", "403", "409", "413", "422", "429", "500"}),
+        (
+            "/api/billing/runs",
+            "post",
+            {"400", "401", "403", "409", "413", "415", "422", "429", "500"},
+        ),
         ("/api/billing/runs/{id}", "get", {"400", "401", "403", "404"}),
         ("/api/batches/{id}/records/{row}", "patch", {"400", "401", "403", "404", "409", "413"}),
         ("/api/billing/runs/{id}/roster.csv", "get", {"401", "403", "404", "409"}),
