@@ -57,3 +57,33 @@ def page(browser, request):
 def _media(settings, tmp_path):
     """Uploaded and generated files of a browser test land in its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time_on_shared_sqlite():
+    """On in-memory SQLite the live server's request threads share the test's one connection.
+
+    Two requests at once on it (a form POST and the favicon Chromium fetches beside it, each
+    saving the session) interleave their savepoints: one fails, the connection is left in a
+    broken transaction and every later browser test fails with it. Serving one request at a
+    time, in the server thread that already holds the shared connection, removes the race. On
+    PostgreSQL (or a file database) each thread has its own connection and stays threaded.
+    """
+    from django.conf import settings
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    db = settings.DATABASES["default"]
+    if not (db["ENGINE"].endswith("sqlite3") and not db.get("TEST", {}).get("NAME")):
+        yield
+        return
+
+    class SerialWSGIServer(WSGIServer):
+        # the server thread set its connections to the shared ones before serving
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = SerialWSGIServer
+    yield
+    LiveServerThread.server_class = threaded
