@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class DenialsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "denials"
+
+    def ready(self) -> None:
+        from core import scopes as S
+        from denials import ingest_charges
+
+        S.offer_scopes(
+            "denials",
+            [S.CLAIMS_WRITE, S.CLAIMS_VIEW, S.BILLING_RECEIVABLE_OVERRIDE],
+        )
+        ingest_charges.register()
