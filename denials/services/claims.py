@@ -16,13 +16,13 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from billing.models import Payer
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record_many
 from core.exceptions import DomainError
 from core.models import Tenant
 from core.selectors import granted_ids
-from billing.models import Payer
 from denials.charge_rules import claim_group_key
 from denials.models import Charge, Claim, ClaimLine, ClaimsSettings
 

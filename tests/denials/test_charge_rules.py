@@ -13,16 +13,16 @@ TODAY = date(2026, 11, 10)
 
 
 def facts(**kw) -> ChargeFacts:
-    base = dict(
-        payer_code="NORTHWIND",
-        payer_known=True,
-        member_known=True,
-        service_date=date(2026, 11, 2),
-        code="99213",
-        modifier="",
-        units=Decimal("1"),
-        amount=Decimal("100.00"),
-    )
+    base = {
+        "payer_code": "NORTHWIND",
+        "payer_known": True,
+        "member_known": True,
+        "service_date": date(2026, 11, 2),
+        "code": "99213",
+        "modifier": "",
+        "units": Decimal("1"),
+        "amount": Decimal("100.00"),
+    }
     return ChargeFacts(**{**base, **kw})
 
 
