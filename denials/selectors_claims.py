@@ -6,7 +6,7 @@ narrowed by the payer code they name (a charge's payer may not be resolved yet).
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from billing.models import Payer
 from core import scopes as S
@@ -47,9 +47,9 @@ def charge_list(
 def charge_counts(actor: Actor) -> dict[str, int]:
     """How many visible charges are in each status, and how many valid ones wait for a claim."""
     qs = charge_list(actor)
-    counts = {s: 0 for s in Charge.Status.values}
-    for status in qs.values_list("status", flat=True).order_by():
-        counts[status] += 1
+    counts = dict.fromkeys(Charge.Status.values, 0)
+    for row in qs.order_by().values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
     counts["unclaimed_valid"] = qs.filter(
         status=Charge.Status.VALID, claim_line__isnull=True
     ).count()
