@@ -7,10 +7,11 @@ class DenialsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import scopes as S
-        from denials import ingest_charges
+        from denials import demo_claims, ingest_charges  # charges part
 
         S.offer_scopes(
             "denials",
             [S.CLAIMS_WRITE, S.CLAIMS_VIEW, S.BILLING_RECEIVABLE_OVERRIDE],
         )
         ingest_charges.register()
+        demo_claims.register()
