@@ -44,7 +44,7 @@ EXAMPLE = {
     "modifier": "25",
     "units": "1",
     "amount": "125.00",
-    "authorization": "",
+    "authorization": "AUTH-7781",
 }
 _AMOUNT = re.compile(r"-?\d{1,12}(\.\d{1,2})?", re.ASCII)
 _UNITS = re.compile(r"-?\d{1,6}(\.\d{1,3})?", re.ASCII)
