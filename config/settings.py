@@ -238,6 +238,9 @@ SPECTACULAR_SETTINGS = {
         "InvoiceRequestStatusEnum": "invoicing.models.InvoiceRequest.Status",
         "MembershipKindEnum": "invoicing.models.Membership.Kind",
         "MembershipStatusEnum": "invoicing.models.Membership.Status",
+        "ChargeStatusEnum": "denials.models.Charge.Status",
+        "ClaimStatusEnum": "denials.models.Claim.Status",
+        "PaymentApplicationKindEnum": "denials.models.PaymentApplication.Kind",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

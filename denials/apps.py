@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class DenialsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "denials"
+
+    def ready(self) -> None:
+        from core import scopes as S
+        from denials import demo_claims, ingest_charges  # charges part
+
+        S.offer_scopes(
+            "denials",
+            [S.CLAIMS_WRITE, S.CLAIMS_VIEW, S.BILLING_RECEIVABLE_OVERRIDE],
+        )
+        ingest_charges.register()
+        demo_claims.register()

@@ -8,15 +8,12 @@ from core import scopes as S
 from core.models import ApiToken, TenantPolicy
 
 NOT_BUILT = [
-    S.CLAIMS_WRITE,
     S.BILLING_DENIAL_WRITE,
     S.BILLING_AUTOCORRECTION_RUN,
     S.BILLING_AUTOCORRECTION_OVERRIDE,
-    S.BILLING_RECEIVABLE_OVERRIDE,
     S.BILLING_COB_OVERRIDE,
     S.WALLETS_RUN_TRIGGER,
     S.WALLETS_TOPUP,
-    S.CLAIMS_VIEW,
     S.WALLETS_VIEW,
 ]
 OFFERED = {
@@ -34,14 +31,22 @@ OFFERED = {
     S.INVOICING_REQUEST_APPROVE,
     S.INVOICING_TYPE_MANAGE,
     S.INVOICING_VIEW,
+    # claims and receivables (issue 13)
+    S.CLAIMS_WRITE,
+    S.CLAIMS_VIEW,
+    S.BILLING_RECEIVABLE_OVERRIDE,
 }
 # words a user would read for capabilities that do not exist yet
-ABSENT_WORDS = ["wallet", "denial", "remittance", "coordination of benefits", "claims"]
+ABSENT_WORDS = ["wallet", "coordination of benefits", "auto-correction"]
 
 
-def test_offered_scopes_are_those_of_core_billing_ingestion_and_invoicing():
+def test_offered_scopes_are_those_of_core_billing_ingestion_invoicing_and_claims():
     assert set(S.offered_scopes()) == OFFERED
-    assert S.offered_override_scopes() == (S.BILLING_OVERRIDE_CREATE, S.BILLING_RUN_TRIGGER)
+    assert S.offered_override_scopes() == (
+        S.BILLING_OVERRIDE_CREATE,
+        S.BILLING_RUN_TRIGGER,
+        S.BILLING_RECEIVABLE_OVERRIDE,
+    )
     # the SPEC role table itself still names every scope
     assert set(NOT_BUILT) <= S.ROLE_SCOPES[S.Role.OWNER]
 
@@ -81,16 +86,16 @@ def test_token_form_offers_only_offered_scopes(world):
 
 
 def test_api_token_with_a_scope_not_offered_is_400_naming_it(world):
-    # when an OWNER asks for a token carrying a claims scope (held by the role, not offered)
+    # when an OWNER asks for a token carrying a wallets scope (held by the role, not offered)
     response = world.client(S.Role.OWNER).post(
         "/api/tokens",
-        {"name": "x", "scopes": [S.BILLING_RUN_VIEW, S.CLAIMS_WRITE]},
+        {"name": "x", "scopes": [S.BILLING_RUN_VIEW, S.WALLETS_TOPUP]},
         format="json",
     )
     # then it is a 400 naming the scope, and no token exists
     assert response.status_code == 400
     error = response.json()["error"]
-    assert S.CLAIMS_WRITE in error["message"]
+    assert S.WALLETS_TOPUP in error["message"]
     assert "not offered" in error["message"]
     assert not ApiToken.objects.exists()
 

@@ -212,9 +212,10 @@ def test_load_demo_loads_payers_and_batches_idempotently(db):
     assert sorted(Payer.objects.filter(tenant=tenant).values_list("code", flat=True)) == [
         "BLUEPEAK",
         "NORTHWIND",
+        "NYSDOH",  # the payer of the shared 835 sample (claims demo)
     ]
     batches = {b.kind: b for b in Batch.objects.filter(tenant=tenant)}
-    assert set(batches) == {"ELIGIBILITY", "SERVICE_DELIVERY"}
+    assert set(batches) == {"ELIGIBILITY", "SERVICE_DELIVERY", "CHARGES"}
     eligibility, services_batch = batches["ELIGIBILITY"], batches["SERVICE_DELIVERY"]
     assert eligibility.status == "COMPLETED"
     assert eligibility.total == eligibility.success == 300
@@ -227,7 +228,7 @@ def test_load_demo_loads_payers_and_batches_idempotently(db):
     )
     assert any("payer_code: expected a known payer, found 'UNKNOWNPAYER'" in d for d in details)
     assert sum("service_date: expected a date YYYY-MM-DD" in d for d in details) == 2
-    assert Member.objects.filter(tenant=tenant).count() == 300
+    assert Member.objects.filter(tenant=tenant).count() == 300 + 3  # + the 835 sample's members
     # when it is loaded again / then nothing new is created
     counts = (Batch.objects.count(), Artifact.objects.count(), Payer.objects.count())
     again = load_demo()
