@@ -151,18 +151,57 @@ def _header(env: Envelope, provider: Provider, st_control: str) -> list[str]:
             env.created.strftime("%H%M"),
             "CH",
         ),
-        _segment("NM1", "41", "2", clean(provider.name, 60), "", "", "", "", "46",
-                 clean(env.sender_id, 80)),  # fmt: skip
-        _segment("PER", "IC", clean(provider.contact_name, 60), "TE",
-                 re.sub(r"\D", "", provider.contact_phone)[:256] or "0000000000"),  # fmt: skip
-        _segment("NM1", "40", "2", clean(env.receiver_name, 60), "", "", "", "", "46",
-                 clean(env.receiver_id, 80)),  # fmt: skip
+        _segment(
+            "NM1",
+            "41",
+            "2",
+            clean(provider.name, 60),
+            "",
+            "",
+            "",
+            "",
+            "46",
+            clean(env.sender_id, 80),
+        ),  # fmt: skip
+        _segment(
+            "PER",
+            "IC",
+            clean(provider.contact_name, 60),
+            "TE",
+            re.sub(r"\D", "", provider.contact_phone)[:256] or "0000000000",
+        ),  # fmt: skip
+        _segment(
+            "NM1",
+            "40",
+            "2",
+            clean(env.receiver_name, 60),
+            "",
+            "",
+            "",
+            "",
+            "46",
+            clean(env.receiver_id, 80),
+        ),  # fmt: skip
         _segment("HL", "1", "", "20", "1"),
-        _segment("NM1", "85", "2", clean(provider.name, 60), "", "", "", "", "XX",
-                 clean(provider.npi, 80)),  # fmt: skip
+        _segment(
+            "NM1",
+            "85",
+            "2",
+            clean(provider.name, 60),
+            "",
+            "",
+            "",
+            "",
+            "XX",
+            clean(provider.npi, 80),
+        ),  # fmt: skip
         _segment("N3", clean(provider.address, 55)),
-        _segment("N4", clean(provider.city, 30), clean(provider.state, 2),
-                 re.sub(r"\D", "", provider.zip)[:15]),  # fmt: skip
+        _segment(
+            "N4",
+            clean(provider.city, 30),
+            clean(provider.state, 2),
+            re.sub(r"\D", "", provider.zip)[:15],
+        ),  # fmt: skip
         _segment("REF", "EI", re.sub(r"\D", "", provider.tax_id)[:9]),
     ]
 
@@ -171,14 +210,34 @@ def _subscriber(hl: int, first: Claim) -> list[str]:
     segs = [
         _segment("HL", str(hl), "1", "22", "0"),
         _segment("SBR", "P", "18", "", "", "", "", "", "", CLAIM_FILING_INDICATOR),
-        _segment("NM1", "IL", "1", clean(first.last_name, 60), clean(first.first_name, 35),
-                 "", "", "", "MI", clean(first.member_id, 80)),  # fmt: skip
+        _segment(
+            "NM1",
+            "IL",
+            "1",
+            clean(first.last_name, 60),
+            clean(first.first_name, 35),
+            "",
+            "",
+            "",
+            "MI",
+            clean(first.member_id, 80),
+        ),  # fmt: skip
     ]
     if first.birth_date:
         segs.append(_segment("DMG", "D8", first.birth_date.strftime("%Y%m%d"), "U"))
     segs.append(
-        _segment("NM1", "PR", "2", clean(first.payer_name, 60), "", "", "", "", "PI",
-                 clean(first.payer_id, 80))  # fmt: skip
+        _segment(
+            "NM1",
+            "PR",
+            "2",
+            clean(first.payer_name, 60),
+            "",
+            "",
+            "",
+            "",
+            "PI",
+            clean(first.payer_id, 80),
+        )  # fmt: skip
     )
     return segs
 
@@ -203,8 +262,9 @@ def _claim(claim: Claim) -> list[str]:
         procedure = COMPONENT.join(["HC", clean(line.code, 48), *modifiers(line.modifier)])
         segs += [
             _segment("LX", str(number)),
-            _segment("SV1", procedure, amount(line.amount), "UN", quantity(line.units), "", "",
-                     "1"),  # fmt: skip
+            _segment(
+                "SV1", procedure, amount(line.amount), "UN", quantity(line.units), "", "", "1"
+            ),  # fmt: skip
             _segment("DTP", "472", "D8", line.service_date.strftime("%Y%m%d")),
         ]
     return segs

@@ -86,7 +86,7 @@ def test_write_837_delimiters_in_data_are_removed():
     text = w.write_837(ENV, PROVIDER, [_claim(pcn="P*1~", last_name="O'Neil*Smith:Jr^")])
     # then no element breaks the segment structure and pyx12 still accepts it
     segs = _segments(text)
-    assert ["CLM", "P 1"] == next(s for s in segs if s[0] == "CLM")[:2]
+    assert next(s for s in segs if s[0] == "CLM")[:2] == ["CLM", "P 1"]
     assert next(s for s in segs if s[:2] == ["NM1", "IL"])[3] == "O'Neil Smith Jr"
     assert pyx12_validate(text)[0]
 
