@@ -77,6 +77,12 @@ def _select_claims(
         .prefetch_related("lines")
         .order_by("pk")
     )
+    if all_built and claim_numbers:
+        raise DomainError(
+            "Name claims or export all built claims, not both.",
+            code="invalid",
+            details={"all_built": ["name claims or ask for all built, not both"]},
+        )
     if all_built:
         # one interchange stays a size a clearinghouse takes; the rest go in the next export
         claims = list(qs.filter(status=Claim.Status.BUILT)[:MAX_CLAIMS])
