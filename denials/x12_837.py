@@ -17,6 +17,7 @@ more claims open further ST..SE sets in the same functional group.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -88,9 +89,18 @@ class Claim:
 
 
 def clean(value: str, limit: int | None = None) -> str:
-    """A text element without delimiters or line breaks, trimmed (and cut to `limit`)."""
-    text = " ".join(_UNSAFE.sub(" ", str(value or "")).split())
-    return text[:limit] if limit else text
+    """A text element in the X12 character set: accents dropped (Zoë -> Zoe), other non-ASCII,
+    control characters, delimiters and line breaks removed, spaces collapsed, cut to `limit`."""
+    text = unicodedata.normalize("NFKD", str(value or "")).encode("ascii", "ignore").decode()
+    text = "".join(ch if " " <= ch <= "~" else " " for ch in _UNSAFE.sub(" ", text))
+    text = " ".join(text.split())
+    return text[:limit].rstrip() if limit else text
+
+
+def required(value: str, limit: int, fallback: str = "UNKNOWN", minimum: int = 1) -> str:
+    """`clean` for an element the guide requires: never empty, and padded with trailing spaces
+    up to its minimum length (X12 allows trailing spaces only for that)."""
+    return (clean(value, limit) or fallback).ljust(minimum)
 
 
 def amount(value: Decimal) -> str:
@@ -106,8 +116,10 @@ def quantity(value: Decimal) -> str:
 
 
 def modifiers(value: str) -> list[str]:
-    """Up to four procedure modifiers from '25', '25,59' or '25 59'."""
-    return [m for m in re.split(r"[^0-9A-Za-z]+", value or "") if m][:4]
+    """Up to four two-character procedure modifiers from '25', '25,59', '25 59' or '2559'."""
+    text = clean(value).upper()
+    pairs = [t[i : i + 2] for t in re.split(r"[^0-9A-Z]+", text) for i in range(0, len(t), 2)]
+    return [p for p in pairs if len(p) == 2][:4]
 
 
 def _segment(*elements: str) -> str:
@@ -125,9 +137,9 @@ def _isa(env: Envelope) -> str:
         "00",
         " " * 10,
         "ZZ",
-        clean(env.sender_id, 15).ljust(15),
+        required(env.sender_id, 15).ljust(15),
         "ZZ",
-        clean(env.receiver_id, 15).ljust(15),
+        required(env.receiver_id, 15).ljust(15),
         env.created.strftime("%y%m%d"),
         env.created.strftime("%H%M"),
         REPETITION,
@@ -155,18 +167,18 @@ def _header(env: Envelope, provider: Provider, st_control: str) -> list[str]:
             "NM1",
             "41",
             "2",
-            clean(provider.name, 60),
+            required(provider.name, 60),
             "",
             "",
             "",
             "",
             "46",
-            clean(env.sender_id, 80),
+            required(env.sender_id, 80, minimum=2),
         ),  # fmt: skip
         _segment(
             "PER",
             "IC",
-            clean(provider.contact_name, 60),
+            required(provider.contact_name, 60),
             "TE",
             re.sub(r"\D", "", provider.contact_phone)[:256] or "0000000000",
         ),  # fmt: skip
@@ -174,32 +186,32 @@ def _header(env: Envelope, provider: Provider, st_control: str) -> list[str]:
             "NM1",
             "40",
             "2",
-            clean(env.receiver_name, 60),
+            required(env.receiver_name, 60),
             "",
             "",
             "",
             "",
             "46",
-            clean(env.receiver_id, 80),
+            required(env.receiver_id, 80, minimum=2),
         ),  # fmt: skip
         _segment("HL", "1", "", "20", "1"),
         _segment(
             "NM1",
             "85",
             "2",
-            clean(provider.name, 60),
+            required(provider.name, 60),
             "",
             "",
             "",
             "",
             "XX",
-            clean(provider.npi, 80),
+            required(provider.npi, 80, minimum=2),
         ),  # fmt: skip
-        _segment("N3", clean(provider.address, 55)),
+        _segment("N3", required(provider.address, 55)),
         _segment(
             "N4",
-            clean(provider.city, 30),
-            clean(provider.state, 2),
+            required(provider.city, 30, minimum=2),
+            required(provider.state, 2, "XX"),
             re.sub(r"\D", "", provider.zip)[:15],
         ),  # fmt: skip
         _segment("REF", "EI", re.sub(r"\D", "", provider.tax_id)[:9]),
@@ -214,13 +226,13 @@ def _subscriber(hl: int, first: Claim) -> list[str]:
             "NM1",
             "IL",
             "1",
-            clean(first.last_name, 60),
+            required(first.last_name, 60),
             clean(first.first_name, 35),
             "",
             "",
             "",
             "MI",
-            clean(first.member_id, 80),
+            required(first.member_id, 80, minimum=2),
         ),  # fmt: skip
     ]
     if first.birth_date:
@@ -230,13 +242,13 @@ def _subscriber(hl: int, first: Claim) -> list[str]:
             "NM1",
             "PR",
             "2",
-            clean(first.payer_name, 60),
+            required(first.payer_name, 60),
             "",
             "",
             "",
             "",
             "PI",
-            clean(first.payer_id, 80),
+            required(first.payer_id, 80, minimum=2),
         )  # fmt: skip
     )
     return segs
@@ -246,7 +258,7 @@ def _claim(claim: Claim) -> list[str]:
     segs = [
         _segment(
             "CLM",
-            clean(claim.patient_control_number, 38),
+            required(claim.patient_control_number, 38),
             amount(claim.billed_amount),
             "",
             "",
@@ -259,7 +271,7 @@ def _claim(claim: Claim) -> list[str]:
         _segment("HI", f"ABK{COMPONENT}{DEFAULT_DIAGNOSIS}"),
     ]
     for number, line in enumerate(claim.lines, start=1):
-        procedure = COMPONENT.join(["HC", clean(line.code, 48), *modifiers(line.modifier)])
+        procedure = COMPONENT.join(["HC", required(line.code, 48), *modifiers(line.modifier)])
         segs += [
             _segment("LX", str(number)),
             _segment(
@@ -302,8 +314,8 @@ def write_837(env: Envelope, provider: Provider, claims: list[Claim]) -> str:
         _segment(
             "GS",
             "HC",
-            clean(env.sender_id, 15),
-            clean(env.receiver_id, 15),
+            required(env.sender_id, 15),
+            required(env.receiver_id, 15),
             env.created.strftime("%Y%m%d"),
             env.created.strftime("%H%M"),
             gcn,

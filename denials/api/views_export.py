@@ -20,7 +20,7 @@ from denials.services.x12_export import claims_export_837
 
 X12 = "application/edi-x12"
 CLAIM_NUMBER_MAX = 20
-MAX_NAMED = 1000
+MAX_NAMED = 500
 
 
 def _file_response(x) -> HttpResponse:
@@ -72,7 +72,10 @@ class Export837View(TenantAPIView):
                 "all_built", OpenApiTypes.BOOL, description="export every BUILT claim instead"
             ),
         ],
-        responses={(200, X12): OpenApiResponse(OpenApiTypes.STR, description="the interchange")},
+        responses={
+            (200, X12): OpenApiResponse(OpenApiTypes.STR, description="the interchange"),
+            413: OpenApiResponse(description="too many query parameters"),
+        },
     )
     def get(self, request):
         numbers, all_built = _export_query(request.query_params)

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import Phase, example, given, settings
+from hypothesis import strategies as st
 
 from denials import x12_837 as w
 from tests.denials.x12_validate import pyx12_validate
@@ -122,3 +124,51 @@ def test_write_837_needs_a_claim():
 )
 def test_amount_format(value, text):
     assert w.amount(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("25", ["25"]), ("25,59", ["25", "59"]), ("25 lt", ["25", "LT"]), ("2559", ["25", "59"]),
+     ("", []), ("ABC", ["AB"]), ("1,2,3,4,5,6,7,8,9,10", ["10"])],
+)  # fmt: skip
+def test_modifiers_are_pairs(value, expected):
+    assert w.modifiers(value) == expected
+
+
+def test_clean_keeps_the_x12_character_set():
+    assert w.clean("Zoë  O*Neil~\n") == "Zoe O Neil"
+    assert w.required("名前", 60) == "UNKNOWN"
+    assert w.required("h", 80, minimum=2) == "h "
+
+
+_text = st.text(max_size=90)
+
+
+# pyx12 loads its map on every validation (~0.5 s): a few examples, no shrinking
+@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.generate])
+@example(
+    last="", first="", member_id="h", pcn="", payer_name="", code="", modifier="2559x",
+    cents=[930041188], units=Decimal("826.400"),
+)  # fmt: skip
+@given(
+    last=_text,
+    first=_text,
+    member_id=_text,
+    pcn=_text,
+    payer_name=_text,
+    code=_text,
+    modifier=_text,
+    cents=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=4),
+    units=st.decimals(min_value=Decimal("0.001"), max_value=Decimal("999"), places=3),
+)
+def test_write_837_any_text_and_amounts_still_validate(
+    last, first, member_id, pcn, payer_name, code, modifier, cents, units
+):
+    # given whatever text the charges and members hold (accents, delimiters, control
+    # characters, empty values, other scripts) and any positive amounts
+    lines = [w.Line(code, Decimal(c) / 100, units, date(2026, 2, 1), modifier) for c in cents]
+    c = w.Claim(pcn, sum((ln.amount for ln in lines), Decimal("0")), payer_name, "P1",
+                member_id, last, first, date(1980, 1, 2), lines)  # fmt: skip
+    # when the interchange is written, then pyx12 accepts it
+    ok, ack = pyx12_validate(w.write_837(ENV, PROVIDER, [c]))
+    assert ok, ack
