@@ -138,3 +138,19 @@ def test_export_respects_payer_grants(world):
     assert [s[1] for s in _segs(x.content) if s[0] == "CLM"] == [mine.number]
     hidden.refresh_from_db()
     assert hidden.status == "BUILT"
+
+
+def test_interchanges_holding_hidden_payers_are_not_listed(world):
+    # given one interchange of ACME claims and one mixing ACME and OTHER
+    from denials.selectors_export import interchange_list
+
+    owner = world.actor()
+    a = claim(world.tenant)
+    only_acme = claims_export_837(actor=owner, tenant=world.tenant, claim_numbers=[a.number])
+    b, c = claim(world.tenant), claim(world.tenant, payer_code="OTHER")
+    claims_export_837(actor=owner, tenant=world.tenant, claim_numbers=[b.number, c.number])
+    # when an operations member is narrowed to ACME
+    narrow(world, S.Role.OPERATIONS, payer(world.tenant, "ACME"))
+    # then they see only the ACME-only interchange; the owner sees both
+    assert list(interchange_list(world.actor(S.Role.OPERATIONS))) == [only_acme]
+    assert interchange_list(world.actor()).count() == 2
