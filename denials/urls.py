@@ -4,10 +4,12 @@ Each area keeps its routes in its own module.
 """
 
 from denials import urls_claims, urls_jobs, urls_receivables, urls_remittances
+from denials.urls_export import urlpatterns as export_urlpatterns
 
 app_name = "denials"
 
 urlpatterns = [
+    *export_urlpatterns,
     *urls_claims.urlpatterns,
     *urls_remittances.urlpatterns,
     *urls_receivables.urlpatterns,

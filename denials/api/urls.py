@@ -4,8 +4,10 @@ Each area keeps its routes in its own module.
 """
 
 from denials.api import urls_claims, urls_jobs, urls_receivables, urls_remittances
+from denials.api.urls_export import urlpatterns as export_urlpatterns
 
 urlpatterns = [
+    *export_urlpatterns,
     *urls_claims.urlpatterns,
     *urls_remittances.urlpatterns,
     *urls_receivables.urlpatterns,
