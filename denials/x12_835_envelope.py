@@ -1,0 +1,165 @@
+"""X12 interchanges of a file, read segment by segment with their envelopes checked (pyx12).
+
+A file may hold several interchanges (ISA..IEA), one segment per line or all on one line; each
+interchange declares its own separators in its ISA header, so each is read on its own. What
+makes a file unreadable (an ISA header that is not 106 characters, control numbers or counts
+that disagree, a missing trailer, a component separator other than ISA16's) raises
+`FileRejected` naming the problem; nothing else is decided here (no 835 mapping, no ORM).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ingestion.parsers import FileRejected
+
+ISA_LENGTH = 106
+# pyx12 segment-level error codes that are tolerated: trailing element separators ("CLP*..*~")
+# break no meaning and real payers send them.
+_TOLERATED_SEGMENT_ERRORS = {"SEG1"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment: its position in the file (ISA of the first interchange is 1) and elements.
+
+    `elements[i]` is the list of components of element i + 1 (a simple element has one).
+    """
+
+    index: int
+    seg_id: str
+    elements: tuple[tuple[str, ...], ...]
+    interchange: int  # 1-based position of its interchange in the file
+    component_separator: str
+
+    def value(self, position: int) -> str:
+        """Element `position` (1-based) as text, components joined by the file's separator."""
+        if position > len(self.elements):
+            return ""
+        return self.component_separator.join(self.elements[position - 1]).strip()
+
+    def components(self, position: int) -> tuple[str, ...]:
+        """The components of element `position` (1-based); empty when the element is absent."""
+        if position > len(self.elements):
+            return ()
+        return tuple(c.strip() for c in self.elements[position - 1])
+
+
+def split_interchanges(text: str) -> list[str]:
+    """The file's interchanges, each from its ISA to the end of its IEA segment."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return out
+        if text[pos : pos + 3] != "ISA":
+            if not out:
+                raise FileRejected("not an X12 file: it must start with an ISA segment")
+            raise FileRejected(
+                f"after interchange {len(out)} (ended by its IEA segment) the file holds "
+                f"'{text[pos : pos + 20]}' where another ISA segment or the end of the file was "
+                "expected; the file may be truncated or two files were joined badly"
+            )
+        header = text[pos : pos + ISA_LENGTH]
+        _check_header(header, len(out) + 1)
+        terminator, separator = header[-1], header[3]
+        trailer = re.compile(re.escape(terminator) + r"\s*IEA" + re.escape(separator))
+        found = trailer.search(text, pos + ISA_LENGTH - 1)
+        end = text.find(terminator, found.end()) if found else -1
+        if end == -1:  # no IEA: pyx12 names the missing trailer
+            out.append(text[pos:])
+            return out
+        out.append(text[pos : end + 1])
+        pos = end + 1
+
+
+def _check_header(header: str, number: int) -> None:
+    where = f"interchange {number}: " if number > 1 else ""
+    if len(header) < ISA_LENGTH:
+        raise FileRejected(
+            f"{where}the ISA header is {len(header)} characters long; it must be exactly "
+            f"{ISA_LENGTH} (fixed-width fields): the file is truncated or the header was edited"
+        )
+    separator, terminator, component = header[3], header[-1], header[-2]
+    fields = header[:-1].split(separator)
+    if len(fields) != 17:
+        raise FileRejected(
+            f"{where}the ISA header splits into {len(fields) - 1} elements with its element "
+            f"separator '{separator}' where 16 fixed-width elements are expected: a field was "
+            "shortened or lengthened"
+        )
+    if len({separator, terminator, component}) != 3 or component.isalnum():
+        raise FileRejected(
+            f"{where}ISA16 declares '{component}' as the component separator, which is a letter, "
+            "a digit, or the same character as the element separator or the segment terminator"
+        )
+
+
+def _check_terminator(text: str, terminator: str, number: int) -> None:
+    """The terminator the ISA header declares must end the segments that follow."""
+    rest = text[ISA_LENGTH:].strip()
+    if rest and terminator not in rest:
+        raise FileRejected(
+            f"interchange {number}: the ISA header declares {terminator!r} as the segment "
+            f"terminator (its last character), but no segment after it ends with "
+            f"{terminator!r}; the file's segment terminators were changed or the ISA header is "
+            "wrong"
+        )
+
+
+def _envelope_problems(errors: list) -> list[str]:
+    return [
+        str(err[2])
+        for err in errors
+        if not (err[0] == "seg" and err[1] in _TOLERATED_SEGMENT_ERRORS)
+    ]
+
+
+def read_segments(text: str) -> Iterator[Segment]:
+    """Every segment of every interchange, in file order; envelope errors raise FileRejected.
+
+    The envelope of an interchange is checked when its last segment has been read, so a caller
+    that stores nothing until the whole file is read never keeps a part of a broken file.
+    """
+    import pyx12.errors
+    import pyx12.x12file
+
+    index = 0
+    control_numbers: dict[str, int] = {}
+    for number, chunk in enumerate(split_interchanges(text), start=1):
+        header = chunk[:ISA_LENGTH]
+        component = header[-2]
+        _check_terminator(chunk, header[-1], number)
+        control = header.split(header[3])[13] if header.count(header[3]) >= 13 else ""
+        if control in control_numbers:
+            raise FileRejected(
+                f"interchanges {control_numbers[control]} and {number} carry the same ISA13 "
+                f"control number {control}: the same interchange was sent twice in one file, or "
+                "the sender reuses control numbers"
+            )
+        control_numbers[control] = number
+        try:
+            reader = pyx12.x12file.X12Reader(io.StringIO(chunk))
+            for seg in reader:
+                index += 1
+                elements = tuple(tuple(e.get_value() for e in c.elements) for c in seg.elements)
+                yield Segment(index, seg.get_seg_id() or "", elements, number, component)
+            reader.cleanup()  # checks the trailers (IEA, GE, SE) and their counts
+            problems = _envelope_problems(reader.err_list)
+        except (FileRejected, GeneratorExit):
+            raise
+        except (pyx12.errors.X12Error, pyx12.errors.EngineError, ValueError, IndexError) as exc:
+            raise FileRejected(f"interchange {number} is not readable X12: {exc}") from None
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise FileRejected(
+                f"interchange {number}: the X12 envelope is broken: "
+                f"{'; '.join(problems[:3])}{more}; the file may be truncated or edited: ask the "
+                "sender for the complete file (ISA..IEA, GS..GE and ST..SE with their counts and "
+                "control numbers)"
+            )
