@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from typing import Protocol
 
 from denials.remit_rows import COLUMNS, Adjustment, Remark
 from denials.x12_835_envelope import Segment, read_segments
@@ -47,6 +49,7 @@ def _number(text: str) -> Decimal | None:
     return Decimal(text) if _NUMBER.fullmatch(text or "") else None
 
 
+@lru_cache(maxsize=8192)  # amounts and dates repeat: one shared string each
 def _money(text: str) -> str:
     """An X12 amount as text with 2 decimals; left as sent when it is not one (named later)."""
     value = _number(text)
@@ -55,6 +58,7 @@ def _money(text: str) -> str:
     return str(value.quantize(_CENT))
 
 
+@lru_cache(maxsize=8192)
 def _d8(text: str) -> str | None:
     """CCYYMMDD -> ISO date; None when it is not a date."""
     if not re.fullmatch(r"\d{8}", text or "", re.ASCII):
@@ -102,20 +106,31 @@ class _Transaction:
     trace_originator: str = ""
     payer_name: str = ""
     payer_id: str = ""
+    payer_code: str = ""
     payer_contact: bool = False
     loop: str = ""  # the 1000 loop being read: "PR" (payer) or "PE" (payee)
     plb_total: Decimal = Decimal("0")
-    claims: list[_Claim] = field(default_factory=list)
+    paid_total: Decimal = Decimal("0")
+    paid_unreadable: bool = False
+    rows: list[ParsedRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def where(self) -> str:
         return f"transaction {self.control} (segment {self.segment.index})"
 
 
-def parse_835(content: bytes) -> list[_Transaction]:
-    """Every 835 transaction of the file with its claims; structure errors raise FileRejected."""
+class PayerLookup(Protocol):
+    def resolve(self, *, payer_id: str, trace_originator: str, name: str, where: str) -> str: ...
+
+
+def parse_835(content: bytes, payers: PayerLookup) -> list[ParsedRow]:
+    """The REMITTANCE records of every 835 transaction of the file, in file order.
+
+    Structure errors and a payer `payers` cannot resolve raise FileRejected.
+    """
     text = decode_text(content).strip()
-    transactions: list[_Transaction] = []
+    rows: list[ParsedRow] = []
+    transactions = 0
     txn: _Transaction | None = None
     claim: _Claim | None = None
     for seg in read_segments(text):
@@ -129,7 +144,7 @@ def parse_835(content: bytes) -> list[_Transaction]:
                     "835 remittance advice; send the 835 file for REMITTANCE"
                 )
             txn, claim = _Transaction(seg, seg.value(2)), None
-            transactions.append(txn)
+            transactions += 1
             continue
         if txn is None:
             what = "a claim payment (CLP)" if sid == "CLP" else f"a {sid} segment"
@@ -137,26 +152,43 @@ def parse_835(content: bytes) -> list[_Transaction]:
                 f"segment {seg.index}: {what} outside a transaction: every 835 segment must sit "
                 "between an ST and its SE segment"
             )
-        if sid == "SE":
-            _close(txn)
-            txn = claim = None
-        elif sid in ("CLP", "LX", "PLB"):
+        if sid in ("CLP", "LX", "PLB", "SE") and claim is not None:
+            txn.rows.append(_claim_row(txn, claim))
             claim = None
-            if sid == "CLP":
-                _require_header(txn, seg)
-                claim = _Claim(seg)
-                txn.claims.append(claim)
-            elif sid == "PLB":
-                _plb(txn, seg)
+        if sid == "SE":
+            rows.extend(_close(txn))
+            txn = None
+        elif sid == "CLP":
+            if not txn.payer_code:
+                _start_claims(txn, seg, payers)
+            claim = _Claim(seg)
+        elif sid == "PLB":
+            _plb(txn, seg)
         elif claim is None:
             _header(txn, seg)
-        else:
+        elif sid != "LX":
             _claim_segment(claim, seg)
     if not transactions:
         raise FileRejected("the X12 file holds no transaction set (no ST segment)")
-    if not any(t.claims for t in transactions):
+    if not rows:
         raise FileRejected("the 835 file holds no claim payments (CLP segments)")
-    return transactions
+    return rows
+
+
+def _start_claims(txn: _Transaction, seg: Segment, payers: PayerLookup) -> None:
+    """At the first CLP: the header must be complete; the payer is resolved once."""
+    _require_header(txn, seg)
+    txn.payer_code = payers.resolve(
+        payer_id=txn.payer_id,
+        trace_originator=txn.trace_originator,
+        name=txn.payer_name,
+        where=txn.where(),
+    )
+    if not txn.payer_contact:
+        txn.warnings.append(
+            "the payer's technical contact (PER*BL in loop 1000A) is missing; ask the payer "
+            "for it when a question about this payment comes up"
+        )
 
 
 def _require_header(txn: _Transaction, seg: Segment) -> None:
@@ -183,13 +215,13 @@ def _header(txn: _Transaction, seg: Segment) -> None:
                 "is left empty"
             )
     elif sid == "TRN":
-        txn.trace_number = seg.value(2)
-        txn.trace_originator = seg.value(3)
+        txn.trace_number = seg.value(2).strip()
+        txn.trace_originator = seg.value(3).strip()
     elif sid == "N1":
         txn.loop = seg.value(1)
         if txn.loop == "PR":
-            txn.payer_name = seg.value(2)
-            txn.payer_id = seg.value(4)
+            txn.payer_name = seg.value(2).strip()
+            txn.payer_id = seg.value(4).strip()
     elif sid == "PER" and txn.loop == "PR" and seg.value(1) == "BL":
         txn.payer_contact = True
     elif sid in ("SVC", "CAS", "LQ", "NM1", "MOA", "MIA"):
@@ -314,25 +346,25 @@ def _cas(claim: _Claim, seg: Segment, line: int | None) -> list[Adjustment]:
     return out
 
 
-def _close(txn: _Transaction) -> None:
-    """At SE: the transaction's own warnings (they go on every claim of it)."""
-    if not txn.claims:
-        return
-    if not txn.payer_contact:
-        txn.warnings.append(
-            "the payer's technical contact (PER*BL in loop 1000A) is missing; ask the payer "
-            "for it when a question about this payment comes up"
-        )
+def _close(txn: _Transaction) -> list[ParsedRow]:
+    """At SE: BPR02 against the claims; the transaction's warnings go on each of its claims."""
     total = _number(txn.payment_amount)
-    paid = [_number(c.segment.value(4)) for c in txn.claims]
-    if total is not None and None not in paid:
-        expected = sum(paid, Decimal("0")) - txn.plb_total
+    if txn.rows and total is not None and not txn.paid_unreadable:
+        expected = txn.paid_total - txn.plb_total
         if expected != total:
             txn.warnings.append(
                 f"BPR02 payment {total.quantize(_CENT)} differs from the claims' paid amounts "
-                f"(CLP04) {sum(paid, Decimal('0')).quantize(_CENT)} minus provider adjustments "
-                f"(PLB) {txn.plb_total.quantize(_CENT)} = {expected.quantize(_CENT)}"
+                f"(CLP04) {txn.paid_total.quantize(_CENT)} minus provider adjustments (PLB) "
+                f"{txn.plb_total.quantize(_CENT)} = {expected.quantize(_CENT)}"
             )
+    if not txn.warnings:
+        return txn.rows
+    out = []
+    for row in txn.rows:
+        own = json.loads(row.data["warnings"]) if row.data["warnings"] else []
+        row.data["warnings"] = json.dumps([*txn.warnings, *own])
+        out.append(row)
+    return out
 
 
 def _balancing(claim: _Claim) -> list[str]:
@@ -368,41 +400,43 @@ def _span(claim: _Claim) -> tuple[str, str]:
     return (min(starts) if starts else "", max(ends) if ends else "")
 
 
-def claim_rows(txn: _Transaction, payer_code: str) -> list[ParsedRow]:
-    """The REMITTANCE records of one transaction, its payer resolved to `payer_code`."""
-    rows = []
-    for claim in txn.claims:
-        clp = claim.segment
-        for line in claim.lines:
-            line.data["line"] = line.number
-        start, end = _span(claim)
-        warnings = [*txn.warnings, *claim.warnings, *_balancing(claim)]
-        data = dict.fromkeys(COLUMNS, "")
-        data.update(
-            payer_code=payer_code,
-            trace_number=txn.trace_number,
-            trace_originator=txn.trace_originator,
-            payment_amount=txn.payment_amount,
-            payment_method=txn.payment_method,
-            payment_date=txn.payment_date,
-            patient_control_number=clp.value(1),
-            status_code=clp.value(2),
-            charge_amount=_money(clp.value(3)),
-            paid_amount=_money(clp.value(4)),
-            patient_responsibility=_money(clp.value(5) or "0"),
-            payer_claim_control_number=clp.value(7),
-            member_id=claim.member_qc or claim.member_il,
-            service_date=start,
-            service_date_to=end,
-            adjustments=";".join(a.text() for a in claim.adjustments),
-            remarks=";".join(r.text() for r in claim.remarks),
-            lines=json.dumps([ln.data for ln in claim.lines], separators=(",", ":"))
-            if claim.lines
-            else "",
-            warnings=json.dumps(warnings) if warnings else "",
-        )
-        rows.append(ParsedRow(clp.index, data, "; ".join(claim.problems)))
-    return rows
+def _claim_row(txn: _Transaction, claim: _Claim) -> ParsedRow:
+    """One REMITTANCE record: the claim with its transaction's payment, trace and payer."""
+    clp = claim.segment
+    paid = _number(clp.value(4))
+    if paid is None:
+        txn.paid_unreadable = True
+    else:
+        txn.paid_total += paid
+    for line in claim.lines:
+        line.data["line"] = line.number
+    start, end = _span(claim)
+    warnings = [*claim.warnings, *_balancing(claim)]
+    data = dict.fromkeys(COLUMNS, "")
+    data.update(
+        payer_code=txn.payer_code,
+        trace_number=txn.trace_number,
+        trace_originator=txn.trace_originator,
+        payment_amount=txn.payment_amount,
+        payment_method=txn.payment_method,
+        payment_date=txn.payment_date,
+        patient_control_number=clp.value(1).strip(),
+        status_code=clp.value(2),
+        charge_amount=_money(clp.value(3)),
+        paid_amount=_money(clp.value(4)),
+        patient_responsibility=_money(clp.value(5) or "0"),
+        payer_claim_control_number=clp.value(7).strip(),
+        member_id=(claim.member_qc or claim.member_il).strip(),
+        service_date=start,
+        service_date_to=end,
+        adjustments=";".join(a.text() for a in claim.adjustments),
+        remarks=";".join(r.text() for r in claim.remarks),
+        lines=json.dumps([ln.data for ln in claim.lines], separators=(",", ":"))
+        if claim.lines
+        else "",
+        warnings=json.dumps(warnings) if warnings else "",
+    )
+    return ParsedRow(clp.index, data, "; ".join(claim.problems))
 
 
 def read_835_for_ingestion(content: bytes, options: dict) -> list[ParsedRow]:
@@ -413,16 +447,4 @@ def read_835_for_ingestion(content: bytes, options: dict) -> list[ParsedRow]:
     """
     from denials.x12_835_payers import PayerResolver
 
-    transactions = parse_835(content)
-    resolver = PayerResolver.for_options(options)
-    rows: list[ParsedRow] = []
-    for txn in transactions:
-        if txn.claims:
-            code = resolver.resolve(
-                payer_id=txn.payer_id,
-                trace_originator=txn.trace_originator,
-                name=txn.payer_name,
-                where=txn.where(),
-            )
-            rows.extend(claim_rows(txn, code))
-    return rows
+    return parse_835(content, PayerResolver.for_options(options))
