@@ -92,17 +92,17 @@ def _check_header(header: str, number: int) -> None:
             "header was edited"
         )
     separator, terminator, component = header[3], header[-1], header[-2]
+    if len({separator, terminator, component}) != 3 or component.isalnum():
+        raise FileRejected(
+            f"{where}ISA16 declares '{component}' as the component separator, which is a letter, "
+            "a digit, or the same character as the element separator or the segment terminator"
+        )
     fields = header[:-1].split(separator)
     if len(fields) != 17:
         raise FileRejected(
             f"{where}the ISA header splits into {len(fields) - 1} elements with its element "
             f"separator '{separator}' where 16 fixed-width elements are expected: a field was "
             "shortened or lengthened"
-        )
-    if len({separator, terminator, component}) != 3 or component.isalnum():
-        raise FileRejected(
-            f"{where}ISA16 declares '{component}' as the component separator, which is a letter, "
-            "a digit, or the same character as the element separator or the segment terminator"
         )
 
 
