@@ -192,11 +192,18 @@ def _start_claims(txn: _Transaction, seg: Segment, payers: PayerLookup) -> None:
 
 
 def _require_header(txn: _Transaction, seg: Segment) -> None:
-    missing = [name for name, ok in (("BPR", txn.has_bpr), ("TRN", txn.trace_number)) if not ok]
+    missing = [
+        name
+        for name, ok in (
+            ("its BPR segment", txn.has_bpr),
+            ("its TRN segment with a TRN02 trace number", txn.trace_number),
+        )
+        if not ok
+    ]
     if missing:
         raise FileRejected(
             f"segment {seg.index}: the first claim payment (CLP) of {txn.where()} comes before "
-            f"its {' and '.join(missing)} segment{'s' if len(missing) > 1 else ''}: an 835 "
+            f"{' and '.join(missing)}: an 835 "
             "names the payment (BPR) and its trace number (TRN02) before its claims"
         )
 

@@ -155,20 +155,13 @@ def read_segments(text: str) -> Iterator[Segment]:
     An interchange's envelope is checked whole before any of its segments is given out, so an
     envelope error is named first, whatever the segments inside say.
     """
+    # The same interchange twice in one file (same ISA13) is read twice on purpose: its claims
+    # repeat loaded keys, so ingestion SKIPS them instead of refusing the whole file.
     index = 0
-    control_numbers: dict[str, int] = {}
     for number, chunk in enumerate(split_interchanges(text), start=1):
         header = chunk[:ISA_LENGTH]
         separator, component, terminator = header[3], header[-2], header[-1]
         _check_terminator(chunk, terminator, number)
-        control = header.split(separator)[13]
-        if control in control_numbers:
-            raise FileRejected(
-                f"interchanges {control_numbers[control]} and {number} carry the same ISA13 "
-                f"control number {control}: the same interchange was sent twice in one file, or "
-                "the sender reuses control numbers"
-            )
-        control_numbers[control] = number
         _check_envelope(chunk, number)
         start = 0
         while True:  # segment by segment: a 100,000-claim file is never split into one list

@@ -315,3 +315,15 @@ def test_denial_and_reversal_status_codes_are_kept(status):
     row = read(f.interchange([f.transaction([clm])]).encode())[0]
     # then the status and the (negative) amount are as sent
     assert (row.data["status_code"], row.data["paid_amount"]) == (status, paid + ".00")
+
+
+def test_the_same_interchange_twice_gives_its_records_twice_with_one_key():
+    # given a file holding the same interchange twice (a re-send appended by the sender)
+    good = f.simple_file()
+    rows = read(good + good)
+    # then the records repeat with the same key fields (ingestion SKIPS the repeat)
+    keys = [
+        (r.data["payer_code"], r.data["trace_number"], r.data["payer_claim_control_number"])
+        for r in rows
+    ]
+    assert len(rows) == 2 and keys[0] == keys[1]

@@ -116,11 +116,6 @@ def test_a_file_without_claims_is_refused():
     assert "holds no claim payments" in refusal(empty)
 
 
-def test_the_same_interchange_twice_in_one_file_is_refused():
-    # given the same interchange (same ISA13) appended twice
-    assert "carry the same ISA13 control number 000000101" in refusal(GOOD + GOOD)
-
-
 def test_junk_after_an_interchange_is_refused():
     # given text after the IEA that is not another interchange
     assert "after interchange 1" in refusal(GOOD + "THIS IS NOT X12")

@@ -218,3 +218,25 @@ def test_upload_with_payer_option_loads_the_shared_sample(payers, remittance_kin
         ("ACME", "0.00"),
         ("ACME", "11.50"),
     ]
+
+
+def test_a_resent_835_loads_nothing_twice(payers, remittance_kind):
+    # given ACME's 835 loaded once
+    content = f.simple_file(payer_id="ACME01")
+    upload(payers, content)
+    # when the same payment arrives again, alone and appended twice in one file
+    again = upload(payers, content)
+    doubled = upload(payers, content + content.replace(b"000000101", b"000000102"))
+    # then every repeat is SKIPPED (same payer, trace and payer claim control number)
+    assert (again.total, again.success, again.skipped) == (1, 0, 1)
+    assert (doubled.total, doubled.success, doubled.skipped) == (2, 0, 2)
+    assert len(remittance_kind) == 1
+
+
+def test_the_same_payment_twice_in_a_new_file_loads_once(payers, remittance_kind):
+    # given a first-time file holding one payment twice (two interchanges)
+    content = f.simple_file(payer_id="ACME01")
+    batch = upload(payers, content + content)
+    # then the first is loaded, the repeat SKIPPED
+    assert (batch.total, batch.success, batch.skipped) == (2, 1, 1)
+    assert len(remittance_kind) == 1
