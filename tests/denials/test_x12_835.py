@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from denials.remit_rows import COLUMNS, read_row
 from denials.x12_835 import read_835_for_ingestion
@@ -327,3 +329,51 @@ def test_the_same_interchange_twice_gives_its_records_twice_with_one_key():
         for r in rows
     ]
     assert len(rows) == 2 and keys[0] == keys[1]
+
+
+money = st.decimals(min_value=Decimal("0"), max_value=Decimal("99999.99"), places=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    claims=st.lists(
+        st.tuples(money, money, st.sampled_from(["CO", "PR", "OA", "PI"]), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    plb=money,
+)
+def test_generated_payments_tie_out_to_the_cent(claims, plb):
+    # given claims of random charges and payments, each difference adjusted by one CAS (at claim
+    # or line level), and a PLB; BPR02 = sum of CLP04 - PLB
+    built = []
+    for i, (charge, paid, group, at_line) in enumerate(claims, start=1):
+        diff = charge - paid
+        cas = [f"CAS*{group}*45*{diff}"] if diff else []
+        if at_line:
+            line = f.svc("99213", str(charge), str(paid), "20260105", cas)
+        else:  # the adjustment is the claim's: the line itself balances
+            line = f.svc("99213", str(paid), str(paid), "20260105")
+        built.append(
+            f.claim(
+                f"C{i}",
+                charge=str(charge),
+                paid=str(paid),
+                pr="0",
+                pccn=f"P{i}",
+                lines=[line],
+                extra=[] if at_line else cas,
+            )
+        )
+    total = sum((p for _, p, _, _ in claims), Decimal("0")) - plb
+    plb_segment = [f"PLB*1999999995*20261231*WO:X1*{plb}"] if plb else []
+    content = f.interchange([f.transaction(built, amount=str(total), plb=plb_segment)]).encode()
+    # when read
+    remits = [typed(r) for r in read(content)]
+    # then each claim's amounts are as sent and its adjustments account for every cent
+    assert [(r.charge_amount, r.paid_amount) for r in remits] == [(c, p) for c, p, _, _ in claims]
+    for remit in remits:
+        adjusted = sum((a.amount for a in remit.adjustments), Decimal("0"))
+        assert remit.charge_amount - remit.paid_amount == adjusted
+        assert remit.warnings == []
+    assert all(r.payment_amount == total for r in remits)
