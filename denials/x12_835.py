@@ -315,8 +315,8 @@ def _dtm(claim: _Claim, line: _Line | None, seg: Segment) -> None:
         start = end = _d8(raw)
     if raw and start is None:
         claim.warnings.append(
-            f"segment {seg.index} (DTM*{qualifier}): '{raw[:20]}' is not a date (CCYYMMDD); "
-            "the date is left empty"
+            f"segment {seg.index} (DTM*{qualifier}): the service date is not a date "
+            "(CCYYMMDD); it is left empty"
         )
         return
     if line is None:

@@ -377,3 +377,14 @@ def test_generated_payments_tie_out_to_the_cent(claims, plb):
         assert remit.charge_amount - remit.paid_amount == adjusted
         assert remit.warnings == []
     assert all(r.payment_amount == total for r in remits)
+
+
+def test_unreadable_service_date_loads_with_a_warning_that_does_not_quote_it():
+    # given a line dated 20261399 (no such day)
+    line = f.svc("99213", "100", "80", "20261399", ["CAS*PR*1*20"])
+    remit = typed(read(f.interchange([f.transaction([f.claim(lines=[line])])]).encode())[0])
+    # then the claim loads without that date; the warning names the segment, not the date
+    assert remit.lines[0]["service_date"] == "" and remit.service_date is None
+    assert remit.warnings == [
+        "segment 14 (DTM*472): the service date is not a date (CCYYMMDD); it is left empty"
+    ]
