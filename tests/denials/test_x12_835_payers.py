@@ -197,13 +197,34 @@ def test_unknown_payer_fails_the_batch_and_stores_nothing(payers, remittance_kin
     assert remittance_kind == []
 
 
-def test_broken_envelope_fails_the_batch_and_stores_nothing(payers, remittance_kind):
-    # given an 835 whose IEA02 disagrees with its ISA13
-    broken = f.simple_file().replace(b"IEA*1*000000101", b"IEA*1*000000999")
-    batch = upload(payers, broken)
-    # then FAILED, naming the problem
+GOOD = f.simple_file().decode()
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        (
+            GOOD.replace("IEA*1*000000101", "IEA*1*000000999"),
+            "IEA id=000000999 does not match ISA id=000000101",
+        ),
+        (GOOD.replace("SE*14*0001", "SE*9*0001"), "SE count of 9 for SE02=0001 is wrong"),
+        (
+            f.interchange([f.transaction([f.claim()])], svc_comp=">"),
+            "component separator ':'",
+        ),
+        (
+            GOOD.replace("GE*1*101~", "CLP*X*1*1*1**12*P9*11~\nGE*1*101~"),
+            "a claim payment (CLP) outside a transaction",
+        ),
+    ],
+    ids=["isa13-vs-iea02", "segment-count", "component-separator", "clp-outside"],
+)
+def test_broken_835_fails_the_batch_and_stores_nothing(payers, remittance_kind, broken, named):
+    # given a broken 835 of a known payer
+    batch = upload(payers, broken.encode())
+    # then FAILED, naming the problem; no record stored, nothing processed
     assert batch.status == Batch.Status.FAILED
-    assert "IEA id=000000999 does not match ISA id=000000101" in batch.failure
+    assert named in batch.failure
     assert BatchRecord.objects.filter(batch=batch).count() == 0
     assert remittance_kind == []
 
