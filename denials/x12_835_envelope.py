@@ -66,9 +66,9 @@ def split_interchanges(text: str) -> list[str]:
             if not out:
                 raise FileRejected("not an X12 file: it must start with an ISA segment")
             raise FileRejected(
-                f"after interchange {len(out)} (ended by its IEA segment) the file holds "
-                f"'{text[pos : pos + 20]}' where another ISA segment or the end of the file was "
-                "expected; the file may be truncated or two files were joined badly"
+                f"after interchange {len(out)} (ended by its IEA segment) the file goes on with "
+                f"text starting '{text[pos : pos + 3]}' where another ISA segment or the end of "
+                "the file was expected; an IEA is misplaced, or two files were joined badly"
             )
         header = text[pos : pos + ISA_LENGTH]
         _check_header(header, len(out) + 1)

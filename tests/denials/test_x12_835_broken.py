@@ -165,3 +165,12 @@ def test_no_edit_of_the_sample_crashes_the_reader(cut, length, insert):
         assert exc.message
     else:
         assert all(r.row_number > 0 for r in rows)
+
+
+def test_segments_after_a_misplaced_iea_are_refused_without_quoting_them():
+    # given an IEA moved before the last claim's segments
+    claim = "CLP*CLM0009*1*1*1**12*P9*11~\nNM1*QC*1*EXAMPLE*JANE****MI*M0009~\n"
+    message = refusal(GOOD + claim)
+    # then the file is refused; the claim's identifiers are not quoted
+    assert "after interchange 1" in message and "starting 'CLP'" in message
+    assert "CLM0009" not in message and "M0009" not in message
