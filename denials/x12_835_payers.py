@@ -43,7 +43,12 @@ class PayerResolver:
                 .values_list("code", "name", "x12_payer_id")
             ]
         override = (override or "").strip()
-        if override and tenant_id is not None and override not in {p.code for p in payers}:
+        codes = {p.code for p in payers}
+        if override and tenant_id is not None and override not in codes:
+            # `--payer acme` for ACME: the one code that differs only in case
+            same = [c for c in codes if c.upper() == override.upper()]
+            override = same[0] if len(same) == 1 else override
+        if override and tenant_id is not None and override not in codes:
             raise FileRejected(
                 f"the payer code '{override[:30]}' given with the upload is not one of this "
                 "tenant's payers; give an existing payer code, or none to read it from the file"

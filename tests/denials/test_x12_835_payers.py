@@ -73,6 +73,8 @@ def test_upload_payer_overrides_the_file(payers):
     # given a file that says ACME, uploaded as Globex's
     rows = read(payers, f.simple_file(payer_id="ACME01"), payer_code="GLOBEX")
     assert codes(rows) == ["GLOBEX"]
+    # and the code may be typed in another case
+    assert codes(read(payers, f.simple_file(), payer_code="globex")) == ["GLOBEX"]
 
 
 def test_upload_payer_must_be_the_tenants(payers):
