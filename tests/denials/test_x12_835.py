@@ -197,7 +197,8 @@ def test_several_cas_triples_claim_level_cas_and_claim_remarks():
         paid="100",
         pr="10",
         lines=[line],
-        extra=["CAS*PR*1*10**2*5", "MOA***MA01*MA18"],
+        cas=["CAS*PR*1*10**2*5"],
+        extra=["MOA***MA01*MA18"],
     )
     row = read(f.interchange([f.transaction([clm])]).encode())[0]
     # then every triple and remark, claim level first, then the line's
@@ -362,7 +363,7 @@ def test_generated_payments_tie_out_to_the_cent(claims, plb):
                 pr="0",
                 pccn=f"P{i}",
                 lines=[line],
-                extra=[] if at_line else cas,
+                cas=[] if at_line else cas,
             )
         )
     total = sum((p for _, p, _, _ in claims), Decimal("0")) - plb

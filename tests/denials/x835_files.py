@@ -47,13 +47,18 @@ def claim(
     pccn: str = "PCCN0001",
     member: str = "M0001",
     lines: list[list[str]] | None = None,
+    cas: list[str] | None = None,
     extra: list[str] | None = None,
 ) -> list[str]:
-    """A CLP loop; `lines` are SVC loops (lists of segments), default one 99213 line."""
+    """A CLP loop; `lines` are SVC loops (lists of segments), default one 99213 line.
+
+    `cas`: claim-level CAS segments (right after CLP); `extra`: segments after NM1*QC (MOA...).
+    """
     if lines is None:
         lines = [svc("99213", charge, paid, "20260105", [f"CAS*PR*1*{pr}"] if pr != "0" else [])]
     segs = [
         f"CLP*{pcn}*{status}*{charge}*{paid}*{pr}*12*{pccn}*11",
+        *(cas or []),
         f"NM1*QC*1*EXAMPLE*JANE****MI*{member}",
         *(extra or []),
     ]
@@ -90,6 +95,8 @@ def transaction(
         f"TRN*1*{trace}*{originator}",
         "DTM*405*20260110",
         f"N1*PR*{payer}*XV*{payer_id}" if payer_id else f"N1*PR*{payer}",
+        "N3*PO BOX 1000",
+        "N4*SPRINGFIELD*IL*627010000",
         *(["PER*BL*EDI SUPPORT*TE*8005551212"] if per else []),
         "N1*PE*EXAMPLE CLINIC*XX*1999999995",
         "LX*1",
