@@ -387,5 +387,5 @@ def test_unreadable_service_date_loads_with_a_warning_that_does_not_quote_it():
     # then the claim loads without that date; the warning names the segment, not the date
     assert remit.lines[0]["service_date"] == "" and remit.service_date is None
     assert remit.warnings == [
-        "segment 14 (DTM*472): the service date is not a date (CCYYMMDD); it is left empty"
+        "segment 16 (DTM*472): the service date is not a date (CCYYMMDD); it is left empty"
     ]

@@ -42,8 +42,8 @@ def second_interchange(**kwargs) -> str:
         (GOOD.replace("IEA*1*", "IEA*2*"), "IEA count for IEA02=000000101 is wrong"),
         (GOOD.replace("GE*1*101", "GE*3*101"), "GE count of 3 for GE02=101 is wrong"),
         (GOOD.replace("GE*1*101", "GE*1*999"), "GE id=999 does not match GS id=101"),
-        (GOOD.replace("SE*14*0001", "SE*5*0001"), "SE count of 5 for SE02=0001 is wrong"),
-        (GOOD.replace("SE*14*0001", "SE*14*0009"), "SE id=0009 does not match ST id=0001"),
+        (GOOD.replace("SE*16*0001", "SE*5*0001"), "SE count of 5 for SE02=0001 is wrong"),
+        (GOOD.replace("SE*16*0001", "SE*16*0009"), "SE id=0009 does not match ST id=0001"),
         (GOOD.replace("IEA*1*000000101~\n", ""), 'Mandatory segment "Interchange Control'),
         (GOOD[: GOOD.index("SE*")], 'Mandatory segment "Transaction Set Trailer" (SE=0001)'),
         (GOOD[:60], "ISA line is only 60 characters"),
@@ -95,18 +95,18 @@ def test_clp_outside_a_transaction_is_refused():
     # given a CLP between SE and GE (after its transaction ended)
     broken = GOOD.replace("GE*1*101~", "CLP*X*1*1*1**12*P9*11~\nGE*1*101~")
     # then refused, naming the segment position
-    assert "segment 17: a claim payment (CLP) outside a transaction" in refusal(broken)
+    assert "segment 19: a claim payment (CLP) outside a transaction" in refusal(broken)
 
 
 def test_svc_before_any_clp_is_refused():
     # given a service line before the first claim of the transaction
-    broken = GOOD.replace("LX*1~", "LX*1~\nSVC*HC:99213*1*1**1~").replace("SE*14*", "SE*15*")
+    broken = GOOD.replace("LX*1~", "LX*1~\nSVC*HC:99213*1*1**1~").replace("SE*16*", "SE*17*")
     assert "SVC segment of transaction 0001 (segment 3) is not inside a claim" in refusal(broken)
 
 
 def test_clp_before_the_trace_number_is_refused():
     # given a transaction whose TRN segment is missing
-    broken = GOOD.replace("TRN*1*EFT100*1999999999~\n", "").replace("SE*14*", "SE*13*")
+    broken = GOOD.replace("TRN*1*EFT100*1999999999~\n", "").replace("SE*16*", "SE*15*")
     assert "comes before its TRN segment" in refusal(broken)
 
 

@@ -209,7 +209,7 @@ GOOD = f.simple_file().decode()
             GOOD.replace("IEA*1*000000101", "IEA*1*000000999"),
             "IEA id=000000999 does not match ISA id=000000101",
         ),
-        (GOOD.replace("SE*14*0001", "SE*9*0001"), "SE count of 9 for SE02=0001 is wrong"),
+        (GOOD.replace("SE*16*0001", "SE*9*0001"), "SE count of 9 for SE02=0001 is wrong"),
         (
             f.interchange([f.transaction([f.claim()])], svc_comp=">"),
             "component separator ':'",
