@@ -174,3 +174,49 @@ def test_segments_after_a_misplaced_iea_are_refused_without_quoting_them():
     # then the file is refused; the claim's identifiers are not quoted
     assert "after interchange 1" in message and "starting 'CLP'" in message
     assert "CLM0009" not in message and "M0009" not in message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.text(alphabet="*:~>|^\n\r SEGCLPVTNIABRQ0123456789.-", max_size=300),
+    header=st.booleans(),
+)
+def test_no_text_after_an_isa_crashes_the_reader(body, header):
+    # given a valid ISA header (or just "ISA") followed by anything separator-heavy
+    start = GOOD[:107] if header else "ISA"
+    try:
+        rows = read_835_for_ingestion((start + body).encode(), UPLOAD)
+    except FileRejected as exc:
+        # then a refusal with a message ...
+        assert exc.message
+    else:
+        # ... or records (never another exception)
+        assert isinstance(rows, list)
+
+
+SEGMENTS = SAMPLE.strip().split("~\n")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cuts=st.lists(
+        st.tuples(st.integers(min_value=3, max_value=len(SEGMENTS) - 4), st.integers(0, 20)),
+        max_size=6,
+    )
+)
+def test_segments_cut_short_inside_a_good_envelope_never_crash(cuts):
+    # given the sample with some segments cut after a few elements (envelope still intact)
+    segments = list(SEGMENTS)
+    for index, keep in cuts:
+        elements = segments[index].split("*")
+        segments[index] = "*".join(elements[: max(1, keep)])
+        if segments[index] in ("ST", "SE") or segments[index].startswith(("ST*", "SE*")):
+            segments[index] = SEGMENTS[index]  # keep the envelope itself whole
+    content = ("~\n".join(segments) + "~\n").encode()
+    # when read: records (each a row of its own) or a refusal, never another exception
+    try:
+        rows = read_835_for_ingestion(content, UPLOAD)
+    except FileRejected as exc:
+        assert exc.message
+    else:
+        assert all(set(r.data) for r in rows)
