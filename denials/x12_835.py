@@ -42,7 +42,9 @@ _ENVELOPE = {"ISA", "IEA", "GS", "GE"}
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)", re.ASCII)
 _CENT = Decimal("0.01")
 # Components of SVC01 that are a procedure qualifier (then code, then up to four modifiers).
-_PROCEDURE_QUALIFIERS = {"AD", "ER", "HC", "HP", "IV", "N4", "NU", "WK", "ZZ", "N1", "N2", "N3"}
+_PROCEDURE_QUALIFIERS = frozenset(
+    ("AD", "ER", "HC", "HP", "IV", "N1", "N2", "N3", "N4", "N6", "NU", "UI", "WK", "ZZ")
+)
 
 
 def _number(text: str) -> Decimal | None:
