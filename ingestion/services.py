@@ -91,6 +91,8 @@ def _parse_artifact(artifact: Artifact, handler: RecordHandler, options: dict):
     if raw.lstrip()[:3] == b"ISA":
         if handler.x12 is None:
             raise FileRejected(f"X12 files are not accepted for {handler.kind}; send a CSV file")
+        # the reader may look up the upload's tenant (an 835's payer); a user cannot set it
+        options = {**options, "_tenant_id": artifact.tenant_id}
         return Batch.Format.X12, handler.x12(raw, options)
     return Batch.Format.CSV, parse_csv(raw, required=handler.required_columns)
 
