@@ -6,8 +6,9 @@ class DenialsConfig(AppConfig):
     name = "denials"
 
     def ready(self) -> None:
-        from denials import ingest_remittance
+        from denials import bench, ingest_remittance
         from denials.services import receivables
 
         ingest_remittance.register()
         receivables.register()
+        bench.register()

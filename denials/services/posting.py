@@ -20,12 +20,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.models import Member, Payer
-from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record_many
 from core.bulk import insert_rows
 from core.models import Tenant
-from core.transitions import transition_apply_many
 from denials import matching
 from denials import posting_rules as rules
 from denials.models import Claim, ClaimsSettings, Remittance, RemittanceClaim
@@ -33,6 +31,7 @@ from denials.remit_rows import RemitRow
 from denials.services.post_apply import Posting, adjustments_json, post_many, remarks_json
 
 log = logging.getLogger("healthbill.denials")
+MatchState = RemittanceClaim.MatchState
 IN_GROUP = 5000
 TOP_CANDIDATES = 5
 RC_FIELDS = (
@@ -53,6 +52,9 @@ RC_FIELDS = (
     "remarks",
     "lines",
     "match_state",
+    "claim",
+    "score",
+    "matched_at",
     "candidates",
     "evidence",
     "match_reason",
@@ -239,8 +241,9 @@ def remittance_rows_load(
         cands = {c.claim_id: c for c in by_pcn.get((payer_id, pcn_key), [])}
         cands.update((c.claim_id, c) for c in by_member.get((payer_id, member_pk), []))
         result = matching.match(remit_of(row), list(cands.values()), threshold)
-        if result.auto is not None:
-            matched[key] = result.auto
+        auto = result.auto
+        if auto is not None:
+            matched[key] = auto
         values.append(
             (
                 tenant_id,
@@ -259,43 +262,31 @@ def remittance_rows_load(
                 adjustments_json(row),
                 remarks_json(row),
                 row.lines,
-                RemittanceClaim.MatchState.UNMATCHED,
+                MatchState.MATCHED_AUTO if auto else MatchState.UNMATCHED,
+                auto.claim_id if auto else None,
+                auto.score if auto else None,
+                now if auto else None,
                 [s.evidence() for s in result.ranked[:TOP_CANDIDATES]],
-                {},
+                auto.evidence() if auto else {},
                 result.reason,
                 now,
             )
         )
     insert_rows(RemittanceClaim, RC_FIELDS, values)
     ids = _stored_ids(remittances, [v[8] for v in values])
-    by_row = {v[2]: v for v in values}
-    row_of = {rn: row for rn, _, row in typed}
-    kwargs = {
-        ids[key]: {"claim": None, "score": s.score, "evidence": s.evidence()}
-        for key, s in matched.items()
-    }
-    auto_ids = list(kwargs)
-    claims = Claim.objects.in_bulk([s.claim_id for s in matched.values()])
-    for key, s in matched.items():
-        kwargs[ids[key]]["claim"] = claims[s.claim_id]
-    if auto_ids:
-        transition_apply_many(
-            actor=actor,
-            model=RemittanceClaim,
-            pks=auto_ids,
-            name="match_auto",
-            scope=S.CLAIMS_WRITE,
-            kwargs_by_pk=kwargs,
-            payload_by_pk={pk: {"claim": kwargs[pk]["claim"].pk} for pk in auto_ids},
-        )
-    rc_rows = {ids[(by_row[rn][1], by_row[rn][8])]: rn for rn in by_row}
-    postings = [Posting(pk, kwargs[pk]["claim"].pk, row_of[rc_rows[pk]]) for pk in sorted(auto_ids)]
+    row_of = {(v[1], v[8]): v[2] for v in values}
+    rows_by_number = {rn: row for rn, _, row in typed}
+    postings = sorted(
+        (Posting(ids[key], s.claim_id, rows_by_number[row_of[key]]) for key, s in matched.items()),
+        key=lambda p: p.remittance_claim_id,
+    )
+    auto_ids = [p.remittance_claim_id for p in postings]
     notes = post_many(actor=actor, postings=postings)
     rem_of = {pk: key[0] for key, pk in ids.items()}
     for rc_id, note in notes:
         warnings[rem_of[rc_id]].append(note)
     _warn(remittances, warnings)
-    _audit(actor, remittances, values, auto_ids, ids)
+    _audit(actor, remittances, values, postings, ids)
     log.info(
         "remittance chunk posted",
         extra={
@@ -331,12 +322,18 @@ def _warn(remittances: dict, warnings: dict[int, list[str]]) -> None:
             remittance.save(update_fields=["warnings"])
 
 
-def _audit(actor: Actor, remittances: dict, values: list, auto_ids: list, ids: dict) -> None:
-    auto = set(auto_ids)
+def _audit(actor: Actor, remittances: dict, values: list, postings: list, ids: dict) -> None:
+    """One entry per remittance and chunk: how many claim payments, and each automatic match
+    (remittance claim, claim): a line is created matched, so no transition records it."""
+    claim_of = {p.remittance_claim_id: p.claim_id for p in postings}
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    matched: dict[int, list] = defaultdict(list)
     for v in values:
         counts[v[1]][0] += 1
-        counts[v[1]][1] += ids[(v[1], v[8])] in auto
+        rc_id = ids[(v[1], v[8])]
+        if rc_id in claim_of:
+            counts[v[1]][1] += 1
+            matched[v[1]].append([rc_id, claim_of[rc_id]])
     audit_record_many(
         tenant=actor.tenant,
         actor=actor,
@@ -344,7 +341,11 @@ def _audit(actor: Actor, remittances: dict, values: list, auto_ids: list, ids: d
             {
                 "action": "REMITTANCE_CLAIMS_LOADED",
                 "obj": r,
-                "payload": {"claims": counts[r.pk][0], "matched_auto": counts[r.pk][1]},
+                "payload": {
+                    "claims": counts[r.pk][0],
+                    "matched_auto": counts[r.pk][1],
+                    "matches": matched[r.pk],
+                },
             }
             for r in remittances.values()
             if counts[r.pk][0]
