@@ -244,13 +244,18 @@ def claims_settle(*, actor: Actor, claim_ids: set[int], denied_code: set[int] = 
     )
     for pk, _, billed in claims:
         balance[pk] = billed
-    for claim_id, kind, amount, reversed_by in PaymentApplication.objects.filter(
-        claim_id__in=ids
-    ).values_list("claim_id", "kind", "amount", "reversed_by"):
+    apps = list(
+        PaymentApplication.objects.filter(claim_id__in=ids).values_list(
+            "id", "claim_id", "kind", "amount", "reverses_id"
+        )
+    )
+    # A reversal sits on the claim of what it reverses: no join needed to see what is reversed.
+    reversed_ids = {rev for _, _, kind, _, rev in apps if kind == Kind.REVERSAL and rev}
+    for pk, claim_id, kind, amount, _ in apps:
         if claim_id not in balance:
             continue
         balance[claim_id] += amount if kind == Kind.REVERSAL else -amount
-        if kind == Kind.PAYMENT and reversed_by is None:
+        if kind == Kind.PAYMENT and pk not in reversed_ids:
             paid[claim_id] += amount
     denied = set(
         Denial.objects.filter(claim_id__in=ids, status=Denial.Status.OPEN).values_list(
