@@ -15,3 +15,9 @@ class DenialsConfig(AppConfig):
         )
         ingest_charges.register()
         demo_claims.register()
+        from denials import bench, ingest_remittance
+        from denials.services import receivables
+
+        ingest_remittance.register()
+        receivables.register()
+        bench.register()

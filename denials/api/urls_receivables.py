@@ -1,3 +1,16 @@
 """receivables API routes (issue 13)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from denials.api import views_receivables as v
+
+urlpatterns: list = [
+    path("receivables/queue", v.QueueListView.as_view(), name="api-receivables-queue"),
+    path(
+        "receivables/<int:pk>/force-match",
+        v.ForceMatchView.as_view(),
+        name="api-receivables-force-match",
+    ),
+    path("receivables/<int:pk>/unmatch", v.UnmatchView.as_view(), name="api-receivables-unmatch"),
+    path("denials", v.DenialListView.as_view(), name="api-denials"),
+]
