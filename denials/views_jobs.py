@@ -60,16 +60,14 @@ def job_health(request: HttpRequest) -> HttpResponse:
         failed=Count("pk", filter=Q(status=JobRun.Status.FAILED)), runs=Count("pk")
     )
     alerts = _visible_alerts(actor)
+    last = {r.job: r for r in last_runs(tenant)}
     by_kind = dict(alerts.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
     return render(
         request,
         "denials/jobs.html",
         {
             "subnav": _subnav(),
-            "jobs": [
-                {"job": j, "last": next((r for r in last_runs(tenant) if r.job == j.name), None)}
-                for j in JOBS.values()
-            ],
+            "jobs": [{"job": j, "last": last.get(j.name)} for j in JOBS.values()],
             "runs": JobRun.objects.filter(tenant=tenant)[:RECENT_RUNS],
             "failures": failures,
             "alerts": [
