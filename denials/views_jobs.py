@@ -123,7 +123,7 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     """Reconciliation by payer and service month, with its chart, and the receivables aging."""
     actor = request.actor
     errors: dict[str, str] = {}
-    payer = (request.GET.get("payer") or "").strip()[:30]
+    payer = (request.GET.get("payer") or "").strip()[:30].replace("\x00", "")
     month_from = _month_filter(request, "month_from", errors)
     month_to = _month_filter(request, "month_to", errors)
     as_of = timezone.localdate()
