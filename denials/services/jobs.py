@@ -155,7 +155,7 @@ def _stale_claims(*, tenant: Tenant, today: date, run: JobRun) -> dict:
     return {
         "checked": checked,
         "stale": len(wanted),
-        "STALE": _raise_alerts(tenant, run, today, wanted),
+        "flagged": _raise_alerts(tenant, run, today, wanted),
     }
 
 
