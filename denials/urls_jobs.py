@@ -8,4 +8,5 @@ urlpatterns: list = [
     path("jobs/", v.job_health, name="jobs"),
     path("jobs/run/", v.job_run, name="jobs-run"),
     path("reconciliation/", v.reconciliation, name="reconciliation"),
+    path("reconciliation.csv", v.reconciliation_csv, name="reconciliation-csv"),
 ]

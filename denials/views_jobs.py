@@ -10,11 +10,13 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from billing import charts as billing_charts
 from billing.models import Payer
 from core import scopes as S
 from core.exceptions import DomainError
+from core.listexport import csv_response
 from core.months import MonthError, parse_date, parse_month
 from core.selectors import granted_ids
 from core.views import tenant_view
@@ -118,6 +120,39 @@ def _month_filter(request, name: str, errors: dict):
         return None
 
 
+RECON_HEADER = [
+    "payer",
+    "month",
+    "claims",
+    "billed",
+    "paid",
+    "adjusted",
+    "patient_responsibility",
+    "written_off",
+    "open",
+]
+
+
+@tenant_view(S.CLAIMS_VIEW)
+def reconciliation_csv(request: HttpRequest) -> HttpResponse:
+    """The reconciliation rows the screen shows (same payer and month filters), as CSV."""
+    errors: dict[str, str] = {}
+    payer = (request.GET.get("payer") or "").strip()[:30].replace("\x00", "")
+    month_from = _month_filter(request, "month_from", errors)
+    month_to = _month_filter(request, "month_to", errors)
+    if errors:
+        return redirect("denials:reconciliation")
+    rows = reporting.reconciliation(
+        request.actor, payer=payer, month_from=month_from, month_to=month_to
+    )
+    lines = (
+        [r.payer, r.month.strftime("%Y-%m"), r.claims, r.billed, r.paid, r.adjusted]
+        + [r.patient_responsibility, r.written_off, r.open]
+        for r in rows
+    )
+    return csv_response("claim-reconciliation.csv", RECON_HEADER, lines)
+
+
 @tenant_view(S.CLAIMS_VIEW)
 def reconciliation(request: HttpRequest) -> HttpResponse:
     """Reconciliation by payer and service month, with its chart, and the receivables aging."""
@@ -170,5 +205,12 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
                 "as_of": as_of.isoformat(),
             },
             "errors": errors,
+            "export_query": urlencode(
+                {
+                    k: request.GET[k]
+                    for k in ("payer", "month_from", "month_to")
+                    if request.GET.get(k)
+                }
+            ),
         },
     )

@@ -97,6 +97,16 @@ register(
         success=frozenset({302}),
     ),
     Endpoint(
+        "screen claims reconciliation csv",
+        "GET",
+        lambda c: "/claims/reconciliation.csv",
+        VIEW,
+        kind="screen",
+        setup=_books,
+        success=OK,
+        marker=lambda c: c["payer"],
+    ),
+    Endpoint(
         "screen claims reconciliation",
         "GET",
         lambda c: "/claims/reconciliation/?as_of=2026-06-30",

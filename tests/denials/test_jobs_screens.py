@@ -113,3 +113,23 @@ def test_reconciliation_screen_names_a_bad_filter_instead_of_failing(world):
     assert r.status_code == 200
     html = r.content.decode()
     assert html.count('class="error"') == 2
+
+
+def test_reconciliation_exports_what_it_shows_as_csv(world):
+    # given two payers' claims, refreshed
+    for code, billed in (("ACME", "300.00"), ("ZEN", "10.00")):
+        p = payer(world.tenant, code)
+        claim(world.tenant, payer_obj=p, service_date=date(2026, 5, 4), billed=billed)
+    reporting_views_refresh()
+
+    # when the ACME-filtered reconciliation is exported
+    r = world.client(S.Role.VIEWER).get("/claims/reconciliation.csv?payer=ACME")
+
+    # then the file holds ACME's row only, with its figures
+    assert r.status_code == 200
+    assert r.headers["Content-Disposition"] == 'attachment; filename="claim-reconciliation.csv"'
+    text = b"".join(r.streaming_content).decode()
+    assert text.splitlines() == [
+        "payer,month,claims,billed,paid,adjusted,patient_responsibility,written_off,open",
+        "ACME,2026-05,1,300.00,0.00,0.00,0.00,0.00,300.00",
+    ]
