@@ -83,9 +83,10 @@ def _raise_alerts(tenant: Tenant, run: JobRun, today: date, wanted: list[tuple])
     """Create the (claim_id, kind, deadline) alerts not raised before; how many were new."""
     if not wanted:
         return 0
-    claim_ids = {c for c, _, _ in wanted}
+    # the tenant's alerts of these kinds (ids only): no IN list as long as the claims
+    kinds = {k for _, k, _ in wanted}
     existing = set(
-        ClaimAlert.objects.filter(claim_id__in=claim_ids).values_list("claim_id", "kind")
+        ClaimAlert.objects.filter(tenant=tenant, kind__in=kinds).values_list("claim_id", "kind")
     )
     new = [
         ClaimAlert(
