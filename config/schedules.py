@@ -14,6 +14,7 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
         Schedule.DAILY,
         None,
     ),
+    ("denials.run_nightly", "denials.tasks.run_nightly", Schedule.DAILY, None),
 ]
 
 
