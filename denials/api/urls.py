@@ -3,6 +3,7 @@
 Each area keeps its routes in its own module.
 """
 
+import denials.api.urls_reports  # receivables screens part: forced-match report
 from denials.api import urls_claims, urls_jobs, urls_receivables, urls_remittances
 
 urlpatterns = [
@@ -11,3 +12,4 @@ urlpatterns = [
     *urls_receivables.urlpatterns,
     *urls_jobs.urlpatterns,
 ]
+urlpatterns += denials.api.urls_reports.urlpatterns  # receivables screens part
