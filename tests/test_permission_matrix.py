@@ -9,6 +9,7 @@ from tests.billing import endpoints as _billing_endpoints  # noqa: F401
 from tests.billing import screens_endpoints as _billing_screens  # noqa: F401
 from tests.billing import workbench_endpoints as _billing_workbench  # noqa: F401
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
+from tests.denials import rec_screens_endpoints as _denials_rec_screens  # noqa: F401
 from tests.ingestion import endpoints as _ingestion_endpoints  # noqa: F401
 from tests.invoicing import endpoints as _invoicing_endpoints  # noqa: F401
 from tests.invoicing import screens_endpoints as _invoicing_screens  # noqa: F401
