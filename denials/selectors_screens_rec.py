@@ -172,13 +172,17 @@ def queue_rows(actor: Actor, lines: list[RemittanceClaim], limit: int = 5) -> li
     return rows
 
 
-def claim_for_force_match(actor: Actor, number: str, payer_id: int) -> Claim:
-    """A visible claim of the line's payer, by number (the 'another claim' field)."""
-    qs = _narrow(actor, Claim.objects.all(), "payer_id")
-    try:
-        return qs.get(number=number.strip(), payer_id=payer_id)
-    except Claim.DoesNotExist:
-        raise NotFound(f"claim: no claim '{number.strip()}' of this payer was found.") from None
+def claim_for_force_match(
+    actor: Actor, payer_id: int, *, number: str = "", pk: int | None = None
+) -> Claim:
+    """A visible claim of the line's payer, by number (typed) or id (a candidate card)."""
+    qs = _narrow(actor, Claim.objects.all(), "payer_id").filter(payer_id=payer_id)
+    found = qs.filter(number=number.strip()) if number else qs.filter(pk=pk)
+    claim = found.first()
+    if claim is None:
+        what = f"'{number.strip()}'" if number else str(pk)
+        raise NotFound(f"claim: no claim {what} of this payer was found.")
+    return claim
 
 
 def waiting_count(actor: Actor) -> int:

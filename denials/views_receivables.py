@@ -103,14 +103,16 @@ def _balance_text(claim_id: int) -> str:
 
 
 def _chosen_claim(request: HttpRequest, line: RemittanceClaim) -> int:
-    """The claim id picked on a candidate card, or the claim number typed (NotFound/ValueError)."""
+    """The claim id picked on a candidate card, or the claim number typed (NotFound/ValueError):
+    a visible claim of the line's payer either way."""
+    payer_id = line.remittance.payer_id
     number = (request.POST.get("claim_number") or "").strip()
     if number:
-        return rec.claim_for_force_match(request.actor, number, line.remittance.payer_id).pk
+        return rec.claim_for_force_match(request.actor, payer_id, number=number[:40]).pk
     text = (request.POST.get("claim") or "").strip()
     if not text.isdigit() or len(text) > 18:
         raise ValueError("claim: choose a candidate claim or type a claim number.")
-    return int(text)
+    return rec.claim_for_force_match(request.actor, payer_id, pk=int(text)).pk
 
 
 @tenant_view(S.BILLING_RECEIVABLE_OVERRIDE)

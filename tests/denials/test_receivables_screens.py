@@ -288,3 +288,21 @@ def test_matched_lines_keep_their_time(world):
     # guard for the report tests: a matched line has its matched_at set
     _, auto, forced, waiting = _matched_remittance(world)
     assert auto.matched_at <= timezone.now() and waiting.matched_at is None
+
+
+def test_force_match_to_another_payers_or_tenants_claim_is_refused(world):
+    # given a waiting line, a claim of another payer and a claim of tenant B
+    line = b.waiting_line(world.tenant, code="PAYA")["line"]
+    other = b.waiting_line(world.tenant, code="PAYC")["claims"][0]
+    foreign = b.waiting_line(world.other_tenant, code="PAYA")["claims"][0]
+    client = world.client(OWNER)
+    for claim_id in (other.pk, foreign.pk):
+        # when the owner force-matches the line to it
+        page = client.post(
+            f"/claims/receivables/{line.pk}/force-match/", {"claim": claim_id, "reason": "r"}
+        )
+        # then 400 naming the claim, and the line still waits
+        assert page.status_code == 400
+        assert f"no claim {claim_id} of this payer was found" in _text(page)
+    line.refresh_from_db()
+    assert line.match_state == MS.UNMATCHED
