@@ -6,5 +6,6 @@ from denials import views_remittances as v
 
 urlpatterns: list = [
     path("remittances/", v.remittance_list, name="remittances"),
+    path("remittances.csv", v.remittance_list_csv, name="remittances-csv"),
     path("remittances/<int:pk>/", v.remittance_detail, name="remittance"),
 ]

@@ -56,6 +56,12 @@ def _screen(name, url, scope, setup=_waiting, **kw) -> Endpoint:
 register(
     _screen("remittance list", lambda c: "/claims/remittances/", VIEW, marker=lambda c: c["trace"]),
     _screen(
+        "remittance list CSV",
+        lambda c: "/claims/remittances.csv",
+        VIEW,
+        marker=lambda c: c["trace"],
+    ),
+    _screen(
         "remittance detail",
         lambda c: f"/claims/remittances/{c['remittance']}/",
         VIEW,

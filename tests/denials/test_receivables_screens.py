@@ -306,3 +306,20 @@ def test_force_match_to_another_payers_or_tenants_claim_is_refused(world):
         assert f"no claim {claim_id} of this payer was found" in _text(page)
     line.refresh_from_db()
     assert line.match_state == MS.UNMATCHED
+
+
+def test_remittance_list_exports_csv_with_its_filters(world):
+    # given two remittances, one with a waiting line
+    r, *_ = _matched_remittance(world)
+    b.remittance(world.tenant, b.payer(world.tenant, "RSP"), trace="=CHK-2", amount="10.00")
+    # when the list is exported with the "waiting" filter
+    response = world.client(VIEWER).get("/claims/remittances.csv?state=WAITING")
+    # then one row: the trace, payment, claim counts and paid total
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    header, row = text.strip().splitlines()
+    assert header.startswith("trace_number,payer,payment_amount")
+    assert row.startswith("EFT-777,RSP,150.00,ACH,2026-10-05,3,1,1,230.00,1,")
+    # and unfiltered, a text cell that looks like a formula is made safe
+    text = b"".join(world.client(VIEWER).get("/claims/remittances.csv").streaming_content)
+    assert b"'=CHK-2" in text or b"\t=CHK-2" in text
