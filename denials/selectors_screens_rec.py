@@ -122,10 +122,17 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
+def _claim_key(entry: dict) -> int | None:
+    """The candidate's claim id: matching.Scored.evidence() says "claim" ("claim_id" taken too)."""
+    value = entry.get("claim", entry.get("claim_id"))
+    text = str(value) if value is not None else ""
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
 def _candidate_entries(line: RemittanceClaim) -> list[dict]:
     """The stored ranked candidates ({"claim", "score", "agreed", "disagreed", "signals"})."""
     entries = line.candidates if isinstance(line.candidates, list) else []
-    return [e for e in entries if isinstance(e, dict) and str(e.get("claim", "")).isdigit()]
+    return [e for e in entries if isinstance(e, dict) and _claim_key(e) is not None]
 
 
 def queue_screen_list(actor: Actor, *, payer: str = "") -> QuerySet[RemittanceClaim]:
@@ -145,7 +152,7 @@ def queue_rows(actor: Actor, lines: list[RemittanceClaim], limit: int = 5) -> li
 
     A candidate claim the member may not see (payer grants) or that no longer exists is shown
     by its evidence only."""
-    wanted = {int(e["claim"]) for line in lines for e in _candidate_entries(line)[:limit]}
+    wanted = {_claim_key(e) for line in lines for e in _candidate_entries(line)[:limit]}
     claims = Claim.objects.filter(tenant=actor.tenant, pk__in=wanted)
     ids = granted_ids(actor, Payer)
     if ids is not None:
@@ -155,7 +162,7 @@ def queue_rows(actor: Actor, lines: list[RemittanceClaim], limit: int = 5) -> li
     for line in lines:
         row = QueueRow(line)
         for i, entry in enumerate(_candidate_entries(line)[:limit], start=1):
-            cid = int(entry["claim"])
+            cid = _claim_key(entry)
             signals = [s for s in entry.get("signals") or [] if isinstance(s, dict)]
             row.candidates.append(
                 CandidateView(

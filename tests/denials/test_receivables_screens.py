@@ -323,3 +323,19 @@ def test_remittance_list_exports_csv_with_its_filters(world):
     # and unfiltered, a text cell that looks like a formula is made safe
     text = b"".join(world.client(VIEWER).get("/claims/remittances.csv").streaming_content)
     assert b"'=CHK-2" in text or b"\t=CHK-2" in text
+
+
+def test_queue_reads_candidates_leniently_and_never_fails_on_odd_entries(world):
+    # given a waiting line whose stored candidates hold junk beside a claim_id-keyed entry
+    d = b.waiting_line(world.tenant)
+    line, (first, _) = d["line"], d["claims"]
+    RemittanceClaim.objects.filter(pk=line.pk).update(
+        candidates=["junk", {"claim": "abc"}, {"claim_id": first.pk, "score": "x"}, 7]
+    )
+    # when the queue is opened
+    page = world.client(OWNER).get("/claims/receivables/")
+    # then the one readable candidate is shown, without a score, and nothing fails
+    assert page.status_code == 200
+    html = _text(page)
+    assert f'id="candidate-{line.pk}-{first.pk}"' in html
+    assert html.count('<article class="candidate') == 1
