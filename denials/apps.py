@@ -7,7 +7,8 @@ class DenialsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import scopes as S
-        from denials import demo_claims, ingest_charges  # charges part
+        from denials import bench, demo_claims, ingest_charges, ingest_remittance
+        from denials.services import receivables
 
         S.offer_scopes(
             "denials",
@@ -15,9 +16,6 @@ class DenialsConfig(AppConfig):
         )
         ingest_charges.register()
         demo_claims.register()
-        from denials import bench, ingest_remittance
-        from denials.services import receivables
-
         ingest_remittance.register()
         receivables.register()
         bench.register()
