@@ -11,6 +11,7 @@ member id.
 from __future__ import annotations
 
 from denials.remit_rows import COLUMNS, DEFAULT_KEY, EXAMPLE, REQUIRED, read_row
+from denials.x12_835 import read_835_for_ingestion
 from ingestion.models import Kind
 from ingestion.registry import ChunkContext, RecordHandler, RecordIn, register_handler
 
@@ -41,11 +42,8 @@ def process_remittance(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, 
     return errors
 
 
-# --- X12 835 (wired by the lead at merge) -----------------------------------------------------
-# The 835 reader lives in denials/x12_835.py (part "x835"). At merge, replace None with
-#     from denials.x12_835 import read_835_for_ingestion
-#     X12_READER = read_835_for_ingestion
-X12_READER = None
+# An X12 835 upload is read by denials/x12_835.py into these same records.
+X12_READER = read_835_for_ingestion
 
 
 def register() -> None:

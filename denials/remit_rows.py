@@ -70,7 +70,7 @@ DEFAULT_KEY = ("payer_code", "trace_number", "payer_claim_control_number")
 STATUS_CODES = ("1", "2", "3", "4", "19", "20", "21", "22", "23", "25")
 GROUP_CODES = ("CO", "CR", "OA", "PI", "PR")
 EXAMPLE = {
-    "payer_code": "ACME",
+    "payer_code": "NORTHWIND",
     "trace_number": "EFT0001234",
     "payment_amount": "120.00",
     "payment_date": "2026-11-20",
@@ -82,7 +82,13 @@ EXAMPLE = {
     "payer_claim_control_number": "PCCN-998877",
     "member_id": "M000123",
     "service_date": "2026-11-02",
+    "service_date_to": "2026-11-02",
+    "trace_originator": "1999999999",
+    "payment_method": "ACH",
     "adjustments": "CO-45:30.00",
+    "remarks": "N206",
+    "lines": "",
+    "warnings": "",
 }
 
 _MONEY = re.compile(r"-?\d{1,12}(\.\d{1,2})?", re.ASCII)

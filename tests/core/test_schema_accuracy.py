@@ -87,21 +87,23 @@ def _request_kind_enum(schema, path: str, media: str) -> list[str]:
 
 
 def test_schema_upload_kinds_are_the_loadable_ones(schema):
-    # given REMITTANCE has no loader / then uploads and batches do not offer it
+    # given every kind has a loader now (CHARGES and REMITTANCE came with claims)
+    from ingestion.registry import handlers
+
     for path, media in (
         ("/api/artifacts", "multipart/form-data"),
         ("/api/batches", "application/json"),
     ):
         kinds = _request_kind_enum(schema, path, media)
-        assert "REMITTANCE" not in kinds
-        assert {"ELIGIBILITY", "SERVICE_DELIVERY"} <= set(kinds)
+        assert set(kinds) == {h.kind for h in handlers()}
+        assert {"ELIGIBILITY", "SERVICE_DELIVERY", "CHARGES", "REMITTANCE"} <= set(kinds)
 
 
-def test_upload_of_remittance_is_refused_naming_kind(world):
+def test_upload_of_an_unknown_kind_is_refused_naming_kind(world):
     client = world.client(S.Role.OWNER)
     response = client.post(
         "/api/batches",
-        {"kind": "REMITTANCE", "records": [{"rowNumber": 1, "data": {}}]},
+        {"kind": "PRESCRIPTIONS", "records": [{"rowNumber": 1, "data": {}}]},
         format="json",
     )
     assert "kind" in _error(response, 400)["details"]

@@ -109,7 +109,7 @@ def csv_files(handler) -> dict[str, bytes]:
         "empty.csv": b"",
         "header-only.csv": _csv(header, []).encode(),
         "truncated-mid-row.csv": good[: len(good) - len(",".join(row)) // 2 - 1].encode(),
-        "truncated-in-quotes.csv": quoted[: quoted.rindex(',"') + 3].encode(),
+        "truncated-in-quotes.csv": quoted[: quoted.rindex(',"') + 2].encode(),
         "latin-1.csv": _csv(header, [accented]).encode("latin-1"),
         "utf-16.csv": _csv(header, [accented]).encode("utf-16"),
         "utf-16le-no-bom.csv": _csv(header, [accented]).encode("utf-16-le"),
