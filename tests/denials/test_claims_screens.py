@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -124,3 +125,11 @@ def test_claims_and_charges_export_csv_with_the_list_filters(known):
     # the list offers the export with its filters
     html = client.get("/claims/?status=BUILT&page=1").content.decode()
     assert 'href="/claims/export.csv?status=BUILT"' in html
+
+
+@pytest.mark.parametrize("role", [r.value for r in S.Role])
+def test_claims_nav_entry_for_every_role(world, role):
+    # every role holds claims.view: the main navigation leads to the claims
+    html = world.client(role).get("/").content.decode()
+    nav = re.search(r'<nav class="mainnav".*?</nav>', html, re.S).group(0)
+    assert re.search(r'<a href="/claims/"[^>]*>Claims</a>', nav)
