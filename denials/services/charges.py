@@ -97,14 +97,18 @@ def charges_validate(
         qs = qs.filter(
             status__in=[Charge.Status.PENDING, Charge.Status.INVALID], claim_line__isnull=True
         )
+        pks = list(qs.order_by("pk").values_list("pk", flat=True))
     else:
-        wanted = {str(i) for i in charge_ids}
-        qs = qs.filter(charge_id__in=wanted)
-        found = dict(qs.values_list("charge_id", "claim_line"))
-        unknown = len(wanted - set(found))
-        claimed = sum(1 for line in found.values() if line is not None)
-        qs = qs.filter(claim_line__isnull=True)
-    pks = list(qs.order_by("pk").values_list("pk", flat=True))
+        wanted = sorted({str(i) for i in charge_ids})
+        found: dict[str, tuple] = {}
+        for i in range(0, len(wanted), _CHUNK):  # below every backend's bound-parameter limit
+            rows = qs.filter(charge_id__in=wanted[i : i + _CHUNK]).values_list(
+                "charge_id", "pk", "claim_line"
+            )
+            found.update((cid, (pk, line)) for cid, pk, line in rows)
+        unknown = len(wanted) - len(found)
+        claimed = sum(1 for _, line in found.values() if line is not None)
+        pks = sorted(pk for pk, line in found.values() if line is None)
     valid = invalid = 0
     for i in range(0, len(pks), _CHUNK):
         v, n = _validate_chunk(actor, tenant, pks[i : i + _CHUNK], today)

@@ -28,6 +28,7 @@ from denials.models import Charge, Claim, ClaimLine, ClaimsSettings
 
 log = logging.getLogger(__name__)
 NUMBER_FORMAT = "CLM-{:06d}"
+_CHUNK = 5000  # ids per query: below every backend's limit on bound parameters
 
 
 def claims_settings_for_update(tenant: Tenant) -> ClaimsSettings:
@@ -69,15 +70,22 @@ def claims_build(*, actor: Actor, tenant: Tenant, charge_ids: list[str]) -> list
     wanted = _wanted(charge_ids)
     payer_ids = granted_ids(actor, Payer)
     with transaction.atomic():
-        qs = Charge.objects.select_for_update().filter(tenant=tenant, charge_id__in=wanted)
-        if payer_ids is not None:  # a charge of a payer the actor may not see is unknown to them
-            qs = qs.filter(payer_id__in=payer_ids)
-        charges = {c.charge_id: c for c in qs.order_by("pk")}
-        claimed = dict(
-            ClaimLine.objects.filter(charge__in=list(charges.values())).values_list(
-                "charge__charge_id", "claim__number"
+        charges: dict[str, Charge] = {}
+        claimed: dict[str, str] = {}
+        ordered_ids = sorted(wanted)  # one lock order (by charge id) for every build
+        for i in range(0, len(ordered_ids), _CHUNK):
+            qs = Charge.objects.select_for_update().filter(
+                tenant=tenant, charge_id__in=ordered_ids[i : i + _CHUNK]
             )
-        )
+            if payer_ids is not None:  # a charge of a payer the actor may not see is unknown
+                qs = qs.filter(payer_id__in=payer_ids)
+            found = {c.charge_id: c for c in qs.order_by("charge_id")}
+            charges.update(found)
+            claimed.update(
+                ClaimLine.objects.filter(charge__in=[c.pk for c in found.values()]).values_list(
+                    "charge__charge_id", "claim__number"
+                )
+            )
         errors = _charge_errors(charges, wanted)
         for cid, number in claimed.items():
             errors[cid] = [f"already on claim {number}"]

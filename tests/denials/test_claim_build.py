@@ -148,3 +148,19 @@ def test_claim_numbers_are_per_tenant(known):
         actor=Actor.system_for(known.other_tenant), tenant=known.other_tenant, charge_ids=["B"]
     )
     assert a[0].number == b[0].number == "CLM-000001"
+
+
+def test_a_member_limited_to_some_payers_cannot_build_another_payers_charges(known):
+    from guardian.shortcuts import assign_perm
+
+    charge(known.tenant, "NORTH")
+    charge(known.tenant, "SOUTH", payer_code="SOUTHWIND")
+    ops = known.users[S.Role.OPERATIONS]
+    assign_perm("billing.view_payer", ops, payer(known.tenant, "SOUTHWIND"))
+    actor = Actor(tenant=known.tenant, user=ops)
+    # the other payer's charge is unknown to them; their own payer's builds
+    with pytest.raises(DomainError) as exc:
+        claims_build(actor=actor, tenant=known.tenant, charge_ids=["NORTH"])
+    assert exc.value.details["charges"] == {"NORTH": ["unknown charge id"]}
+    claims = claims_build_all_valid(actor=actor, tenant=known.tenant)
+    assert [c.payer.code for c in claims] == ["SOUTHWIND"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -101,3 +102,34 @@ def test_claims_list_filters_and_nav(known):
 def test_unknown_claim_is_a_friendly_404(known):
     response = known.client(S.Role.VIEWER).get("/claims/CLM-424242/")
     assert response.status_code == 404
+
+
+def test_claims_and_charges_export_csv_with_the_list_filters(known):
+    charge(known.tenant, "A", amount="100.00")
+    charge(known.tenant, "B", member_id="M-2")
+    charge(known.tenant, "=BAD", amount="0")  # a formula-looking id is written inert
+    known.client(S.Role.OWNER).post("/claims/charges/build/", {"charge": ["A"]})
+    client = known.client(S.Role.VIEWER)
+    claims = client.get("/claims/export.csv?status=BUILT")
+    assert claims["Content-Type"].startswith("text/csv")
+    lines = b"".join(claims.streaming_content).decode().splitlines()
+    assert lines[0].startswith("number,patient_control_number,status,payer_code,member_id")
+    assert lines[1].startswith("CLM-000001,CLM-000001,BUILT,NORTHWIND,M-1,2026-11-02,2026-11-02,")
+    assert ",100.00,0.00,0.00,0.00,0.00,0.00,100.00," in lines[1]
+    assert len(lines) == 2
+    charges = client.get("/claims/charges/export.csv?status=INVALID")
+    rows = b"".join(charges.streaming_content).decode().splitlines()
+    assert len(rows) == 2
+    assert rows[1].startswith("'=BAD,")
+    assert "amount: must be more than 0, found 0.00" in rows[1]
+    # the list offers the export with its filters
+    html = client.get("/claims/?status=BUILT&page=1").content.decode()
+    assert 'href="/claims/export.csv?status=BUILT"' in html
+
+
+@pytest.mark.parametrize("role", [r.value for r in S.Role])
+def test_claims_nav_entry_for_every_role(world, role):
+    # every role holds claims.view: the main navigation leads to the claims
+    html = world.client(role).get("/").content.decode()
+    nav = re.search(r'<nav class="mainnav".*?</nav>', html, re.S).group(0)
+    assert re.search(r'<a href="/claims/"[^>]*>Claims</a>', nav)
