@@ -154,3 +154,18 @@ def test_interchanges_holding_hidden_payers_are_not_listed(world):
     # then they see only the ACME-only interchange; the owner sees both
     assert list(interchange_list(world.actor(S.Role.OPERATIONS))) == [only_acme]
     assert interchange_list(world.actor()).count() == 2
+
+
+def test_demo_exports_all_built_claims_but_the_newest_once(world):
+    from denials.demo_x837 import load_export_demo
+
+    # given no built claim, then three
+    assert load_export_demo(world.tenant) == "no built claims to export"
+    first, second, newest = (claim(world.tenant) for _ in range(3))
+    # when the demo loader runs twice
+    assert "2 claims submitted" in load_export_demo(world.tenant)
+    assert load_export_demo(world.tenant) == "837P interchange already written"
+    # then the two oldest went out; the newest waits on the export screen
+    statuses = dict(Claim.objects.values_list("number", "status"))
+    assert statuses == {first.number: "SUBMITTED", second.number: "SUBMITTED",
+                        newest.number: "BUILT"}  # fmt: skip
