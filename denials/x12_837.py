@@ -25,6 +25,8 @@ from decimal import Decimal
 VERSION = "005010X222A1"
 ELEMENT, COMPONENT, REPETITION, SEGMENT = "*", ":", "^", "~"
 MAX_CLAIMS_PER_ST = 5000
+MAX_CLAIMS_PER_SUBSCRIBER = 100  # loop 2300 repeats at most 100 times per 2000B
+MAX_LINES_PER_CLAIM = 50  # loop 2400 repeats at most 50 times per claim
 # Charges carry no diagnosis, yet HI (principal diagnosis) is required on every 837P claim:
 # until diagnoses are captured, claims carry ICD-10 R69 ("illness, unspecified").
 DEFAULT_DIAGNOSIS = "R69"
@@ -283,11 +285,13 @@ def _claim(claim: Claim) -> list[str]:
 
 
 def _subscriber_groups(claims: list[Claim]) -> list[list[Claim]]:
-    """Claims of one (payer, member) share a subscriber loop, in first-seen order."""
+    """Claims of one (payer, member) share a subscriber loop, in first-seen order; a subscriber
+    with more than 100 claims gets another loop for each further 100."""
     groups: dict[tuple[str, str], list[Claim]] = {}
     for c in claims:
         groups.setdefault((c.payer_id, c.member_id), []).append(c)
-    return list(groups.values())
+    size = MAX_CLAIMS_PER_SUBSCRIBER
+    return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
 def _transaction(env: Envelope, provider: Provider, claims: list[Claim], st_number: int) -> str:
@@ -307,6 +311,9 @@ def write_837(env: Envelope, provider: Provider, claims: list[Claim]) -> str:
     """The whole interchange text (segments end with '~', no line breaks)."""
     if not claims:
         raise ValueError("an 837P interchange needs at least one claim")
+    too_long = [c.patient_control_number for c in claims if len(c.lines) > MAX_LINES_PER_CLAIM]
+    if too_long or any(not c.lines for c in claims):
+        raise ValueError(f"an 837P claim has 1 to {MAX_LINES_PER_CLAIM} service lines")
     chunks = [claims[i : i + MAX_CLAIMS_PER_ST] for i in range(0, len(claims), MAX_CLAIMS_PER_ST)]
     gcn = str(env.group_control_number)
     parts = [

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 
 from core import scopes as S
 from core.api.views import TenantAPIView, TenantListAPIView
+from core.exceptions import ScopeDenied
 from core.phi_reads import PHI_EXPORT, record_phi_access
 from denials import selectors_export as sel
 from denials.api import serializers_export as ser
@@ -78,6 +79,13 @@ class Export837View(TenantAPIView):
         },
     )
     def get(self, request):
+        # a GET that changes state: a browser page of another site must not trigger it with
+        # the user's session (no CSRF token guards a GET); API clients send no Sec-Fetch-Site
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            raise ScopeDenied(
+                "An 837P export cannot be started from another site; use this application.",
+                code="cross_site",
+            )
         numbers, all_built = _export_query(request.query_params)
         x = claims_export_837(
             actor=self.actor, tenant=self.actor.tenant, claim_numbers=numbers, all_built=all_built

@@ -69,7 +69,7 @@ def _claim_out(claim: Claim) -> x12_837.Claim:
 def _select_claims(
     actor: Actor, *, claim_numbers: list[str] | None, all_built: bool
 ) -> list[Claim]:
-    """The claims to export, locked; refuses unknown or not-BUILT numbers, naming each."""
+    """The claims to export, locked; refuses unknown, not-BUILT or oversized claims, naming each."""
     qs = (
         Claim.objects.select_for_update(of=("self",))
         .filter(tenant=actor.tenant, payer__in=visible_payers(actor))
@@ -113,7 +113,24 @@ def _select_claims(
         raise DomainError(
             "There are no built claims to export.", code="nothing_to_export", details={}
         )
+    _check_lines(claims)
     return claims
+
+
+def _check_lines(claims: list[Claim]) -> None:
+    """An 837P claim carries 1 to 50 service lines (loop 2400): refuse others, naming each."""
+    most = x12_837.MAX_LINES_PER_CLAIM
+    errors = {
+        c.number: f"it has {n} lines; an 837P claim has 1 to {most}"
+        for c in claims
+        if not 1 <= (n := len(c.lines.all())) <= most
+    }
+    if errors:
+        raise DomainError(
+            f"{len(errors)} claims cannot go in an 837P file as they are; nothing was exported.",
+            code="claims_not_exportable",
+            details={"claims": errors},
+        )
 
 
 def claims_export_837(

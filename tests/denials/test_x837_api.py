@@ -166,3 +166,15 @@ def test_command_export_837_refusal_is_one_line(world):
         call_command("export_837", "--tenant", "alpha", "--claim", "CLM-404", stderr=io.StringIO())
     with pytest.raises(CommandError, match="no tenant 'nope'"):
         call_command("export_837", "--tenant", "nope", "--all-built", stderr=io.StringIO())
+
+
+def test_api_export_refuses_a_cross_site_browser_request(world):
+    # given a BUILT claim and a signed-in user whose browser is sent from another site
+    c = claim(world.tenant)
+    r = world.client(S.Role.OWNER).get(
+        f"/api/claims/837?claim={c.number}", HTTP_SEC_FETCH_SITE="cross-site"
+    )
+    # then nothing is exported
+    assert error_envelope(r, 403)["code"] == "cross_site"
+    c.refresh_from_db()
+    assert c.status == "BUILT"

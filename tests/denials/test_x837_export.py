@@ -154,3 +154,29 @@ def test_interchanges_holding_hidden_payers_are_not_listed(world):
     # then they see only the ACME-only interchange; the owner sees both
     assert list(interchange_list(world.actor(S.Role.OPERATIONS))) == [only_acme]
     assert interchange_list(world.actor()).count() == 2
+
+
+def test_demo_exports_all_built_claims_but_the_newest_once(world):
+    from denials.demo_x837 import load_export_demo
+
+    # given no built claim, then three
+    assert load_export_demo(world.tenant) == "no built claims to export"
+    first, second, newest = (claim(world.tenant) for _ in range(3))
+    # when the demo loader runs twice
+    assert "2 claims submitted" in load_export_demo(world.tenant)
+    assert load_export_demo(world.tenant) == "837P interchange already written"
+    # then the two oldest went out; the newest waits on the export screen
+    statuses = dict(Claim.objects.values_list("number", "status"))
+    assert statuses == {first.number: "SUBMITTED", second.number: "SUBMITTED",
+                        newest.number: "BUILT"}  # fmt: skip
+
+
+def test_export_refuses_a_claim_of_more_than_50_lines(world):
+    # given a built claim of 51 lines (an 837P claim carries at most 50)
+    big = claim(world.tenant, lines=[("99213", "1.00", date(2026, 2, 2))] * 51)
+    # when all built claims are exported, then it is named and nothing goes out
+    with pytest.raises(DomainError) as err:
+        claims_export_837(actor=world.actor(), tenant=world.tenant, all_built=True)
+    assert err.value.details["claims"] == {big.number: "it has 51 lines; an 837P claim has 1 to 50"}
+    big.refresh_from_db()
+    assert big.status == "BUILT" and not Interchange837.objects.exists()

@@ -104,6 +104,21 @@ def test_write_837_splits_transaction_sets_above_the_limit(monkeypatch):
     assert pyx12_validate(text)[0]
 
 
+def test_write_837_more_than_100_claims_of_one_subscriber_open_another_loop():
+    # given 150 claims of the same member and payer (loop 2300 repeats at most 100 times)
+    text = w.write_837(ENV, PROVIDER, [_claim(pcn=f"P{i}") for i in range(150)])
+    # then two subscriber loops carry 100 and 50 claims, and pyx12 accepts the file
+    segs = _segments(text)
+    assert sum(1 for s in segs if s[0] == "HL" and s[3] == "22") == 2
+    assert pyx12_validate(text)[0]
+
+
+def test_write_837_refuses_a_claim_of_more_than_50_lines():
+    lines = [w.Line("99213", Decimal("1"), Decimal("1"), date(2026, 2, 1))] * 51
+    with pytest.raises(ValueError, match="1 to 50 service lines"):
+        w.write_837(ENV, PROVIDER, [_claim(lines=lines)])
+
+
 def test_pyx12_rejects_a_broken_837():
     # given a written file whose SE count was tampered with (the validator must catch it)
     text = w.write_837(ENV, PROVIDER, [_claim()])
