@@ -5,7 +5,11 @@ part: here a stand-in handler with the real 835 reader goes through ingestion.""
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from django.core.management import call_command
 
 from billing.models import Payer
 from denials.x12_835 import read_835_for_ingestion
@@ -263,3 +267,27 @@ def test_the_same_payment_twice_in_a_new_file_loads_once(payers, remittance_kind
     # then the first is loaded, the repeat SKIPPED
     assert (batch.total, batch.success, batch.skipped) == (2, 1, 1)
     assert len(remittance_kind) == 1
+
+
+def test_ingest_command_loads_an_835_with_the_payer_named(payers, remittance_kind, tmp_path):
+    # given the shared sample on disk and ACME named on the command line
+    path = tmp_path / "sample.835"
+    path.write_bytes(f.SAMPLE.read_bytes())
+    out = io.StringIO()
+    # when `manage.py ingest --kind remittance FILE --payer acme --sync` runs
+    call_command(
+        "ingest",
+        "--tenant",
+        payers.tenant.slug,
+        "--kind",
+        "remittance",
+        str(path),
+        "--payer",
+        "acme",
+        "--sync",
+        stdout=out,
+    )
+    # then the batch loads the sample's three claims as ACME's
+    result = json.loads(out.getvalue())
+    assert (result["status"], result["total"], result["success"]) == ("COMPLETED", 3, 3)
+    assert {d["payer_code"] for d in remittance_kind} == {"ACME"}
