@@ -41,6 +41,18 @@ def process_remittance(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, 
     return errors
 
 
+# The example row of the upload guidance and template CSV: every column, those an 835 alone
+# fills left empty (the payer is the one billing's examples name).
+HANDLER_EXAMPLE = {
+    **dict.fromkeys(COLUMNS, ""),
+    **EXAMPLE,
+    "payer_code": "NORTHWIND",
+    "trace_originator": "1999999999",
+    "payment_method": "ACH",
+    "remarks": "N130",
+    "warnings": "[]",  # an empty list, as the 835 reader writes when all was well
+}
+
 # --- X12 835 (wired by the lead at merge) -----------------------------------------------------
 # The 835 reader lives in denials/x12_835.py (part "x835"). At merge, replace None with
 #     from denials.x12_835 import read_835_for_ingestion
@@ -61,6 +73,6 @@ def register() -> None:
             description=(
                 "claim payments (X12 835 or CSV): stored, matched to open claims and posted"
             ),
-            example=EXAMPLE,
+            example=HANDLER_EXAMPLE,
         )
     )
