@@ -130,15 +130,15 @@ def _payment(n: int) -> dict:
 
 def remittance_csv(claims: int) -> tuple[bytes, Decimal]:
     """The CSV equivalent: one REMITTANCE record per claim payment; and the payment total."""
-    import csv
     import io
 
+    from core.csvsafe import writer as csv_writer
     from denials.remit_rows import COLUMNS
 
     payments = [_payment(n) for n in range(claims)]
     total = sum((p["paid"] for p in payments), Decimal(0))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for n, p in enumerate(payments):
         adj = ";".join(f"{g}-{c}:{a}" for g, c, a in p["adj"])

@@ -42,6 +42,18 @@ def process_remittance(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, 
     return errors
 
 
+# The example row of the upload guidance and template CSV: every column, those an 835 alone
+# fills left empty (the payer is the one billing's examples name).
+HANDLER_EXAMPLE = {
+    **dict.fromkeys(COLUMNS, ""),
+    **EXAMPLE,
+    "payer_code": "NORTHWIND",
+    "trace_originator": "1999999999",
+    "payment_method": "ACH",
+    "remarks": "N130",
+    "warnings": "[]",  # an empty list, as the 835 reader writes when all was well
+}
+
 # An X12 835 upload is read by denials/x12_835.py into these same records.
 X12_READER = read_835_for_ingestion
 
@@ -59,6 +71,6 @@ def register() -> None:
             description=(
                 "claim payments (X12 835 or CSV): stored, matched to open claims and posted"
             ),
-            example=EXAMPLE,
+            example=HANDLER_EXAMPLE,
         )
     )

@@ -237,9 +237,13 @@ def claims_settle(*, actor: Actor, claim_ids: set[int], denied_code: set[int] = 
     # One read of the claims' applications (set-based; the FK index), summed here.
     balance: dict[int, Decimal] = {}
     paid: dict[int, Decimal] = defaultdict(Decimal)
+    # Locked (in id order) before their applications are read: a chunk posting on the same
+    # claim in another worker waits, so the status is taken from every committed posting.
     claims = list(
-        Claim.objects.filter(pk__in=ids)
+        Claim.objects.select_for_update()
+        .filter(pk__in=ids)
         .exclude(status=Claim.Status.CLOSED)
+        .order_by("pk")
         .values_list("id", "status", "billed_amount")
     )
     for pk, _, billed in claims:
