@@ -7,7 +7,14 @@ class DenialsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import scopes as S
-        from denials import bench, demo_claims, demo_x837, ingest_charges, ingest_remittance
+        from denials import (
+            bench,
+            demo_claims,
+            demo_remit,
+            demo_x837,
+            ingest_charges,
+            ingest_remittance,
+        )
         from denials.services import receivables
 
         S.offer_scopes(
@@ -17,6 +24,7 @@ class DenialsConfig(AppConfig):
         ingest_charges.register()
         demo_claims.register()
         demo_x837.register()
+        demo_remit.register()
         ingest_remittance.register()
         receivables.register()
         bench.register()

@@ -16,16 +16,11 @@ from core.models import Tenant
 from core.transitions import transition_apply_many
 from denials import x12_837
 from denials.models import Claim, ClaimsSettings, Interchange837
+from denials.services.claims import claims_settings_for_update
 
 log = logging.getLogger(__name__)
 
 MAX_CLAIMS = 50_000
-
-
-def claims_settings_for_update(tenant: Tenant) -> ClaimsSettings:
-    """The tenant's claims settings, created with defaults on first use, locked for this txn."""
-    ClaimsSettings.objects.get_or_create(tenant=tenant)
-    return ClaimsSettings.objects.select_for_update().get(tenant=tenant)
 
 
 def _provider(cs: ClaimsSettings) -> x12_837.Provider:
