@@ -8,6 +8,11 @@ share the line's patient control number or its member (two indexed queries per c
 `denials.matching` scores them. A line at or above the tenant threshold with one clear best
 candidate is MATCHED_AUTO and posted at once; every other line waits in the receivables queue
 with its ranked candidates and their evidence.
+
+A line is created in its match state (creating a row is not a transition): one audit entry per
+remittance and chunk lists the automatic matches, and each claim's status change goes through
+`transition_apply_many` with its own entry. The remittance row is locked for the chunk, so the
+chunks of one remittance (several workers) post one after the other.
 """
 
 from __future__ import annotations
