@@ -18,7 +18,8 @@ Kind = ClaimAlert.Kind
 
 def claim_jobs_panel(actor: Actor) -> Panel | None:
     """Nightly job failures of the last 7 days and open claim alerts, linking to job health."""
-    if not actor.has(S.CLAIMS_VIEW):
+    # shown once the claims screens offer their scope (the charges part offers it in ready())
+    if S.CLAIMS_VIEW not in S.offered_scopes() or not actor.has(S.CLAIMS_VIEW):
         return None
     from denials.views_jobs import visible_alerts
 

@@ -135,9 +135,12 @@ def test_reconciliation_exports_what_it_shows_as_csv(world):
     ]
 
 
-def test_dashboard_panel_counts_failed_runs_and_open_alerts(world):
+def test_dashboard_panel_counts_failed_runs_and_open_alerts(world, monkeypatch):
+    from core import scopes
     from tests.core.test_dashboard import _counter
 
+    # (the charges part offers claims.view from DenialsConfig.ready(); offered here on its own)
+    monkeypatch.setitem(scopes._OFFERED, "denials-jobs-test", (S.CLAIMS_VIEW,))
     # given a failed run and a stale claim flagged by the nightly job
     today = timezone.localdate()
     p = payer(world.tenant, "ACME")
