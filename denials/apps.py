@@ -9,6 +9,7 @@ class DenialsConfig(AppConfig):
         from core import scopes as S
         from denials import (
             bench,
+            dashboard_jobs,
             demo_claims,
             demo_remit,
             demo_x837,
@@ -28,3 +29,4 @@ class DenialsConfig(AppConfig):
         ingest_remittance.register()
         receivables.register()
         bench.register()
+        dashboard_jobs.register()

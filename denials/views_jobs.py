@@ -46,7 +46,8 @@ def claim_url(number: str) -> str:
         return ""
 
 
-def _visible_alerts(actor):
+def visible_alerts(actor):
+    """Open claim alerts of the claims the actor's payer grants let them see."""
     qs = open_alerts(actor.tenant)
     payer_ids = granted_ids(actor, Payer)
     return qs if payer_ids is None else qs.filter(claim__payer_id__in=payer_ids)
@@ -61,7 +62,7 @@ def job_health(request: HttpRequest) -> HttpResponse:
     failures = JobRun.objects.filter(tenant=tenant, started_at__gte=since).aggregate(
         failed=Count("pk", filter=Q(status=JobRun.Status.FAILED)), runs=Count("pk")
     )
-    alerts = _visible_alerts(actor)
+    alerts = visible_alerts(actor)
     last = {r.job: r for r in last_runs(tenant)}
     by_kind = dict(alerts.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
     return render(

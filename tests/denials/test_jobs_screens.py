@@ -133,3 +133,29 @@ def test_reconciliation_exports_what_it_shows_as_csv(world):
         "payer,month,claims,billed,paid,adjusted,patient_responsibility,written_off,open",
         "ACME,2026-05,1,300.00,0.00,0.00,0.00,0.00,300.00",
     ]
+
+
+def test_dashboard_panel_counts_failed_runs_and_open_alerts(world, monkeypatch):
+    from core import scopes
+    from tests.core.test_dashboard import _counter
+
+    # (the charges part offers claims.view from DenialsConfig.ready(); offered here on its own)
+    monkeypatch.setitem(scopes._OFFERED, "denials-jobs-test", (S.CLAIMS_VIEW,))
+    # given a failed run and a stale claim flagged by the nightly job
+    today = timezone.localdate()
+    p = payer(world.tenant, "ACME")
+    claim(
+        world.tenant,
+        payer_obj=p,
+        service_date=today - timedelta(days=90),
+        submitted_on=today - timedelta(days=40),
+    )
+    jobs_run_nightly(tenant=world.tenant, job="stale_claims", today=today)
+    JobRun.objects.create(tenant=world.tenant, job="build_claims", status=JobRun.Status.FAILED)
+
+    # when a viewer opens the dashboard, then the claim jobs panel counts them
+    html = world.client(S.Role.VIEWER).get("/").content.decode()
+    assert _counter(html, "Claim jobs", "failed job runs (7 days)") == 1
+    assert _counter(html, "Claim jobs", "stale submitted claims") == 1
+    assert _counter(html, "Claim jobs", "claims past timely filing") == 0
+    assert 'href="/claims/jobs/"' in html

@@ -215,7 +215,7 @@ def test_load_demo_loads_payers_and_batches_idempotently(db):
         "NYSDOH",  # the payer of the shared 835 sample (claims demo)
     ]
     batches = {b.kind: b for b in Batch.objects.filter(tenant=tenant)}
-    assert set(batches) == {"ELIGIBILITY", "SERVICE_DELIVERY", "CHARGES"}
+    assert set(batches) == {"ELIGIBILITY", "SERVICE_DELIVERY", "CHARGES", "REMITTANCE"}
     eligibility, services_batch = batches["ELIGIBILITY"], batches["SERVICE_DELIVERY"]
     assert eligibility.status == "COMPLETED"
     assert eligibility.total == eligibility.success == 300
