@@ -46,6 +46,7 @@ def _validate_chunk(actor: Actor, tenant: Tenant, pks: list[int], today: date) -
         charges = list(Charge.objects.filter(pk__in=pks, tenant=tenant))
         payers, members = _lookups(tenant, charges)
         kwargs, payloads = {}, {}
+        unchanged = 0
         for charge in charges:
             payer = payers.get(charge.payer_code.upper())
             member = members.get(charge.member_code)
@@ -60,19 +61,22 @@ def _validate_chunk(actor: Actor, tenant: Tenant, pks: list[int], today: date) -
                 amount=charge.amount,
             )
             errors = charge_errors(facts, today=today)
+            if charge.status == Charge.Status.INVALID and errors == charge.errors:
+                unchanged += 1  # the same errors again: no new state, no audit entry each night
+                continue
             kwargs[charge.pk] = {"errors": errors, "member": member, "payer": payer}
             payloads[charge.pk] = {"charge_id": charge.charge_id, "errors": errors}
         done = transition_apply_many(
             actor=actor,
             model=Charge,
-            pks=[c.pk for c in charges],
+            pks=list(kwargs),
             name="validated",
             scope=S.CLAIMS_WRITE,
             kwargs_by_pk=kwargs,
             payload_by_pk=payloads,
         )
     valid = sum(1 for c in done if c.status == Charge.Status.VALID)
-    return valid, len(done) - valid
+    return valid, len(done) - valid + unchanged
 
 
 def charges_validate(

@@ -137,6 +137,22 @@ def test_revalidation_after_an_upstream_fix_makes_a_charge_valid(world):
     assert counts == {"checked": 1, "valid": 1, "invalid": 0, "unknown": 0, "claimed": 0}
 
 
+def test_nightly_revalidation_of_unchanged_invalid_charges_writes_no_audit_entry(world):
+    # given a charge still naming an unknown member
+    payer(world.tenant)
+    c = charge(world.tenant, "C-1", member_id="M-NEVER")
+    entries = AuditEntry.objects.filter(tenant=world.tenant).count()
+    # when the nightly job re-validates it twice with nothing fixed upstream
+    system = Actor.system_for(world.tenant)
+    for _ in range(2):
+        counts = charges_validate(actor=system, tenant=world.tenant, today=DAY)
+        assert counts == {"checked": 1, "valid": 0, "invalid": 1, "unknown": 0, "claimed": 0}
+    # then it is still INVALID with its errors, and the audit trail did not grow each night
+    c.refresh_from_db()
+    assert c.status == "INVALID" and c.errors
+    assert AuditEntry.objects.filter(tenant=world.tenant).count() == entries
+
+
 def test_revalidation_leaves_valid_charges_alone_and_counts_unknown_ids(world):
     payer(world.tenant)
     member(world.tenant)
