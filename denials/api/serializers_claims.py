@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from denials.ingest_charges import COLUMNS as CHARGE_COLUMNS
 from denials.models import Charge, Claim, PaymentApplication
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "read_only": True}
@@ -84,16 +85,7 @@ class ChargeOut(serializers.ModelSerializer):
         model = Charge
         fields = [
             "id",
-            "charge_id",
-            "claim_number",
-            "member_id",
-            "payer_code",
-            "service_date",
-            "code",
-            "modifier",
-            "units",
-            "amount",
-            "authorization",
+            *CHARGE_COLUMNS,
             "status",
             "errors",
             "validated_at",
