@@ -37,6 +37,14 @@ def member(tenant: Tenant, external_id: str = "M-1") -> Member:
     )
 
 
+def payers_and_members(tenant: Tenant, *payer_codes: str) -> None:
+    """The payers (default NORTHWIND) and members M-1, M-2 that a valid charge names."""
+    for code in payer_codes or ("NORTHWIND",):
+        payer(tenant, code)
+    member(tenant, "M-1")
+    member(tenant, "M-2")
+
+
 def charge(
     tenant: Tenant,
     charge_id: str | None = None,
