@@ -19,6 +19,7 @@ from core.phi_reads import PHI_EXPORT, PHI_SEARCH, PHI_VIEW, record_phi_access
 from core.views import tenant_view
 from denials import selectors_claims as selectors
 from denials.charts_claims import balance_steps
+from denials.ingest_charges import COLUMNS as CHARGE_COLUMNS
 from denials.models import Charge, Claim, PaymentApplication
 from denials.services.charges import charges_validate
 from denials.services.claims import claims_build, claims_build_all_valid
@@ -67,21 +68,7 @@ def _charge_filters(query) -> dict:
     }
 
 
-CHARGE_HEADER = [
-    "charge_id",
-    "claim_number",
-    "member_id",
-    "payer_code",
-    "service_date",
-    "code",
-    "modifier",
-    "units",
-    "amount",
-    "authorization",
-    "status",
-    "errors",
-    "claim",
-]
+CHARGE_HEADER = [*CHARGE_COLUMNS, "status", "errors", "claim"]
 
 
 @tenant_view(S.CLAIMS_VIEW)

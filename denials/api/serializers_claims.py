@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from denials.ingest_charges import COLUMNS as CHARGE_COLUMNS
 from denials.models import Charge, Claim, PaymentApplication
+from invoicing.api.serializers import StrictSerializer
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "read_only": True}
 MAX_IDS = 10000
-
-
-class StrictInput(serializers.Serializer):
-    """Refuses keys it does not know (a misspelt field is a 400, never silently ignored)."""
-
-    def validate(self, attrs):
-        if isinstance(self.initial_data, dict):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                allowed = ", ".join(self.fields)
-                raise serializers.ValidationError(
-                    {k[:50]: [f"unknown field (expected among {allowed})"] for k in unknown}
-                )
-        return attrs
-
-
-class StrictInputExtension(OpenApiSerializerExtension):
-    """The schema says what StrictInput enforces: no properties beyond the listed ones."""
-
-    target_class = "denials.api.serializers_claims.StrictInput"
-    match_subclasses = True
-
-    def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_basic_serializer(self.target, direction)
-        schema["additionalProperties"] = False
-        return schema
 
 
 def _ids(required: bool) -> serializers.ListField:
@@ -47,7 +22,7 @@ def _ids(required: bool) -> serializers.ListField:
     )
 
 
-class ChargesValidateIn(StrictInput):
+class ChargesValidateIn(StrictSerializer):
     chargeIds = _ids(required=False)  # noqa: N815 - the API's field name (seed 003)
 
 
@@ -59,7 +34,7 @@ class ChargesValidateOut(serializers.Serializer):
     claimed = serializers.IntegerField(help_text="ids given of charges already on a claim")
 
 
-class ClaimsBuildIn(StrictInput):
+class ClaimsBuildIn(StrictSerializer):
     chargeIds = _ids(required=True)  # noqa: N815 - the API's field name (seed 003)
 
 
@@ -84,16 +59,7 @@ class ChargeOut(serializers.ModelSerializer):
         model = Charge
         fields = [
             "id",
-            "charge_id",
-            "claim_number",
-            "member_id",
-            "payer_code",
-            "service_date",
-            "code",
-            "modifier",
-            "units",
-            "amount",
-            "authorization",
+            *CHARGE_COLUMNS,
             "status",
             "errors",
             "validated_at",

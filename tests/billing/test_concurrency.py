@@ -3,10 +3,7 @@ chunk delivered to two workers at once writes its decisions once."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from billing.models import BillingRun, Decision, RunChunk, RunPayer
 from billing.services.chunks import billing_run_process_chunk
@@ -15,6 +12,7 @@ from core import scopes as S
 from core.audit import verify_chain
 from core.exceptions import Conflict
 from tests.billing.run_builders import assertion, member, month, payer
+from tests.concurrency import race
 
 SEP = month(2026, 9)
 
@@ -23,29 +21,6 @@ SEP = month(2026, 9)
 def _media(settings, tmp_path):
     """Rosters are files: keep them in a temporary folder."""
     settings.MEDIA_ROOT = tmp_path
-
-
-def _race(count: int, work) -> list:
-    """Run `work(i)` in `count` threads released together; each thread's result or error."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def body(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the error is the result under test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 @pytest.mark.postgres
@@ -58,7 +33,7 @@ def test_concurrent_triggers_one_run_wins(world):
     roles = [S.Role.OWNER, S.Role.BILLING_MANAGER]
 
     # when both trigger a production run at once
-    results = _race(
+    results = race(
         2,
         lambda i: billing_run_trigger(
             actor=world.actor(roles[i]), month=SEP, payers=["ACME"], enqueue=False
@@ -90,7 +65,7 @@ def test_concurrent_workers_on_one_chunk_write_once(world):
     (chunk_id,) = billing_run_start(run_id=run.pk)
 
     # when two workers process the chunk at the same moment
-    results = _race(2, lambda i: billing_run_process_chunk(chunk_id=chunk_id))
+    results = race(2, lambda i: billing_run_process_chunk(chunk_id=chunk_id))
 
     # then one wrote the three decisions and the other found the chunk done
     assert sorted(results) == [0, 3], results

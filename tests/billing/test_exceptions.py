@@ -514,7 +514,7 @@ def test_concurrent_bulk_and_single_resolutions_resolve_each_exception_once(worl
     from billing.services import exceptions as services
     from core.audit import verify_chain
     from core.exceptions import DomainError
-    from tests.billing.test_concurrency import _race
+    from tests.concurrency import race
 
     xr = xb.run_with_exceptions(world.tenant, unknown=4, other_unknown=1, no_tier=0)
     single = xr.unknown[2].pk
@@ -529,7 +529,7 @@ def test_concurrent_bulk_and_single_resolutions_resolve_each_exception_once(worl
             actor=actor, run_id=xr.run.pk, code=xb.UNKNOWN, resolution=f"bulk {i}"
         )
 
-    results = _race(3, work)
+    results = race(3, work)
 
     # then nobody failed (a bulk finding nothing left open says so), each exception was
     # resolved once, the counter is exact and the run completed once

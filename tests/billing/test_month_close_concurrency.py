@@ -12,7 +12,7 @@ from core import scopes as S
 from core.audit import verify_chain
 from core.exceptions import Conflict
 from tests.billing.run_builders import assertion, member, month, payer, run_month
-from tests.billing.test_concurrency import _race
+from tests.concurrency import race
 
 SEP = month(2026, 9)
 
@@ -39,7 +39,7 @@ def test_close_and_regeneration_at_once_one_wins(world, attempt):
             return month_close(actor=manager, payer_code="ACME", month=SEP)
         return billing_run_regenerate(actor=owner, run_id=sep.pk, reason="late", enqueue=False)
 
-    results = _race(2, work)
+    results = race(2, work)
 
     # then exactly one succeeded, and the other was refused with a Conflict
     wins = [r for r in results if isinstance(r, MonthClose | BillingRun)]

@@ -11,23 +11,12 @@ from decimal import Decimal
 from billing.models import Member, Payer
 from core.actors import Actor
 from core.models import Tenant
+from denials.ingest_charges import COLUMNS
 from denials.models import Charge
 from denials.services.charges import charges_validate
 from ingestion import services as ingestion
 from ingestion.models import Batch
 
-HEADER = (
-    "charge_id",
-    "claim_number",
-    "member_id",
-    "payer_code",
-    "service_date",
-    "code",
-    "modifier",
-    "units",
-    "amount",
-    "authorization",
-)
 DAY = date(2026, 11, 2)
 _seq = itertools.count(1)
 
@@ -46,6 +35,14 @@ def member(tenant: Tenant, external_id: str = "M-1") -> Member:
         last_name="Example",
         birth_date=date(1980, 1, 1),
     )
+
+
+def payers_and_members(tenant: Tenant, *payer_codes: str) -> None:
+    """The payers (default NORTHWIND) and members M-1, M-2 that a valid charge names."""
+    for code in payer_codes or ("NORTHWIND",):
+        payer(tenant, code)
+    member(tenant, "M-1")
+    member(tenant, "M-2")
 
 
 def charge(
@@ -83,7 +80,7 @@ def charge(
 def charges_csv(*rows) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
+    writer.writerow(COLUMNS)
     writer.writerows(rows)
     return out.getvalue().encode()
 

@@ -13,15 +13,12 @@ from core.exceptions import DomainError, ScopeDenied
 from core.models import AuditEntry
 from denials.models import Claim, ClaimLine, ClaimsSettings
 from denials.services.claims import claims_build, claims_build_all_valid
-from tests.denials.charge_builders import DAY, charge, member, payer
+from tests.denials.charge_builders import DAY, charge, member, payer, payers_and_members
 
 
 @pytest.fixture
 def known(world):
-    payer(world.tenant, "NORTHWIND")
-    payer(world.tenant, "SOUTHWIND")
-    member(world.tenant, "M-1")
-    member(world.tenant, "M-2")
+    payers_and_members(world.tenant, "NORTHWIND", "SOUTHWIND")
     return world
 
 

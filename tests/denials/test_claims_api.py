@@ -11,17 +11,14 @@ from guardian.shortcuts import assign_perm
 from core import scopes as S
 from core.models import AuditEntry
 from denials.models import Claim, PaymentApplication
-from tests.denials.charge_builders import charge, member, payer
+from tests.denials.charge_builders import charge, member, payer, payers_and_members
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def known(world):
-    payer(world.tenant, "NORTHWIND")
-    payer(world.tenant, "SOUTHWIND")
-    member(world.tenant, "M-1")
-    member(world.tenant, "M-2")
+    payers_and_members(world.tenant, "NORTHWIND", "SOUTHWIND")
     return world
 
 

@@ -9,14 +9,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from denials.models import Charge, Claim
-from tests.denials.charge_builders import charge, member, payer
+from tests.denials.charge_builders import charge, member, payers_and_members
 
 
 @pytest.fixture
 def known(world):
-    payer(world.tenant)
-    member(world.tenant, "M-1")
-    member(world.tenant, "M-2")
+    payers_and_members(world.tenant)
     return world
 
 

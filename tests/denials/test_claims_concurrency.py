@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core.actors import Actor
 from core.exceptions import DomainError
 from denials.models import Claim, ClaimLine
 from denials.services.claims import claims_build
+from tests.concurrency import race
 from tests.denials.charge_builders import charge, member, payer
-
-
-def _race(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def body(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the error is the result under test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 @pytest.mark.postgres
@@ -46,7 +22,7 @@ def test_concurrent_builds_get_distinct_numbers_and_claim_a_charge_once(world):
         charge(world.tenant, f"C-{n}", member_id=f"M-{n}")
     actor = Actor.system_for(world.tenant)
     # when two builds run at once: C-1 + C-2, and C-3 + C-4 (apart) then both C-1 (shared)
-    apart = _race(
+    apart = race(
         2,
         lambda i: claims_build(
             actor=actor, tenant=world.tenant, charge_ids=[["C-1", "C-2"], ["C-3", "C-4"]][i]
@@ -59,7 +35,7 @@ def test_concurrent_builds_get_distinct_numbers_and_claim_a_charge_once(world):
 
     member(world.tenant, "M-9")
     charge(world.tenant, "C-9", member_id="M-9")
-    shared = _race(2, lambda i: claims_build(actor=actor, tenant=world.tenant, charge_ids=["C-9"]))
+    shared = race(2, lambda i: claims_build(actor=actor, tenant=world.tenant, charge_ids=["C-9"]))
     # then one build wins, the other is refused naming the claim, and the charge has one line
     wins = [r for r in shared if isinstance(r, list)]
     refused = [r for r in shared if isinstance(r, DomainError)]

@@ -9,14 +9,12 @@ import pytest
 
 from core import scopes as S
 from denials.models import Charge, Claim, PaymentApplication
-from tests.denials.charge_builders import charge, member, payer
+from tests.denials.charge_builders import charge, member, payers_and_members
 
 
 @pytest.fixture
 def known(world):
-    payer(world.tenant, "NORTHWIND")
-    member(world.tenant, "M-1")
-    member(world.tenant, "M-2")
+    payers_and_members(world.tenant)
     return world
 
 

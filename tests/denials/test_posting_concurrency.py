@@ -10,9 +10,9 @@ from django.db import transaction
 
 from denials.remit_rows import read_row
 from denials.services.posting import remittance_rows_load
+from tests.concurrency import race
 from tests.denials.remit_builders import claim, payer, sample_rows
 from tests.denials.test_posting import amounts
-from tests.invoicing.test_concurrency import _race
 
 
 @pytest.mark.postgres
@@ -38,7 +38,7 @@ def test_two_remittances_paying_one_claim_at_once_both_count(world):
         with transaction.atomic():
             return remittance_rows_load(tenant_id=world.tenant.pk, rows=rows[i])
 
-    results = _race(2, post)
+    results = race(2, post)
 
     # then both posted, and the claim is PAID at balance 0 (neither status read missed the other)
     assert results == [{}, {}], results

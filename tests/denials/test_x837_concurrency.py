@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core.actors import Actor
 from core.exceptions import DomainError
 from denials.models import Claim, Interchange837
 from denials.services.x12_export import claims_export_837
+from tests.concurrency import race
 from tests.denials.builders_x837 import claim
-
-
-def _race(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def body(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the error is the result under test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 @pytest.mark.postgres
@@ -45,7 +21,7 @@ def test_concurrent_exports_send_each_claim_once(world):
     system = Actor.system_for(world.tenant)
 
     # when three "export all" run at the same moment
-    results = _race(
+    results = race(
         3, lambda i: claims_export_837(actor=system, tenant=world.tenant, all_built=True)
     )
 

@@ -19,6 +19,7 @@ from billing.models import Payer, ServiceDeliveryEvent
 from core.actors import Actor
 from ingestion import registry, services
 from ingestion.models import Batch, BatchRecord
+from tests.concurrency import race
 from tests.ingestion.factories import service_csv, service_row
 from tests.ingestion.test_batches import assert_ties_out
 
@@ -45,26 +46,6 @@ def _both_in_the_chunk_at_once(monkeypatch) -> None:
     )
 
 
-def _race(work, count: int = 2) -> list:
-    results: list = [None] * count
-
-    def body(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the error is the result under test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=90)
-    assert not any(t.is_alive() for t in threads)
-    return results
-
-
 def test_two_batches_of_one_file_at_the_same_moment_load_each_key_once(facts, monkeypatch):
     # given one service file of three rows delivered twice: two batches, records stored
     system = Actor.system_for(facts.tenant)
@@ -83,7 +64,7 @@ def test_two_batches_of_one_file_at_the_same_moment_load_each_key_once(facts, mo
     _both_in_the_chunk_at_once(monkeypatch)
 
     # when two workers process them at the same moment
-    results = _race(lambda i: services.batch_run_inline(batch_id=batches[i].pk))
+    results = race(2, lambda i: services.batch_run_inline(batch_id=batches[i].pk), join_timeout=90)
 
     # then both batches completed
     assert all(isinstance(r, Batch) for r in results), results

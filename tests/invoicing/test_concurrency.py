@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core import scopes as S
 from core.actors import Actor
 from invoicing.models import BillableCharge, BillLine, InvoiceRequest
 from invoicing.services.processing import invoice_request_process
 from invoicing.services.requests import invoice_request_create
+from tests.concurrency import race
 from tests.invoicing.builders import MON, account, charges, request_type
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-def _race(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def body(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the error is the result under test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 @pytest.mark.postgres
@@ -56,7 +32,7 @@ def test_concurrent_processing_bills_each_charge_once(world):
     ]
 
     # when both are processed at the same moment
-    results = _race(
+    results = race(
         2,
         lambda i: invoice_request_process(actor=Actor.system_for(world.tenant), request_id=ids[i]),
     )

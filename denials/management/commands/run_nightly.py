@@ -6,8 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.management.commands._base import tenant_or_error
-from core.months import MonthError, parse_date
+from core.management.commands._base import date_arg, tenant_or_error
 from denials.services.jobs import JOBS, jobs_enabled, jobs_run_nightly
 
 
@@ -27,12 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         tenant = tenant_or_error(opts["tenant"])
-        today = None
-        if opts["today"] is not None:
-            try:
-                today = parse_date(opts["today"])
-            except MonthError as exc:
-                raise CommandError(f"--today: {exc}, found {opts['today']!r}.") from None
+        today = date_arg("--today", opts["today"])
         if not jobs_enabled() and not opts["force"]:
             raise CommandError("The nightly jobs are disabled (JOBS_DISABLED); add --force.")
         runs = jobs_run_nightly(tenant=tenant, job=opts["job"], today=today, force=opts["force"])

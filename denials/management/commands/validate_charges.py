@@ -6,11 +6,10 @@ line of counts {"checked", "valid", "invalid", "unknown", "claimed"}.
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from core.actors import Actor
-from core.management.commands._base import tenant_or_error
-from core.months import MonthError, parse_date
+from core.management.commands._base import date_arg, tenant_or_error
 from denials.services.charges import charges_validate
 
 
@@ -24,12 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         tenant = tenant_or_error(o["tenant"])
-        today = None
-        if o["today"] is not None:
-            try:
-                today = parse_date(o["today"])
-            except MonthError as exc:
-                raise CommandError(f"--today: {exc}, found {o['today']!r}.") from None
+        today = date_arg("--today", o["today"])
         counts = charges_validate(
             actor=Actor.system_for(tenant), tenant=tenant, charge_ids=o["charge"], today=today
         )

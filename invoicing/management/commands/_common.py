@@ -1,25 +1,12 @@
-"""Helpers shared by invoicing's commands: strict dates, the acting user, lookups."""
+"""Helpers shared by invoicing's commands: the acting user, lookups (dates: core's date_arg)."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from core.actors import Actor
-from core.months import MonthError, parse_date
 from invoicing.models import Account, InvoiceRequestType
-
-
-def date_arg(option: str, text: str | None) -> date | None:
-    """A YYYY-MM-DD option value, or a one-line error naming the option."""
-    if text is None:
-        return None
-    try:
-        return parse_date(text)
-    except MonthError as exc:
-        raise CommandError(f"{option}: {exc}, found {text!r}.") from None
 
 
 def user_actor(tenant, username: str) -> Actor:

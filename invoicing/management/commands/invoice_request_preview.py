@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.actors import Actor
 from core.exceptions import DomainError
-from core.management.commands._base import tenant_or_error
-from invoicing.management.commands._common import account_or_error, date_arg, request_type_or_error
+from core.management.commands._base import date_arg, tenant_or_error
+from invoicing.management.commands._common import account_or_error, request_type_or_error
 from invoicing.services.requests import invoice_request_preview
 
 

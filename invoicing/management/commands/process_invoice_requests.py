@@ -9,8 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from core.management.commands._base import tenant_or_error
-from invoicing.management.commands._common import date_arg
+from core.management.commands._base import date_arg, tenant_or_error
 from invoicing.services.processing import invoice_requests_process_due
 
 
