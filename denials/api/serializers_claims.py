@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api.strict import StrictSerializer
 from denials.ingest_charges import COLUMNS as CHARGE_COLUMNS
 from denials.models import Charge, Claim, PaymentApplication
-from invoicing.api.serializers import StrictSerializer
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "read_only": True}
 MAX_IDS = 10000

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.api.fields import MonthField
+from core.api.strict import DayField, StrictSerializer
 from denials.models import JobRun
 from denials.services.jobs import JOBS
 from denials.services.reporting import AGING_BUCKETS
-from invoicing.api.serializers import DayField, StrictSerializer
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
