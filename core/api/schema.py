@@ -31,6 +31,11 @@ from core.api.idempotency import IdempotentMixin
 from core.months import month_expected, month_pattern
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# A character Python's str.strip() keeps (what DRF's trim leaves): `\S` reads differently in
+# ECMA and Python regexes (\x1c-\x1f, \x85), so the whitespace set is spelled out.
+NOT_BLANK_PATTERN = (
+    r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input: `error.details` names the fields and what was expected.",
@@ -127,7 +132,7 @@ class AutoSchema(SpectacularAutoSchema):
             and schema.get("type") == "string"
             and not {"pattern", "format", "enum"} & schema.keys()
         ):
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_BLANK_PATTERN
         return schema
 
     def map_parsers(self):
