@@ -14,7 +14,7 @@ from core.actors import Actor
 from core.exceptions import NotFound
 from core.selectors import granted_ids
 from denials.balances import with_amounts
-from denials.models import Charge, Claim, ClaimLine, PaymentApplication
+from denials.models import Charge, Claim, ClaimLine, Denial, PaymentApplication
 
 
 def _granted_payer_codes(actor: Actor) -> list[str] | None:
@@ -74,11 +74,16 @@ def claim_list(
         qs = qs.filter(payer__code__iexact=payer)
     if status:
         qs = qs.filter(status=status.upper())
-    apps = PaymentApplication.objects.order_by("created_at", "id")
+    apps = PaymentApplication.objects.select_related("remittance_claim__remittance").order_by(
+        "created_at", "id"
+    )
+    denials = Denial.objects.order_by("group_code", "carc", "id")
     return (
         with_amounts(qs)
         .select_related("payer", "member")
-        .prefetch_related(Prefetch("applications", queryset=apps))
+        .prefetch_related(
+            Prefetch("applications", queryset=apps), Prefetch("denials", queryset=denials)
+        )
         .order_by("-built_at", "-id")
     )
 

@@ -246,3 +246,17 @@ def test_loading_writes_audit_entries_for_matches_and_status_changes(world, owne
     assert (loaded.payload["claims"], loaded.payload["matched_auto"]) == (3, 3)
     matched = {claim for _, claim in loaded.payload["matches"]}
     assert matched == set(Claim.objects.values_list("id", flat=True))
+
+
+def test_claim_page_links_each_application_to_its_remittance_and_lists_denials(world, owner):
+    # given the sample 835 posted against its three claims
+    claims = sample_claims(world.tenant)
+    load(owner, sample_rows())
+    remittance = Remittance.objects.get()
+    # when the partly paid claim's page is opened
+    html = world.client(S.Role.VIEWER).get(f"/claims/{claims['partial'].number}/").content.decode()
+    # then its payment links to the remittance by trace, and its CO-251 denial is listed
+    assert f'href="/claims/remittances/{remittance.pk}/"' in html
+    assert ">10100000000</a>" in html
+    denials = html[html.index('id="claim-denials"') :]
+    assert "CO-251" in denials and "N206" in denials and "$22.75" in denials
