@@ -4,17 +4,10 @@ from __future__ import annotations
 
 
 def run_nightly() -> dict:
-    """Nightly: every tenant's claim jobs (nothing when JOBS_DISABLED); runs per tenant."""
-    from core.models import Tenant
-    from denials.services.jobs import jobs_enabled, jobs_run_nightly
+    """Nightly: every tenant's claim jobs (nothing when JOBS_DISABLED)."""
+    from denials.services.jobs import jobs_run_nightly_all
 
-    if not jobs_enabled():
-        return {}
-    out = {}
-    for tenant in Tenant.objects.order_by("slug"):
-        runs = jobs_run_nightly(tenant=tenant)
-        out[tenant.slug] = {r.job: r.status for r in runs}
-    return out
+    return jobs_run_nightly_all()
 
 
 def refresh_reporting_views() -> dict:

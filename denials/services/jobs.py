@@ -261,6 +261,17 @@ def jobs_run_nightly(
     return runs
 
 
+def jobs_run_nightly_all(*, today: date | None = None) -> dict:
+    """The scheduled cycle: every tenant's jobs, as the system; {slug: {job: status}}."""
+    if not jobs_enabled():
+        return {}
+    out = {}
+    for tenant in Tenant.objects.order_by("slug"):
+        runs = jobs_run_nightly(tenant=tenant, today=today)
+        out[tenant.slug] = {r.job: r.status for r in runs}
+    return out
+
+
 def _heartbeat(tenant: Tenant, today: date, runs: list[JobRun]) -> None:
     failed = [r.job for r in runs if r.status == JobRun.Status.FAILED]
     log.info(
