@@ -146,6 +146,48 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     interchange_control_number = models.CharField(max_length=9, blank=True)
+    # What the payer is told about this claim (837P CLM05-3, SBR01, REF*F8, REF*G1, 2320).
+    frequency_code = models.CharField(
+        max_length=1, default="1", help_text="CLM05-3: 1 original, 7 replacement of a prior claim"
+    )
+    original = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacements",
+        help_text="the claim this one replaces (frequency code 7)",
+    )
+    original_reference = models.CharField(
+        max_length=50, blank=True, help_text="REF*F8: the payer's control number of the original"
+    )
+    payer_sequence = models.CharField(
+        max_length=1, default="P", help_text="SBR01: P primary, S secondary, T tertiary"
+    )
+    primary_claim = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="secondary_claims",
+        help_text="the prior payer's claim a secondary claim follows",
+    )
+    prior_payer_paid = models.DecimalField(**MONEY, default=Decimal("0"))
+    prior_adjustments = models.JSONField(
+        default=list, blank=True, help_text="the prior payer's CAS triples: group, carc, amount"
+    )
+    subscriber_id = models.CharField(
+        max_length=80, blank=True, help_text="the member id the claim was sent under (PHI)"
+    )
+    authorization = models.CharField(max_length=50, blank=True, help_text="REF*G1 prior auth")
+    correction_attempt = models.ForeignKey(
+        "denials.CorrectionAttempt",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the auto-correction attempt that built this replacement",
+    )
 
     class Meta:
         ordering = ["-built_at", "-id"]
@@ -186,7 +228,14 @@ class ClaimLine(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
-    charge = models.OneToOneField(Charge, on_delete=models.PROTECT, related_name="claim_line")
+    # The charge of an original claim's line; a replacement's or secondary's line has none and
+    # names the line it was copied from instead.
+    charge = models.OneToOneField(
+        Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="claim_line"
+    )
+    source_line = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="copies"
+    )
     line_number = models.PositiveIntegerField()
     service_date = models.DateField()
     code = models.CharField(max_length=48)

@@ -138,8 +138,11 @@ class RemittanceClaim(ConcurrentTransitionMixin, models.Model):
 class Denial(ConcurrentTransitionMixin, models.Model):
     """Money a payer denied on a claim, one per claim and (group, CARC) of a remittance claim.
 
-    The denial workflow (work, write off, reopen, manual flip) comes with the next issue; here
-    denials are opened by posting and closed when their posting is unmatched.
+    Posting opens it. People work it (OPEN -> IN_PROGRESS -> RESOLVED), write it off
+    (WRITEOFF application) and reopen a write-off (REVERSAL of it); a reversing 835 resolves a
+    written-off one; unmatching the posting voids it. Transition methods only set the denial's
+    own fields: the money side effects live in `denials.services.denial_work`, so a manual flip
+    can take the same move without them. `custom` describes each move for the status reference.
     """
 
     class Status(models.TextChoices):
@@ -148,6 +151,8 @@ class Denial(ConcurrentTransitionMixin, models.Model):
         RESOLVED = "RESOLVED", "Resolved"
         WRITTEN_OFF = "WRITTEN_OFF", "Written off"
         VOIDED = "VOIDED", "Voided (posting undone)"
+
+    WORKABLE = (Status.OPEN, Status.IN_PROGRESS)
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="denials")
@@ -160,6 +165,11 @@ class Denial(ConcurrentTransitionMixin, models.Model):
     amount = models.DecimalField(**MONEY)
     status = FSMField(default=Status.OPEN, choices=Status.choices, protected=True)
     created_at = models.DateTimeField(default=timezone.now)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="resolved or written off")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -171,11 +181,96 @@ class Denial(ConcurrentTransitionMixin, models.Model):
                 name="uniq_denial_per_carc",
             )
         ]
-        indexes = [models.Index(fields=["tenant", "status"], name="denial_status_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="denial_status_idx"),
+            models.Index(fields=["tenant", "carc"], name="denial_carc_idx"),
+            models.Index(fields=["tenant", "assignee"], name="denial_assignee_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"denial {self.group_code}-{self.carc} on {self.claim_id} ({self.status})"
 
-    @transition(field=status, source=Status.OPEN, target=Status.VOIDED)
+    def _moved(self, *, closed: bool | None = None) -> None:
+        now = timezone.now()
+        self.status_changed_at = now
+        if closed is True:
+            self.closed_at = now
+        elif closed is False:
+            self.closed_at = None
+
+    @transition(
+        field=status,
+        source=Status.OPEN,
+        target=Status.IN_PROGRESS,
+        custom={"label": "Work", "effect": "someone is working it (assigned to them)"},
+    )
+    def work(self, *, assignee=None) -> None:
+        """Someone started working the denial."""
+        if assignee is not None:
+            self.assignee = assignee
+        self._moved()
+
+    @transition(
+        field=status,
+        source=[Status.OPEN, Status.IN_PROGRESS],
+        target=Status.RESOLVED,
+        custom={"label": "Resolve", "effect": "the denial is settled (paid on appeal, rebilled)"},
+    )
+    def resolve(self) -> None:
+        """The denial is settled; nothing more is expected on it."""
+        self._moved(closed=True)
+
+    @transition(
+        field=status,
+        source=[Status.OPEN, Status.IN_PROGRESS],
+        target=Status.WRITTEN_OFF,
+        custom={
+            "label": "Write off",
+            "effect": "adds a WRITEOFF application for the open denied amount",
+        },
+    )
+    def write_off(self) -> None:
+        """The denied money will not be collected."""
+        self._moved(closed=True)
+
+    @transition(
+        field=status,
+        source=Status.WRITTEN_OFF,
+        target=Status.OPEN,
+        custom={
+            "label": "Reopen",
+            "effect": "adds a REVERSAL of the write-off: the claim balance returns",
+            "reason_required": True,
+        },
+    )
+    def reopen(self) -> None:
+        """New evidence: the write-off is taken back and the denial is open again."""
+        self._moved(closed=False)
+
+    @transition(
+        field=status,
+        source=Status.WRITTEN_OFF,
+        target=Status.RESOLVED,
+        custom={
+            "label": "Resolve by reversing 835",
+            "effect": "a reversing 835 for the claim: the write-off is reversed",
+            "system": True,
+        },
+    )
+    def resolve_by_reversal(self) -> None:
+        """A payer 835 reversed the claim's earlier adjudication after the write-off."""
+        self._moved(closed=True)
+
+    @transition(
+        field=status,
+        source=[Status.OPEN, Status.IN_PROGRESS],
+        target=Status.VOIDED,
+        custom={
+            "label": "Void",
+            "effect": "the posting that opened it was unmatched or reversed",
+            "system": True,
+        },
+    )
     def void(self, *, reason: str = "") -> None:
         """The posting that opened it was unmatched."""
+        self._moved(closed=True)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import Payer
+from billing.models import Member, Payer
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record_many
@@ -114,6 +114,14 @@ def _build(actor: Actor, tenant: Tenant, charges: list[Charge]) -> list[Claim]:
     settings_row.claim_counter += len(ordered)
     settings_row.save(update_fields=["claim_counter", "updated_at"])
     now = timezone.now()
+    wanted_members = sorted({c.member_id for c in charges if c.member_id})
+    member_ids: dict[int, str] = {}
+    for i in range(0, len(wanted_members), _CHUNK):
+        member_ids.update(
+            Member.objects.filter(pk__in=wanted_members[i : i + _CHUNK]).values_list(
+                "pk", "external_id"
+            )
+        )
     claims: list[Claim] = []
     for n, group in enumerate(ordered, start=first):
         number = NUMBER_FORMAT.format(n)
@@ -124,6 +132,8 @@ def _build(actor: Actor, tenant: Tenant, charges: list[Charge]) -> list[Claim]:
                 patient_control_number=group[0].claim_number or number,
                 payer_id=group[0].payer_id,
                 member_id=group[0].member_id,
+                subscriber_id=member_ids.get(group[0].member_id, ""),
+                authorization=next((c.authorization for c in group if c.authorization), ""),
                 service_date=min(c.service_date for c in group),
                 service_date_to=max(c.service_date for c in group),
                 billed_amount=sum((c.amount for c in group), Decimal("0.00")),

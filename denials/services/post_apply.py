@@ -210,10 +210,10 @@ def _reverse_earlier(actor: Actor, postings: list[Posting], now, user) -> list[t
 
 
 def denials_void(*, actor: Actor, remittance_claim_ids: list[int], reason: str) -> int:
-    """Void the OPEN denials a posting opened (its posting was reversed or unmatched)."""
+    """Void the workable denials a posting opened (its posting was reversed or unmatched)."""
     ids = list(
         Denial.objects.filter(
-            remittance_claim_id__in=remittance_claim_ids, status=Denial.Status.OPEN
+            remittance_claim_id__in=remittance_claim_ids, status__in=Denial.WORKABLE
         ).values_list("id", flat=True)
     )
     if ids:
@@ -262,7 +262,7 @@ def claims_settle(*, actor: Actor, claim_ids: set[int], denied_code: set[int] = 
         if kind == Kind.PAYMENT and pk not in reversed_ids:
             paid[claim_id] += amount
     denied = set(
-        Denial.objects.filter(claim_id__in=ids, status=Denial.Status.OPEN).values_list(
+        Denial.objects.filter(claim_id__in=ids, status__in=Denial.WORKABLE).values_list(
             "claim_id", flat=True
         )
     )
