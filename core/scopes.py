@@ -94,18 +94,24 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 
 # Scopes that may be placed under dual control (a second person approves the action).
 # Under billing.run.trigger the override action is reopening a closed billing month (billing's
-# month close); triggers and regenerations never wait for a second person.
+# month close); triggers and regenerations never wait for a second person. Under
+# billing.denial.write the override actions are a write-off's reopening and the manual flip.
 OVERRIDE_SCOPES: tuple[str, ...] = (
     BILLING_OVERRIDE_CREATE,
     BILLING_RUN_TRIGGER,
     BILLING_AUTOCORRECTION_OVERRIDE,
     BILLING_RECEIVABLE_OVERRIDE,
     BILLING_COB_OVERRIDE,
+    BILLING_DENIAL_WRITE,
 )
 
 # How a scope reads on the dual-control form, where that differs from what the scope grants.
 DUAL_CONTROL_LABELS: dict[str, str] = {
     BILLING_RUN_TRIGGER: "Reopen closed billing months (runs themselves need no approval)",
+    BILLING_DENIAL_WRITE: (
+        "Reopen written-off denials and flip denial states by hand (working, writing off and "
+        "resolving need no approval)"
+    ),
 }
 
 

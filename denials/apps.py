@@ -20,7 +20,15 @@ class DenialsConfig(AppConfig):
 
         S.offer_scopes(
             "denials",
-            [S.CLAIMS_WRITE, S.CLAIMS_VIEW, S.BILLING_RECEIVABLE_OVERRIDE],
+            [
+                S.CLAIMS_WRITE,
+                S.CLAIMS_VIEW,
+                S.BILLING_RECEIVABLE_OVERRIDE,
+                S.BILLING_DENIAL_WRITE,
+                S.BILLING_AUTOCORRECTION_RUN,
+                S.BILLING_AUTOCORRECTION_OVERRIDE,
+                S.BILLING_COB_OVERRIDE,
+            ],
         )
         ingest_charges.register()
         demo_claims.register()

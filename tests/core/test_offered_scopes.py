@@ -8,10 +8,6 @@ from core import scopes as S
 from core.models import ApiToken, TenantPolicy
 
 NOT_BUILT = [
-    S.BILLING_DENIAL_WRITE,
-    S.BILLING_AUTOCORRECTION_RUN,
-    S.BILLING_AUTOCORRECTION_OVERRIDE,
-    S.BILLING_COB_OVERRIDE,
     S.WALLETS_RUN_TRIGGER,
     S.WALLETS_TOPUP,
     S.WALLETS_VIEW,
@@ -35,17 +31,25 @@ OFFERED = {
     S.CLAIMS_WRITE,
     S.CLAIMS_VIEW,
     S.BILLING_RECEIVABLE_OVERRIDE,
+    # denial work (issue 14)
+    S.BILLING_DENIAL_WRITE,
+    S.BILLING_AUTOCORRECTION_RUN,
+    S.BILLING_AUTOCORRECTION_OVERRIDE,
+    S.BILLING_COB_OVERRIDE,
 }
 # words a user would read for capabilities that do not exist yet
-ABSENT_WORDS = ["wallet", "coordination of benefits", "auto-correction"]
+ABSENT_WORDS = ["wallet"]
 
 
-def test_offered_scopes_are_those_of_core_billing_ingestion_invoicing_and_claims():
+def test_offered_scopes_are_those_of_core_billing_ingestion_invoicing_claims_and_denials():
     assert set(S.offered_scopes()) == OFFERED
     assert S.offered_override_scopes() == (
         S.BILLING_OVERRIDE_CREATE,
         S.BILLING_RUN_TRIGGER,
+        S.BILLING_AUTOCORRECTION_OVERRIDE,
         S.BILLING_RECEIVABLE_OVERRIDE,
+        S.BILLING_COB_OVERRIDE,
+        S.BILLING_DENIAL_WRITE,
     )
     # the SPEC role table itself still names every scope
     assert set(NOT_BUILT) <= S.ROLE_SCOPES[S.Role.OWNER]
@@ -109,15 +113,16 @@ def test_token_screen_refuses_a_scope_not_offered(world):
     assert not ApiToken.objects.exists()
 
 
-def test_policy_refuses_an_override_scope_not_offered(world):
+def test_policy_refuses_a_scope_not_offered_for_dual_control(world):
     response = world.client(S.Role.OWNER).post(
-        "/api/tenant/policy", {"dual_control_scopes": [S.BILLING_COB_OVERRIDE]}, format="json"
+        "/api/tenant/policy", {"dual_control_scopes": [S.WALLETS_TOPUP]}, format="json"
     )
     assert response.status_code == 400
-    assert S.BILLING_COB_OVERRIDE in response.json()["error"]["message"]
+    assert S.WALLETS_TOPUP in response.json()["error"]["message"]
     assert TenantPolicy.objects.get(tenant=world.tenant).dual_control_scopes == []
+    wanted = [S.BILLING_OVERRIDE_CREATE, S.BILLING_COB_OVERRIDE, S.BILLING_DENIAL_WRITE]
     ok = world.client(S.Role.OWNER).post(
-        "/api/tenant/policy", {"dual_control_scopes": [S.BILLING_OVERRIDE_CREATE]}, format="json"
+        "/api/tenant/policy", {"dual_control_scopes": wanted}, format="json"
     )
     assert ok.status_code == 200
-    assert ok.json()["dual_control_scopes"] == [S.BILLING_OVERRIDE_CREATE]
+    assert sorted(ok.json()["dual_control_scopes"]) == sorted(wanted)
