@@ -119,3 +119,55 @@ def test_a_denial_of_another_tenant_is_not_found(world):
     stranger = Actor(tenant=world.other_tenant, user=world.outsider)
     with pytest.raises(NotFound):
         denial_transition(actor=stranger, denial_id=denial.pk, to="IN_PROGRESS")
+
+
+def test_bulk_applies_one_by_one_and_reports_each_outcome(world):
+    from denials.services.denial_work import denials_bulk
+
+    sample = posted(world)
+    denied, partial = sample["denied"], sample["partial"]
+    set_status(partial, "RESOLVED")
+    out = denials_bulk(
+        actor=world.actor(S.Role.OPERATIONS),
+        denial_ids=[denied.pk, partial.pk, 999999],
+        action="write_off",
+        reason="small balances",
+    )
+    assert [(r["denial"], r["ok"], r["status"]) for r in out] == [
+        (denied.pk, True, "WRITTEN_OFF"),
+        (partial.pk, False, "RESOLVED"),
+        (999999, False, None),
+    ]
+    assert "allowed from here" in out[1]["error"]
+    assert "does not exist" in out[2]["error"]
+    # the failures did not undo the success
+    assert Denial.objects.get(pk=denied.pk).status == "WRITTEN_OFF"
+    assert PaymentApplication.objects.filter(kind="WRITEOFF").count() == 1
+
+
+def test_bulk_write_off_needs_one_reason_and_a_known_action(world):
+    from core.exceptions import DomainError
+    from denials.services.denial_work import denials_bulk
+
+    denial = posted(world)["denied"]
+    with pytest.raises(DomainError):
+        denials_bulk(actor=world.actor(), denial_ids=[denial.pk], action="write_off", reason="")
+    with pytest.raises(DomainError):
+        denials_bulk(actor=world.actor(), denial_ids=[denial.pk], action="flip", reason="x")
+    assert Denial.objects.get(pk=denial.pk).status == "OPEN"
+
+
+def test_assign_sets_and_clears_the_assignee_with_an_audit_entry(world):
+    from core.exceptions import DomainError
+    from denials.services.denial_work import denial_assign
+
+    denial = posted(world)["denied"]
+    ops = world.users[S.Role.OPERATIONS]
+    got = denial_assign(actor=world.actor(), denial_id=denial.pk, user_id=ops.pk)
+    assert (got.assignee, got.status) == (ops, "OPEN")
+    denial_assign(actor=world.actor(), denial_id=denial.pk, user_id=None)
+    assert Denial.objects.get(pk=denial.pk).assignee is None
+    entries = AuditEntry.objects.filter(action="DENIAL_ASSIGNED").order_by("id")
+    assert [e.payload["to"] for e in entries] == ["alpha-operations", None]
+    with pytest.raises(DomainError):  # a user of another tenant is not assignable
+        denial_assign(actor=world.actor(), denial_id=denial.pk, user_id=world.outsider.pk)
