@@ -197,7 +197,7 @@ def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
     requests = list(
         OverrideRequest.objects.filter(tenant=actor.tenant, payload__denial=denial.pk)
         .select_related("requested_by")
-        .order_by("created_at", "id")
+        .order_by("requested_at", "id")
     )
     audit = (
         AuditEntry.objects.filter(tenant=actor.tenant)
@@ -224,7 +224,7 @@ def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
     for r in requests:
         rows.append(
             {
-                "at": r.created_at,
+                "at": r.requested_at,
                 "actor": r.requested_by.username if r.requested_by_id else "",
                 "action": f"OVERRIDE_REQUEST {r.action}",
                 "reason": r.reason,
@@ -244,7 +244,7 @@ def pending_requests(actor: Actor, denial: Denial) -> list[OverrideRequest]:
     return list(
         OverrideRequest.objects.filter(
             tenant=actor.tenant, payload__denial=denial.pk, status=OverrideRequest.Status.PENDING
-        ).order_by("created_at", "id")
+        ).order_by("requested_at", "id")
     )
 
 
