@@ -3,7 +3,7 @@
 Each area keeps its routes in its own module.
 """
 
-from denials import urls_claims, urls_jobs, urls_receivables, urls_remittances
+from denials import urls_claims, urls_denials, urls_jobs, urls_receivables, urls_remittances
 from denials.urls_export import urlpatterns as export_urlpatterns
 
 app_name = "denials"
@@ -14,4 +14,5 @@ urlpatterns = [
     *urls_remittances.urlpatterns,
     *urls_receivables.urlpatterns,
     *urls_jobs.urlpatterns,
+    *urls_denials.urlpatterns,
 ]
