@@ -35,7 +35,8 @@ def denial_moves() -> list[dict]:
                     "to_label": labels.get(t.target, t.target),
                     "effect": custom.get("effect", ""),
                     "system": bool(custom.get("system", False)),
-                    "reason_required": bool(custom.get("reason_required")) or t.name in REASON_REQUIRED,
+                    "reason_required": bool(custom.get("reason_required"))
+                    or t.name in REASON_REQUIRED,
                     "override": t.name in OVERRIDE_MOVES,
                     "flippable": not custom.get("system", False),
                 }
@@ -54,7 +55,5 @@ def allowed_targets(state: str, *, flippable: bool = False) -> list[str]:
     """The states a denial may move to from `state` (only by a flip, when asked)."""
     for row in denial_moves():
         if row["state"] == state:
-            return sorted(
-                {m["to"] for m in row["moves"] if m["flippable"] or not flippable}
-            )
+            return sorted({m["to"] for m in row["moves"] if m["flippable"] or not flippable})
     return []
