@@ -109,9 +109,7 @@ def _pending(tenant: Tenant, rest: list, written_off) -> list[str]:
     owner, ops = _actor(tenant, "demo-owner"), _actor(tenant, "demo-ops")
     policy = TenantPolicy.objects.filter(tenant=tenant).first()
     before = list(policy.dual_control_scopes) if policy else []
-    tenant_policy_update(
-        actor=owner, dual_control_scopes=sorted({*before, BILLING_DENIAL_WRITE})
-    )
+    tenant_policy_update(actor=owner, dual_control_scopes=sorted({*before, BILLING_DENIAL_WRITE}))
     try:
         asked = [
             svc.denial_reopen(

@@ -138,8 +138,7 @@ def denial_list(
 def denial_get(actor: Actor, pk: int) -> Denial:
     """One visible denial with its claim and remittance line, or NotFound."""
     qs = with_open_amount(_visible(actor)).select_related(
-        "claim__payer",
-        "claim__member", "assignee", "remittance_claim__remittance__payer"
+        "claim__payer", "claim__member", "assignee", "remittance_claim__remittance__payer"
     )
     try:
         return qs.get(pk=pk)
@@ -159,9 +158,11 @@ def denial_counts(actor: Actor, qs: QuerySet[Denial], today: date | None = None)
     by_status = Counter()
     by_age = Counter()
     by_carc = Counter()
-    for status, created, group, carc in qs.order_by().values_list(
-        "status", "created_at", "group_code", "carc"
-    ).iterator(chunk_size=2000):
+    for status, created, group, carc in (
+        qs.order_by()
+        .values_list("status", "created_at", "group_code", "carc")
+        .iterator(chunk_size=2000)
+    ):
         by_status[status] += 1
         by_age[bucket_of((today - timezone.localdate(created)).days)] += 1
         by_carc[f"{group}-{carc}"] += 1
@@ -190,9 +191,9 @@ def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
     actor.require(S.CLAIMS_VIEW)
     attempts = [
         str(pk)
-        for pk in CorrectionAttempt.objects.filter(
-            tenant=actor.tenant, denial=denial
-        ).values_list("pk", flat=True)
+        for pk in CorrectionAttempt.objects.filter(tenant=actor.tenant, denial=denial).values_list(
+            "pk", flat=True
+        )
     ]
     requests = list(
         OverrideRequest.objects.filter(tenant=actor.tenant, payload__denial=denial.pk)

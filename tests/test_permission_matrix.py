@@ -13,8 +13,8 @@ from tests.denials import claims_endpoints as _denials_claims  # noqa: F401
 from tests.denials import endpoints_x837 as _denials_x837  # noqa: F401
 from tests.denials import jobs_endpoints as _denials_jobs  # noqa: F401
 from tests.denials import rec_screens_endpoints as _denials_rec_screens  # noqa: F401
-from tests.denials import screens_endpoints as _denials_screens  # noqa: F401
 from tests.denials import receivables_endpoints as _denials_receivables  # noqa: F401
+from tests.denials import screens_endpoints as _denials_screens  # noqa: F401
 from tests.ingestion import endpoints as _ingestion_endpoints  # noqa: F401
 from tests.invoicing import endpoints as _invoicing_endpoints  # noqa: F401
 from tests.invoicing import screens_endpoints as _invoicing_screens  # noqa: F401

@@ -106,7 +106,9 @@ def test_csv_export_has_the_filtered_rows_with_amounts(world):
     )
     assert (row["amount"], row["open_amount"], row["status"]) == ("24.50", "0.00", "WRITTEN_OFF")
     # and unfiltered both are there, the open one with its open amount
-    rows = list(csv.DictReader(io.StringIO(_text(world.client(VIEWER).get("/claims/denials/export.csv")))))
+    rows = list(
+        csv.DictReader(io.StringIO(_text(world.client(VIEWER).get("/claims/denials/export.csv"))))
+    )
     by_id = {r["denial"]: r for r in rows}
     assert by_id[str(a.pk)]["open_amount"] == "40.00"
 
@@ -117,9 +119,7 @@ def test_payer_grants_hide_other_payers_denials(world):
     b = sb.denial(world.tenant, payer="PGB")
     ops = world.users[OPS]
     membership = TenantMembership.objects.get(tenant=world.tenant, user=ops)
-    object_access_grant(
-        actor=world.actor(OWNER), membership_id=membership.pk, obj=a.claim.payer
-    )
+    object_access_grant(actor=world.actor(OWNER), membership_id=membership.pk, obj=a.claim.payer)
     client = world.client(OPS)
     # then the queue and the CSV list only the granted payer's denial
     assert _rows(_text(client.get("/claims/denials/")), [a, b]) == {a.pk}

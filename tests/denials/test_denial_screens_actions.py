@@ -51,7 +51,10 @@ def test_viewer_may_not_assign_or_act(world):
     client = world.client(VIEWER)
     assert client.post(f"/claims/denials/{d.pk}/assign-me/").status_code == 403
     assert client.post(f"/claims/denials/{d.pk}/work/").status_code == 403
-    assert client.post("/claims/denials/bulk/", {"action": "work", "denial": [d.pk]}).status_code == 403
+    assert (
+        client.post("/claims/denials/bulk/", {"action": "work", "denial": [d.pk]}).status_code
+        == 403
+    )
     assert _status(d) == Denial.Status.OPEN
 
 
