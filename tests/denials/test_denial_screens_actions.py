@@ -191,6 +191,9 @@ def test_reopen_under_dual_control_waits_for_approval(world):
     assert _status(d) == "WRITTEN_OFF"
     assert f"Waiting for approval (request #{request.pk})" in html
     assert 'href="/approvals/overrides/"' in html
+    # and the timeline lists the request once, as an override row
+    assert html.count(f"(request #{request.pk}: pending)") == 1
+    assert '<tr class="timeline-override" data-action="OVERRIDE_REQUESTED">' in html
     # when an admin approves it, the denial is open and the balance back
     override_request_approve(actor=world.actor(ADMIN), request_id=request.pk)
     assert _status(d) == "OPEN"
@@ -198,3 +201,4 @@ def test_reopen_under_dual_control_waits_for_approval(world):
     html = _text(client.get(f"/claims/denials/{d.pk}/"))
     assert "Waiting for approval" not in html
     assert 'data-action="DENIAL_REOPENED"' in html
+    assert f"(request #{request.pk}: approved)" in html
