@@ -86,6 +86,7 @@ def transition_apply_many(
     scope: str,
     kwargs_by_pk: dict | None = None,
     payload_by_pk: dict | None = None,
+    action: str | None = None,
 ) -> list[models.Model]:
     """`transition_apply` for many rows at once (set-based services): all or nothing.
 
@@ -114,7 +115,7 @@ def transition_apply_many(
             changed |= {f.name for f in concrete if getattr(instance, f.attname) != old[f.attname]}
             entries.append(
                 {
-                    "action": f"{model.__name__}.{name}",
+                    "action": action or f"{model.__name__}.{name}",
                     "obj": instance,
                     "payload": {
                         "from": before,

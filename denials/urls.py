@@ -3,7 +3,14 @@
 Each area keeps its routes in its own module.
 """
 
-from denials import urls_claims, urls_denials, urls_jobs, urls_receivables, urls_remittances
+from denials import (
+    urls_claims,
+    urls_denial_ref,
+    urls_denials,
+    urls_jobs,
+    urls_receivables,
+    urls_remittances,
+)
 from denials.urls_export import urlpatterns as export_urlpatterns
 
 app_name = "denials"
@@ -14,5 +21,6 @@ urlpatterns = [
     *urls_remittances.urlpatterns,
     *urls_receivables.urlpatterns,
     *urls_jobs.urlpatterns,
+    *urls_denial_ref.urlpatterns,  # before denials/<pk>/
     *urls_denials.urlpatterns,
 ]

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.strict import StrictSerializer
-from denials.models import Denial, RemittanceClaim
+from denials.models import RemittanceClaim
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 SCORE = {"max_digits": 5, "decimal_places": 4}
@@ -125,17 +125,3 @@ class OverrideWaitingSerializer(serializers.Serializer):
     executed = serializers.BooleanField()
     override_request = serializers.IntegerField()
     message = serializers.CharField()
-
-
-class DenialSerializer(serializers.Serializer):
-    """Money a payer denied on a claim, per (group, CARC)."""
-
-    id = serializers.IntegerField()
-    claim_number = serializers.CharField(source="claim.number")
-    remittance_claim = serializers.IntegerField(source="remittance_claim_id")
-    group_code = serializers.CharField()
-    carc = serializers.CharField()
-    rarcs = serializers.ListField(child=serializers.CharField())
-    amount = serializers.DecimalField(**MONEY)
-    status = serializers.ChoiceField(choices=Denial.Status.choices)
-    created_at = serializers.DateTimeField()

@@ -4,7 +4,7 @@ Each area keeps its routes in its own module.
 """
 
 import denials.api.urls_reports  # receivables screens part: forced-match report
-from denials.api import urls_claims, urls_jobs, urls_receivables, urls_remittances
+from denials.api import urls_claims, urls_denials, urls_jobs, urls_receivables, urls_remittances
 from denials.api.urls_export import urlpatterns as export_urlpatterns
 
 urlpatterns = [
@@ -13,5 +13,6 @@ urlpatterns = [
     *urls_remittances.urlpatterns,
     *urls_receivables.urlpatterns,
     *urls_jobs.urlpatterns,
+    *urls_denials.urlpatterns,
 ]
 urlpatterns += denials.api.urls_reports.urlpatterns  # receivables screens part

@@ -12,5 +12,4 @@ urlpatterns: list = [
         name="api-receivables-force-match",
     ),
     path("receivables/<int:pk>/unmatch", v.UnmatchView.as_view(), name="api-receivables-unmatch"),
-    path("denials", v.DenialListView.as_view(), name="api-denials"),
 ]

@@ -12,13 +12,12 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from core import scopes as S
-from core.api.filters import query_choice
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.exceptions import NotFound
 from core.phi_reads import PHI_VIEW, record_phi_access
 from denials import selectors_receivables as sel
 from denials.api import serializers_receivables as ser
-from denials.models import Claim, Denial
+from denials.models import Claim
 from denials.services.receivables import remittance_claim_force_match, remittance_claim_unmatch
 
 VIEW, OVERRIDE = S.CLAIMS_VIEW, S.BILLING_RECEIVABLE_OVERRIDE
@@ -161,27 +160,3 @@ class UnmatchView(TenantAPIView):
             actor=self.actor, remittance_claim_id=pk, reason=form.validated_data["reason"]
         )
         return _line(self.actor, pk)
-
-
-class DenialListView(_List):
-    """Denials (group, CARC, remarks, amount, status), newest first."""
-
-    required_scopes = {"GET": VIEW}
-    serializer_class = ser.DenialSerializer
-
-    def get_queryset(self):
-        q = self.request.query_params
-        return sel.denial_list(
-            self.actor,
-            claim_number=q.get("claim_number", ""),
-            status=query_choice(q, "status", Denial.Status.values),
-        )
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("claim_number", str),
-            OpenApiParameter("status", str, enum=Denial.Status.values),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)

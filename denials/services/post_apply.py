@@ -167,12 +167,18 @@ def _reverse_earlier(actor: Actor, postings: list[Posting], now, user) -> list[t
     for app in open_apps.values("id", "claim_id", "remittance_claim_id", "amount", "group_code",
                                 "carc", "line_number"):  # fmt: skip
         by_claim[app["claim_id"]][app["remittance_claim_id"]].append(app)
+    # A fully denied claim has nothing posted but its (written-off) denial: still reversible.
+    for claim_id, rc_id in Denial.objects.filter(
+        claim_id__in=claim_ids, status=Denial.Status.WRITTEN_OFF
+    ).values_list("claim_id", "remittance_claim_id"):
+        by_claim[claim_id].setdefault(rc_id, [])
     pccn = dict(
         RemittanceClaim.objects.filter(
             pk__in={rc for apps in by_claim.values() for rc in apps}
         ).values_list("id", "payer_claim_control_number")
     )
     rows, notes, voided_rcs = [], [], []
+    by_rc: dict[int, int] = {}  # reversed remittance claim -> the one reversing it
     for p in postings:
         earlier = by_claim.get(p.claim_id, {})
         same = [rc for rc in earlier if pccn.get(rc) == p.row.payer_claim_control_number]
@@ -187,6 +193,7 @@ def _reverse_earlier(actor: Actor, postings: list[Posting], now, user) -> list[t
             )
             continue
         voided_rcs.append(target)
+        by_rc[target] = p.remittance_claim_id
         for app in earlier.pop(target):
             rows.append(
                 (
@@ -204,9 +211,64 @@ def _reverse_earlier(actor: Actor, postings: list[Posting], now, user) -> list[t
                     user.pk if user else None,
                 )
             )
+    rows += _writeoffs_reversed(actor, voided_rcs, by_rc, now, user)
     insert_rows(PaymentApplication, APP_FIELDS, rows)
     denials_void(actor=actor, remittance_claim_ids=voided_rcs, reason="reversed by the payer")
+    denials_resolve_by_reversal(actor=actor, remittance_claim_ids=voided_rcs)
     return notes
+
+
+def _writeoffs_reversed(actor: Actor, rc_ids: list[int], by_rc: dict, now, user) -> list:
+    """REVERSAL rows of the standing write-offs of the written-off denials the reversed
+    remittance claims opened (the reversing remittance claim in `by_rc` names them)."""
+    if not rc_ids:
+        return []
+    writeoffs = PaymentApplication.objects.filter(
+        kind=Kind.WRITEOFF,
+        reversed_by__isnull=True,
+        denial__remittance_claim_id__in=rc_ids,
+        denial__status=Denial.Status.WRITTEN_OFF,
+    ).values_list("id", "claim_id", "amount", "group_code", "carc", "denial_id",
+                  "denial__remittance_claim_id")  # fmt: skip
+    return [
+        (
+            actor.tenant.pk,
+            claim_id,
+            Kind.REVERSAL,
+            amount,
+            group,
+            carc,
+            pk,
+            by_rc[rc],
+            None,
+            denial_id,
+            now,
+            user.pk if user else None,
+        )  # fmt: skip
+        for pk, claim_id, amount, group, carc, denial_id, rc in writeoffs
+    ]
+
+
+def denials_resolve_by_reversal(*, actor: Actor, remittance_claim_ids: list[int]) -> int:
+    """A reversing 835 resolves the written-off denials of the posting it took back."""
+    rows = list(
+        Denial.objects.filter(
+            remittance_claim_id__in=remittance_claim_ids, status=Denial.Status.WRITTEN_OFF
+        ).values_list("id", "claim__payer__code")
+    )
+    if rows:
+        transition_apply_many(
+            actor=actor,
+            model=Denial,
+            pks=[pk for pk, _ in rows],
+            name="resolve_by_reversal",
+            scope=S.CLAIMS_WRITE,
+            action="DENIAL_RESOLVED_BY_REVERSAL",
+            payload_by_pk={
+                pk: {"payer": code, "reason": "reversed by the payer"} for pk, code in rows
+            },  # fmt: skip
+        )
+    return len(rows)
 
 
 def denials_void(*, actor: Actor, remittance_claim_ids: list[int], reason: str) -> int:

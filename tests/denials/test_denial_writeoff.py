@@ -115,3 +115,55 @@ def test_reopen_needs_a_reason_and_a_written_off_denial(world, sample):
     with pytest.raises(DomainError):
         denial_reopen(actor=owner, denial_id=denial.pk, reason="")
     assert Denial.objects.get(pk=denial.pk).status == Denial.Status.WRITTEN_OFF
+
+
+def test_a_reversing_835_resolves_a_written_off_denial_and_reverses_the_write_off(world, sample):
+    from tests.denials.remit_builders import load, sample_rows
+    from tests.denials.test_receivables_actions import reversal_of
+
+    denial, claim = sample["partial"], sample["claims"]["partial"]
+    owner = world.actor(S.Role.OWNER)
+    denial_write_off(actor=owner, denial_id=denial.pk, reason="small balance")
+    assert amounts(claim)["balance"] == D("0.00")
+    writeoff = PaymentApplication.objects.get(kind="WRITEOFF")
+    # when the payer reverses the claim's adjudication in a later 835 (CLP02 22)
+    load(owner, [reversal_of(sample_rows()[2], "TRN-REV")])
+    # then the denial is RESOLVED by the system, its write-off and the payment are reversed
+    got = Denial.objects.get(pk=denial.pk)
+    assert got.status == Denial.Status.RESOLVED
+    reversal = PaymentApplication.objects.get(kind="REVERSAL", reverses=writeoff)
+    assert (reversal.amount, reversal.denial_id) == (D("22.75"), denial.pk)
+    assert PaymentApplication.objects.filter(kind="REVERSAL").count() == 2
+    after = amounts(claim)
+    assert (after["balance"], after["status"]) == (D("34.25"), "SUBMITTED")
+    entry = AuditEntry.objects.get(action="DENIAL_RESOLVED_BY_REVERSAL")
+    assert (entry.object_id, entry.payload["from"], entry.payload["to"]) == (
+        str(denial.pk),
+        "WRITTEN_OFF",
+        "RESOLVED",
+    )
+    assert entry.payload["payer"] == "NYSDOH"
+    assert verify_chain(world.tenant).ok
+
+
+def test_a_reversing_835_for_a_fully_denied_written_off_claim(world, sample):
+    from tests.denials.remit_builders import load, sample_rows
+    from tests.denials.test_receivables_actions import reversal_of
+
+    denial, claim = sample["denied"], sample["claims"]["denied"]
+    owner = world.actor(S.Role.OWNER)
+    denial_write_off(actor=owner, denial_id=denial.pk, reason="timely filing")
+    # nothing but the denial was posted on it (paid 0.00); the reversal still finds it
+    load(owner, [reversal_of(sample_rows()[1], "TRN-REV2")])
+    assert Denial.objects.get(pk=denial.pk).status == Denial.Status.RESOLVED
+    assert amounts(claim)["balance"] == D("34.00")
+
+
+def test_a_reversing_835_still_voids_an_open_denial(world, sample):
+    from tests.denials.remit_builders import load, sample_rows
+    from tests.denials.test_receivables_actions import reversal_of
+
+    denial = sample["partial"]
+    load(world.actor(S.Role.OWNER), [reversal_of(sample_rows()[2], "TRN-REV3")])
+    assert Denial.objects.get(pk=denial.pk).status == Denial.Status.VOIDED
+    assert not AuditEntry.objects.filter(action="DENIAL_RESOLVED_BY_REVERSAL").exists()
