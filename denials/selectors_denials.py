@@ -209,20 +209,26 @@ def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
         )
         .order_by("seq")
     )
-    rows = [
-        {
-            "at": e.at,
-            "actor": e.actor_label,
-            "action": e.action,
-            "reason": e.reason,
-            "payload": e.payload,
-            "kind": _kind(e.action),
-            "seq": e.seq,
-            "request": None,
-        }
-        for e in audit
-    ]
+    by_pk = {str(r.pk): r for r in requests}
+    rows = []
+    for e in audit:
+        request = by_pk.get(e.object_id) if e.object_type == OVERRIDE_LABEL else None
+        rows.append(
+            {
+                "at": e.at,
+                "actor": e.actor_label,
+                "action": e.action,
+                "reason": e.reason,
+                "payload": e.payload,
+                "kind": "override" if request is not None else _kind(e.action),
+                "seq": e.seq,
+                "request": request,
+            }
+        )
+    logged = {row["request"].pk for row in rows if row["request"] is not None}
     for r in requests:
+        if r.pk in logged:
+            continue  # its OVERRIDE_REQUESTED entry already stands for it
         rows.append(
             {
                 "at": r.requested_at,

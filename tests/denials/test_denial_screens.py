@@ -145,7 +145,7 @@ def test_detail_shows_claim_balance_835_line_and_timeline(world):
     # then the claim links to its page with its balance after the write-off
     assert f'href="/claims/{d.claim.number}/" id="claim-link"' in html
     assert '<strong id="claim-balance">$0.00</strong>' in html
-    assert '<dd class="num" id="denial-open">$0.00</dd>' in html
+    assert '<dd id="denial-open">$0.00</dd>' in html
     # and the 835 line that opened it, linked to the remittance
     assert f'href="/claims/remittances/{d.remittance_claim.remittance_id}/"' in html
     assert '<tr class="opened"><td class="num">1</td><td>99213</td>' in html
