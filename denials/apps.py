@@ -16,7 +16,7 @@ class DenialsConfig(AppConfig):
             ingest_charges,
             ingest_remittance,
         )
-        from denials.services import receivables
+        from denials.services import corrections, receivables
 
         S.offer_scopes(
             "denials",
@@ -36,5 +36,6 @@ class DenialsConfig(AppConfig):
         demo_remit.register()
         ingest_remittance.register()
         receivables.register()
+        corrections.register()
         bench.register()
         dashboard_jobs.register()
