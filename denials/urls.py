@@ -3,7 +3,13 @@
 Each area keeps its routes in its own module.
 """
 
-from denials import urls_claims, urls_jobs, urls_receivables, urls_remittances
+from denials import (
+    urls_claims,
+    urls_corrections,  # corr: auto-correction forms
+    urls_jobs,
+    urls_receivables,
+    urls_remittances,
+)
 from denials.urls_export import urlpatterns as export_urlpatterns
 
 app_name = "denials"
@@ -15,3 +21,4 @@ urlpatterns = [
     *urls_receivables.urlpatterns,
     *urls_jobs.urlpatterns,
 ]
+urlpatterns += urls_corrections.urlpatterns  # corr

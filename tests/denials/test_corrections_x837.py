@@ -23,17 +23,17 @@ LINE = w.Line("99213", Decimal("100.00"), Decimal("1"), date(2026, 2, 1))
 
 
 def _claim(**kw) -> w.Claim:
-    base = dict(
-        patient_control_number="PCN1",
-        billed_amount=Decimal("100.00"),
-        payer_name="Beta Health",
-        payer_id="BETA01",
-        member_id="SEC-M1",
-        last_name="Doe",
-        first_name="Jane",
-        birth_date=date(1980, 1, 2),
-        lines=[LINE],
-    )
+    base = {
+        "patient_control_number": "PCN1",
+        "billed_amount": Decimal("100.00"),
+        "payer_name": "Beta Health",
+        "payer_id": "BETA01",
+        "member_id": "SEC-M1",
+        "last_name": "Doe",
+        "first_name": "Jane",
+        "birth_date": date(1980, 1, 2),
+        "lines": [LINE],
+    }
     return w.Claim(**(base | kw))
 
 
