@@ -169,3 +169,18 @@ def test_screen_run_and_force_redirect_to_the_detail_with_a_message(world):
     assert CorrectionAttempt.objects.filter(denial=d, forced=True).count() == 1
     viewer = world.client(S.Role.VIEWER)
     assert viewer.post(f"/claims/denials/{d.pk}/corrections/run/", {}).status_code == 403
+
+
+def test_claim_pages_link_original_and_replacement_both_ways(world):
+    d = denied(world.tenant, carc="197")
+    Charge.objects.filter(claim_line__claim=d.claim).update(authorization="AUTH-L")
+    world.client(S.Role.OWNER).post(f"/api/denials/{d.pk}/corrections", {}, format="json")
+    new = Claim.objects.get(original=d.claim)
+    client = world.client(S.Role.VIEWER)
+    original_page = client.get(f"/claims/{d.claim.number}/").content.decode()
+    assert f'href="/claims/{new.number}/" class="claim-replacement"' in original_page
+    assert "keeps its balance until the payer adjudicates the replacement" in original_page
+    new_page = client.get(f"/claims/{new.number}/").content.decode()
+    assert f'href="/claims/{d.claim.number}/" id="claim-original"' in new_page
+    assert f"payer claim {d.remittance_claim.payer_claim_control_number}" in new_page
+    assert "built by auto-correction missing_authorization" in new_page
