@@ -87,7 +87,9 @@ GROUP BY c.tenant_id, c.payer_id, {month}
 def open_select(vendor: str) -> str:
     """Open receivables (claims out with the payer, balance above zero) by the day they went out.
 
-    Aging buckets are cut from this at read time, against any as-of day.
+    Aging buckets are cut from this at read time, against any as-of day. A claim whose
+    replacement (auto-correction, frequency 7) went out is left out: the replacement asks for
+    the same money and carries the receivable from then on, so it is not counted twice.
     """
     base = _BASE_DATE[vendor]
     return f"""
@@ -98,6 +100,9 @@ FROM denials_claim c
 LEFT JOIN ({_APPLIED}) a ON a.claim_id = c.id
 WHERE c.status NOT IN ('BUILT', 'CLOSED')
   AND c.billed_amount - COALESCE(a.applied, 0) > 0
+  AND NOT EXISTS (
+      SELECT 1 FROM denials_claim r WHERE r.original_id = c.id AND r.status <> 'BUILT'
+  )
 GROUP BY c.tenant_id, c.payer_id, {base}
 """
 

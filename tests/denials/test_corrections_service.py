@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from core import scopes as S
@@ -15,6 +17,7 @@ from core.models import OverrideRequest, TenantPolicy
 from core.overrides import override_request_approve, override_requests_expire
 from denials.models import Charge, Claim, CorrectionAttempt, Denial
 from denials.services.corrections import correction_force_retry, correction_run
+from denials.services.reporting import aging, reporting_views_refresh
 from denials.services.x12_export import claims_export_837
 from tests.denials.corr_builders import denied, resend_charge
 from tests.fixtures import add_user
@@ -195,3 +198,24 @@ def test_force_retry_request_expires_unexecuted(world):
     req.refresh_from_db()
     assert req.status == OverrideRequest.Status.EXPIRED
     assert not CorrectionAttempt.objects.filter(denial=d).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor == "postgresql",
+    reason="the PostgreSQL materialized view is redefined by the reporting migration (lead)",
+)
+def test_aging_counts_the_receivable_once_when_the_replacement_goes_out(world):
+    d = denied(world.tenant, carc="197")
+    Charge.objects.filter(claim_line__claim=d.claim).update(authorization="AUTH-AR")
+    correction_run(actor=world.actor(), denial_id=d.pk)
+    owner = world.actor()
+
+    def open_total() -> Decimal:
+        reporting_views_refresh()
+        rows = aging(owner, as_of=timezone.localdate() + timedelta(days=1), payer="CORRPAY")
+        return sum((sum(r.buckets.values(), Decimal("0")) for r in rows), Decimal("0"))
+
+    billed = d.claim.billed_amount
+    assert open_total() == billed  # the replacement is BUILT: the original counts
+    claims_export_837(actor=Actor.system_for(world.tenant), tenant=world.tenant, all_built=True)
+    assert open_total() == billed  # the replacement went out: it counts, the original not
