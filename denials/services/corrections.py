@@ -9,7 +9,8 @@ the stored attempt, as an override (dual control when the tenant lists its scope
 
 Balance: the denied claim keeps its balance and its denial until the payer adjudicates the
 replacement; the replacement is the same money asked again (linked both ways: `original` /
-`replacements`), so AR counts the original only (see the README part).
+`replacements`). Aging counts it once: the original while the replacement is BUILT, the
+replacement once it went out (`denials.reporting_sql.open_select`).
 """
 
 from __future__ import annotations
