@@ -17,7 +17,7 @@ class DenialsConfig(AppConfig):
             ingest_charges,
             ingest_remittance,
         )
-        from denials.services import denial_work, receivables
+        from denials.services import corrections, denial_work, receivables
 
         S.offer_scopes(
             "denials",
@@ -39,5 +39,6 @@ class DenialsConfig(AppConfig):
         ingest_remittance.register()
         receivables.register()
         denial_work.register()
+        corrections.register()
         bench.register()
         dashboard_jobs.register()

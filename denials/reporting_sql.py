@@ -84,10 +84,21 @@ GROUP BY c.tenant_id, c.payer_id, {month}
 """
 
 
-def open_select(vendor: str) -> str:
+# A claim whose replacement went out leaves open AR (issue 14). Migration 0003 ran before the
+# replacement column existed, so it builds the view without this; a later migration recreates
+# the PostgreSQL view with `open_view_statements(vendor)`.
+_REPLACED = """
+  AND NOT EXISTS (
+      SELECT 1 FROM denials_claim r WHERE r.original_id = c.id AND r.status <> 'BUILT'
+  )"""
+
+
+def open_select(vendor: str, *, replacements: bool = True) -> str:
     """Open receivables (claims out with the payer, balance above zero) by the day they went out.
 
-    Aging buckets are cut from this at read time, against any as-of day.
+    Aging buckets are cut from this at read time, against any as-of day. A claim whose
+    replacement (auto-correction, frequency 7) went out is left out: the replacement asks for
+    the same money and carries the receivable from then on, so it is not counted twice.
     """
     base = _BASE_DATE[vendor]
     return f"""
@@ -97,7 +108,7 @@ SELECT c.tenant_id AS tenant_id, c.payer_id AS payer_id, {base} AS base_date,
 FROM denials_claim c
 LEFT JOIN ({_APPLIED}) a ON a.claim_id = c.id
 WHERE c.status NOT IN ('BUILT', 'CLOSED')
-  AND c.billed_amount - COALESCE(a.applied, 0) > 0
+  AND c.billed_amount - COALESCE(a.applied, 0) > 0{_REPLACED if replacements else ""}
 GROUP BY c.tenant_id, c.payer_id, {base}
 """
 
@@ -112,7 +123,7 @@ def create_statements(vendor: str) -> list[str]:
         return [
             f"CREATE MATERIALIZED VIEW {RECON} AS {recon_select(vendor)}",
             f"CREATE UNIQUE INDEX {RECON}_key ON {RECON} (tenant_id, payer_id, month)",
-            f"CREATE MATERIALIZED VIEW {OPEN} AS {open_select(vendor)}",
+            f"CREATE MATERIALIZED VIEW {OPEN} AS {open_select(vendor, replacements=False)}",
             f"CREATE UNIQUE INDEX {OPEN}_key ON {OPEN} (tenant_id, payer_id, base_date)",
             meta,
         ]
@@ -126,6 +137,18 @@ def create_statements(vendor: str) -> list[str]:
         f"base_date date NOT NULL, claims integer NOT NULL, open_amount {money}, "
         "PRIMARY KEY (tenant_id, payer_id, base_date))",
         meta,
+    ]
+
+
+def open_view_statements(vendor: str) -> list[str]:
+    """What a migration runs to redefine the open-AR view with today's select (PostgreSQL; the
+    SQLite table is refilled from `open_select` at each refresh)."""
+    if vendor != "postgresql":
+        return []
+    return [
+        f"DROP MATERIALIZED VIEW IF EXISTS {OPEN}",
+        f"CREATE MATERIALIZED VIEW {OPEN} AS {open_select(vendor)}",
+        f"CREATE UNIQUE INDEX {OPEN}_key ON {OPEN} (tenant_id, payer_id, base_date)",
     ]
 
 

@@ -7,6 +7,7 @@ from denials import (
     urls_claims,
     urls_denial_ref,
     urls_denials,
+    urls_corrections,  # corr: auto-correction forms
     urls_jobs,
     urls_receivables,
     urls_remittances,
@@ -24,3 +25,4 @@ urlpatterns = [
     *urls_denial_ref.urlpatterns,  # before denials/<pk>/
     *urls_denials.urlpatterns,
 ]
+urlpatterns += urls_corrections.urlpatterns  # corr

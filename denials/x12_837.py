@@ -6,7 +6,10 @@ Layout of one interchange (see docs/837p.md for every element):
       BHT, 1000A submitter (NM1*41, PER), 1000B receiver (NM1*40)
       2000A billing provider HL (NM1*85, N3, N4, REF*EI)
         2000B subscriber HL per (payer, member): SBR, 2010BA NM1*IL (+DMG), 2010BB NM1*PR
-          2300 claim per claim: CLM, HI
+          2300 claim per claim: CLM, REF*G1 (prior authorization), REF*F8 (the payer's control
+               number of the claim a replacement replaces; CLM05-3 = 7), HI
+            2320 other payer (secondary claims): SBR, CAS, AMT*D, OI
+              2330A other subscriber NM1*IL, 2330B other payer NM1*PR
             2400 line per claim line: LX, SV1, DTP*472
     SE / GE / IEA
 
@@ -76,8 +79,23 @@ class Line:
 
 
 @dataclass(frozen=True)
+class OtherPayer:
+    """The payer that adjudicated the claim before this one (loops 2320/2330A/2330B)."""
+
+    payer_name: str
+    payer_id: str
+    member_id: str
+    last_name: str
+    first_name: str
+    paid: Decimal
+    adjustments: list[tuple[str, str, Decimal]] = field(default_factory=list)  # group, CARC, amt
+    sequence: str = "P"
+
+
+@dataclass(frozen=True)
 class Claim:
-    """One claim (CLM) with its subscriber and payer."""
+    """One claim (CLM) with its subscriber and payer; a replacement carries frequency 7 and the
+    original's payer control number; a secondary claim its payer sequence and the prior payer."""
 
     patient_control_number: str
     billed_amount: Decimal
@@ -88,6 +106,11 @@ class Claim:
     first_name: str
     birth_date: date | None
     lines: list[Line] = field(default_factory=list)
+    frequency_code: str = "1"
+    original_reference: str = ""
+    authorization: str = ""
+    payer_sequence: str = "P"
+    other: OtherPayer | None = None
 
 
 def clean(value: str, limit: int | None = None) -> str:
@@ -223,7 +246,7 @@ def _header(env: Envelope, provider: Provider, st_control: str) -> list[str]:
 def _subscriber(hl: int, first: Claim) -> list[str]:
     segs = [
         _segment("HL", str(hl), "1", "22", "0"),
-        _segment("SBR", "P", "18", "", "", "", "", "", "", CLAIM_FILING_INDICATOR),
+        _segment("SBR", first.payer_sequence, "18", "", "", "", "", "", "", CLAIM_FILING_INDICATOR),
         _segment(
             "NM1",
             "IL",
@@ -264,14 +287,20 @@ def _claim(claim: Claim) -> list[str]:
             amount(claim.billed_amount),
             "",
             "",
-            COMPONENT.join([PLACE_OF_SERVICE, "B", "1"]),
+            COMPONENT.join([PLACE_OF_SERVICE, "B", claim.frequency_code or "1"]),
             "Y",
             "A",
             "Y",
             "Y",
         ),
-        _segment("HI", f"ABK{COMPONENT}{DEFAULT_DIAGNOSIS}"),
     ]
+    if clean(claim.authorization, 50):
+        segs.append(_segment("REF", "G1", clean(claim.authorization, 50)))
+    if claim.frequency_code in ("7", "8") and clean(claim.original_reference, 50):
+        segs.append(_segment("REF", "F8", clean(claim.original_reference, 50)))
+    segs.append(_segment("HI", f"ABK{COMPONENT}{DEFAULT_DIAGNOSIS}"))
+    if claim.other is not None:
+        segs += _other_payer(claim.other)
     for number, line in enumerate(claim.lines, start=1):
         procedure = COMPONENT.join(["HC", required(line.code, 48), *modifiers(line.modifier)])
         segs += [
@@ -284,12 +313,63 @@ def _claim(claim: Claim) -> list[str]:
     return segs
 
 
+def _cas(adjustments: list[tuple[str, str, Decimal]]) -> list[str]:
+    """One CAS per group code, at most six (CARC, amount, quantity) triples each."""
+    by_group: dict[str, list[tuple[str, Decimal]]] = {}
+    for group, carc, value in adjustments:
+        code = clean(group, 2).upper()
+        if code and clean(carc, 5):
+            by_group.setdefault(code, []).append((clean(carc, 5), Decimal(value)))
+    segs = []
+    for group, triples in by_group.items():
+        for i in range(0, len(triples), 6):
+            elements = []
+            for carc, value in triples[i : i + 6]:
+                elements += [carc, amount(value), ""]
+            segs.append(_segment("CAS", group, *elements))
+    return segs
+
+
+def _other_payer(other: OtherPayer) -> list[str]:
+    """Loop 2320 (the prior payer's adjudication) with 2330A and 2330B."""
+    return [
+        _segment("SBR", other.sequence, "18", "", "", "", "", "", "", CLAIM_FILING_INDICATOR),
+        *_cas(other.adjustments),
+        _segment("AMT", "D", amount(other.paid)),
+        _segment("OI", "", "", "Y", "", "", "Y"),
+        _segment(
+            "NM1",
+            "IL",
+            "1",
+            required(other.last_name, 60),
+            clean(other.first_name, 35),
+            "",
+            "",
+            "",
+            "MI",
+            required(other.member_id, 80, minimum=2),
+        ),  # fmt: skip
+        _segment(
+            "NM1",
+            "PR",
+            "2",
+            required(other.payer_name, 60),
+            "",
+            "",
+            "",
+            "",
+            "PI",
+            required(other.payer_id, 80, minimum=2),
+        ),  # fmt: skip
+    ]
+
+
 def _subscriber_groups(claims: list[Claim]) -> list[list[Claim]]:
-    """Claims of one (payer, member) share a subscriber loop, in first-seen order; a subscriber
-    with more than 100 claims gets another loop for each further 100."""
-    groups: dict[tuple[str, str], list[Claim]] = {}
+    """Claims of one (payer, member, payer sequence) share a subscriber loop, in first-seen
+    order; a subscriber with more than 100 claims gets another loop for each further 100."""
+    groups: dict[tuple[str, str, str], list[Claim]] = {}
     for c in claims:
-        groups.setdefault((c.payer_id, c.member_id), []).append(c)
+        groups.setdefault((c.payer_id, c.member_id, c.payer_sequence), []).append(c)
     size = MAX_CLAIMS_PER_SUBSCRIBER
     return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 

@@ -37,6 +37,26 @@ def _provider(cs: ClaimsSettings) -> x12_837.Provider:
     )
 
 
+def _other_payer(claim: Claim) -> x12_837.OtherPayer | None:
+    """The primary's adjudication a secondary claim reports (loops 2320/2330A/2330B)."""
+    primary = claim.primary_claim
+    if claim.payer_sequence == "P" or primary is None:
+        return None
+    return x12_837.OtherPayer(
+        payer_name=primary.payer.name,
+        payer_id=primary.payer.x12_payer_id or primary.payer.code,
+        member_id=primary.subscriber_id or primary.member.external_id,
+        last_name=primary.member.last_name,
+        first_name=primary.member.first_name,
+        paid=claim.prior_payer_paid,
+        adjustments=[
+            (str(a.get("group", "")), str(a.get("carc", "")), Decimal(str(a.get("amount", "0"))))
+            for a in claim.prior_adjustments or []
+            if isinstance(a, dict)
+        ],
+    )
+
+
 def _claim_out(claim: Claim) -> x12_837.Claim:
     member, payer = claim.member, claim.payer
     return x12_837.Claim(
@@ -44,7 +64,8 @@ def _claim_out(claim: Claim) -> x12_837.Claim:
         billed_amount=claim.billed_amount,
         payer_name=payer.name,
         payer_id=payer.x12_payer_id or payer.code,
-        member_id=member.external_id,
+        # the id the claim is sent under (a member-id correction rebills under the new one)
+        member_id=claim.subscriber_id or member.external_id,
         last_name=member.last_name,
         first_name=member.first_name,
         birth_date=member.birth_date,
@@ -58,6 +79,11 @@ def _claim_out(claim: Claim) -> x12_837.Claim:
             )
             for line in claim.lines.all()
         ],
+        frequency_code=claim.frequency_code or "1",
+        original_reference=claim.original_reference,
+        authorization=claim.authorization,
+        payer_sequence=claim.payer_sequence or "P",
+        other=_other_payer(claim),
     )
 
 
@@ -68,7 +94,7 @@ def _select_claims(
     qs = (
         Claim.objects.select_for_update(of=("self",))
         .filter(tenant=actor.tenant, payer__in=visible_payers(actor))
-        .select_related("payer", "member")
+        .select_related("payer", "member", "primary_claim__payer", "primary_claim__member")
         .prefetch_related("lines")
         .order_by("pk")
     )
