@@ -16,6 +16,7 @@ class DenialsConfig(AppConfig):
             ingest_charges,
             ingest_remittance,
         )
+        from denials.services import cob as cob_services
         from denials.services import receivables
 
         S.offer_scopes(
@@ -38,3 +39,4 @@ class DenialsConfig(AppConfig):
         receivables.register()
         bench.register()
         dashboard_jobs.register()
+        cob_services.register()  # cob part: COB override actions
