@@ -40,14 +40,21 @@ def test_coverage_upsert_creates_then_updates(world):
     owner = world.actor()
     m = member(world.tenant, "CV1")
     payer(world.tenant, "ACME")
-    kw = dict(member_code="CV1", payer_code="acme", kind="COMMERCIAL", employer_size=25,
-              active_employment=True, effective=date(2026, 1, 1), termination=None)  # fmt: skip
+    kw = {
+        "member_code": "CV1",
+        "payer_code": "acme",
+        "kind": "COMMERCIAL",
+        "employer_size": 25,
+        "active_employment": True,
+        "effective": date(2026, 1, 1),
+        "termination": None,
+    }
     first = coverage_upsert(actor=owner, **kw)
     again = coverage_upsert(actor=owner, **(kw | {"employer_size": 10}))
     assert first.pk == again.pk and again.employer_size == 10 and again.member == m
     assert Coverage.objects.filter(member=m).count() == 1
-    assert [e.action for e in AuditEntry.objects.filter(object_id=str(first.pk),
-            action__startswith="COVERAGE_")] == ["COVERAGE_CREATED", "COVERAGE_UPDATED"]  # fmt: skip
+    entries = AuditEntry.objects.filter(object_id=str(first.pk), action__startswith="COVERAGE_")
+    assert [e.action for e in entries.order_by("id")] == ["COVERAGE_CREATED", "COVERAGE_UPDATED"]
 
 
 def test_coverage_upsert_names_the_field_not_the_member_id(world):
