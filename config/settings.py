@@ -242,6 +242,7 @@ SPECTACULAR_SETTINGS = {
         "ChargeStatusEnum": "denials.models.Charge.Status",
         "ClaimStatusEnum": "denials.models.Claim.Status",
         "PaymentApplicationKindEnum": "denials.models.PaymentApplication.Kind",
+        "CoverageKindEnum": "denials.models.Coverage.Kind",  # cob part
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

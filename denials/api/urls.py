@@ -3,6 +3,7 @@
 Each area keeps its routes in its own module.
 """
 
+import denials.api.urls_cob  # cob part: coverages, COB, secondary claims
 import denials.api.urls_reports  # receivables screens part: forced-match report
 from denials.api import urls_claims, urls_jobs, urls_receivables, urls_remittances
 from denials.api.urls_export import urlpatterns as export_urlpatterns
@@ -15,3 +16,4 @@ urlpatterns = [
     *urls_jobs.urlpatterns,
 ]
 urlpatterns += denials.api.urls_reports.urlpatterns  # receivables screens part
+urlpatterns += denials.api.urls_cob.urlpatterns  # cob part
