@@ -6,6 +6,8 @@ Each area keeps its routes in its own module.
 from denials import urls_claims, urls_jobs, urls_receivables, urls_remittances
 from denials.urls_export import urlpatterns as export_urlpatterns
 
+import denials.urls_cob  # cob part: member COB tab, secondary-claim button
+
 app_name = "denials"
 
 urlpatterns = [
@@ -15,3 +17,4 @@ urlpatterns = [
     *urls_receivables.urlpatterns,
     *urls_jobs.urlpatterns,
 ]
+urlpatterns += denials.urls_cob.urlpatterns  # cob part
