@@ -3,10 +3,9 @@
 Each area keeps its routes in its own module.
 """
 
+import denials.urls_cob  # cob part: member COB tab, secondary-claim button
 from denials import urls_claims, urls_jobs, urls_receivables, urls_remittances
 from denials.urls_export import urlpatterns as export_urlpatterns
-
-import denials.urls_cob  # cob part: member COB tab, secondary-claim button
 
 app_name = "denials"
 
