@@ -14,6 +14,7 @@ class DenialsConfig(AppConfig):
             demo_remit,
             demo_x837,
             ingest_charges,
+            ingest_coverage,
             ingest_remittance,
         )
         from denials.services import cob as cob_services
@@ -32,6 +33,7 @@ class DenialsConfig(AppConfig):
             ],
         )
         ingest_charges.register()
+        ingest_coverage.register()  # cob part
         demo_claims.register()
         demo_x837.register()
         demo_remit.register()
