@@ -243,6 +243,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimStatusEnum": "denials.models.Claim.Status",
         "PaymentApplicationKindEnum": "denials.models.PaymentApplication.Kind",
         "DenialStatusEnum": "denials.models.Denial.Status",
+        "CoverageKindEnum": "denials.models.Coverage.Kind",  # cob part
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

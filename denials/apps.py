@@ -15,8 +15,10 @@ class DenialsConfig(AppConfig):
             demo_remit,
             demo_x837,
             ingest_charges,
+            ingest_coverage,
             ingest_remittance,
         )
+        from denials.services import cob as cob_services
         from denials.services import corrections, denial_work, receivables
 
         S.offer_scopes(
@@ -32,6 +34,7 @@ class DenialsConfig(AppConfig):
             ],
         )
         ingest_charges.register()
+        ingest_coverage.register()  # cob part
         demo_claims.register()
         demo_x837.register()
         demo_remit.register()
@@ -42,3 +45,4 @@ class DenialsConfig(AppConfig):
         corrections.register()
         bench.register()
         dashboard_jobs.register()
+        cob_services.register()  # cob part: COB override actions

@@ -5,9 +5,10 @@ Each area keeps its routes in its own module.
 
 from denials import (
     urls_claims,
+    urls_cob,
+    urls_corrections,
     urls_denial_ref,
     urls_denials,
-    urls_corrections,  # corr: auto-correction forms
     urls_jobs,
     urls_receivables,
     urls_remittances,
@@ -25,4 +26,5 @@ urlpatterns = [
     *urls_denial_ref.urlpatterns,  # before denials/<pk>/
     *urls_denials.urlpatterns,
 ]
-urlpatterns += urls_corrections.urlpatterns  # corr
+urlpatterns += urls_corrections.urlpatterns  # the denial page's correction forms
+urlpatterns += urls_cob.urlpatterns  # member COB tab, secondary-claim button

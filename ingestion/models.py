@@ -18,6 +18,7 @@ class Kind(models.TextChoices):
     REMITTANCE = "REMITTANCE", "Remittance (X12 835 or CSV)"
     MEMBERSHIP_EVENTS = "MEMBERSHIP_EVENTS", "Membership events"
     BILLABLE_CHARGES = "BILLABLE_CHARGES", "Billable charges (invoicing)"
+    COVERAGE = "COVERAGE", "Coverage (COB)"
 
 
 class Artifact(models.Model):

@@ -3,6 +3,7 @@
 Each area keeps its routes in its own module.
 """
 
+import denials.api.urls_cob  # cob part: coverages, COB, secondary claims
 import denials.api.urls_corrections  # corr: auto-correction
 import denials.api.urls_reports  # receivables screens part: forced-match report
 from denials.api import urls_claims, urls_denials, urls_jobs, urls_receivables, urls_remittances
@@ -18,3 +19,4 @@ urlpatterns = [
 ]
 urlpatterns += denials.api.urls_reports.urlpatterns  # receivables screens part
 urlpatterns += denials.api.urls_corrections.urlpatterns  # corr: auto-correction
+urlpatterns += denials.api.urls_cob.urlpatterns  # cob part
