@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 
+from core import approvals, selectors
 from core import scopes as S
-from core import selectors
 from core.audit import audit_record, iso_utc, verify_chain
 from core.exceptions import DomainError
 from core.listexport import csv_response
@@ -154,7 +154,8 @@ def _override_filters(q: QueryDict) -> dict:
 
 @tenant_view()
 def override_queue(request: HttpRequest) -> HttpResponse:
-    """The dual-control queue: requests waiting for a second person, and decided ones."""
+    """The dual-control queue: waiting requests oldest first with their age, the stuck ones (over
+    24 h) flagged and who may clear each; counts by age band; the decided ones."""
     actor = request.actor
     if request.method == "POST":
         decision = request.POST.get("decision")
@@ -174,18 +175,26 @@ def override_queue(request: HttpRequest) -> HttpResponse:
             messages.error(request, getattr(exc, "message", "Invalid request."))
         return redirect("override-queue")
     f = _override_filters(request.GET)
-    pending = selectors.override_request_list(
-        actor, status=OverrideRequest.Status.PENDING, action=f["action"]
+    f["stuck"] = request.GET.get("stuck") in ("1", "on", "true")
+    f["sort"] = "newest" if request.GET.get("sort") == "newest" else "age"
+    pending = approvals.pending_by_age(
+        actor, action=f["action"], stuck_only=f["stuck"], newest_first=f["sort"] == "newest"
     )
-    decided = selectors.override_request_list(actor, **f).exclude(
-        status=OverrideRequest.Status.PENDING
-    )
+    decided = selectors.override_request_list(
+        actor, status=f["status"], action=f["action"]
+    ).exclude(status=OverrideRequest.Status.PENDING)
     return render(
         request,
         "core/override_queue.html",
         {
             "pending": pending if f["status"] in ("", OverrideRequest.Status.PENDING) else [],
             "decided": decided[:50],
+            "bands": [
+                (label, n)
+                for label, n in approvals.band_counts(actor)
+                if n or label != approvals.AGE_BANDS[-1][0]
+            ],
+            "stuck_hours": int(approvals.STUCK_AFTER.total_seconds() // 3600),
             "f": f,
             "statuses": OverrideRequest.Status.choices,
             "actions": sorted(
