@@ -242,6 +242,7 @@ SPECTACULAR_SETTINGS = {
         "ChargeStatusEnum": "denials.models.Charge.Status",
         "ClaimStatusEnum": "denials.models.Claim.Status",
         "PaymentApplicationKindEnum": "denials.models.PaymentApplication.Kind",
+        "OverrideKindEnum": "denials.reporting_overrides.OVERRIDE_KINDS",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

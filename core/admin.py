@@ -7,7 +7,6 @@ from guardian.admin import GuardedModelAdmin
 from core import services
 from core.actors import Actor
 from core.exceptions import DomainError
-from core.overrides import override_request_approve, override_request_reject
 from core.models import (
     ApiToken,
     AuditChainHead,
@@ -20,6 +19,7 @@ from core.models import (
     TenantPolicy,
     WorkerHeartbeat,
 )
+from core.overrides import override_request_approve, override_request_reject
 
 
 def admin_actor(request, tenant: Tenant) -> Actor:

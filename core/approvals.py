@@ -81,7 +81,9 @@ def pending_by_age(
 ) -> list[QueueRow]:
     """Pending requests the actor may see, oldest first (or newest), with age and who clears."""
     now = timezone.now()
-    qs = selectors.override_request_list(actor, status=OverrideRequest.Status.PENDING, action=action)
+    qs = selectors.override_request_list(
+        actor, status=OverrideRequest.Status.PENDING, action=action
+    )
     if stuck_only:
         qs = qs.filter(requested_at__lte=now - STUCK_AFTER)
     order = ("-requested_at", "-id") if newest_first else ("requested_at", "id")

@@ -17,6 +17,7 @@ from core.audit import audit_record, iso_utc, verify_chain
 from core.exceptions import DomainError
 from core.listexport import csv_response
 from core.models import AuditChainHead, OverrideRequest
+from core.months import MonthError, parse_month
 from core.overrides import override_request_approve, override_request_reject
 from core.views import tenant_view
 
@@ -76,8 +77,22 @@ def _audit_filters(q: QueryDict) -> tuple[dict, dict]:
         "since": _date(q, "since", errors),
         "until": _date(q, "until", errors),
         "phi_only": q.get("phi") in ("1", "on", "true"),
+        "month": _month(q, "month", errors),
+        "user": q.get("user", ""),
+        "payer": q.get("payer", ""),
     }
     return filters, errors
+
+
+def _month(q: QueryDict, name: str, errors: dict) -> date | None:
+    raw = (q.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_month(raw)
+    except MonthError as exc:
+        errors[name] = str(exc)
+        return None
 
 
 @tenant_view(S.AUDIT_READ)

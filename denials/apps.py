@@ -10,6 +10,7 @@ class DenialsConfig(AppConfig):
         from denials import (
             bench,
             dashboard_jobs,
+            dashboard_overrides,
             demo_claims,
             demo_remit,
             demo_x837,
@@ -38,3 +39,4 @@ class DenialsConfig(AppConfig):
         receivables.register()
         bench.register()
         dashboard_jobs.register()
+        dashboard_overrides.register()  # dual: override rates panel

@@ -3,7 +3,7 @@
 Each area keeps its routes in its own module.
 """
 
-from denials import urls_claims, urls_jobs, urls_receivables, urls_remittances
+from denials import urls_claims, urls_jobs, urls_override_report, urls_receivables, urls_remittances
 from denials.urls_export import urlpatterns as export_urlpatterns
 
 app_name = "denials"
@@ -15,3 +15,4 @@ urlpatterns = [
     *urls_receivables.urlpatterns,
     *urls_jobs.urlpatterns,
 ]
+urlpatterns += urls_override_report.urlpatterns  # dual: override report (issue 14 item 6)
