@@ -9,7 +9,8 @@ payload's `payer`, else found through the object), and rows with an empty user c
   the month (by `matched_at`, their current state);
 - force_retry: CORRECTION_FORCE_RETRIED of correction attempts made in the month;
 - manual_flip: MANUAL_FLIP of the denial state changes people made in the month (DENIAL_WORKED,
-  _RESOLVED, _WRITTEN_OFF, _REOPENED and MANUAL_FLIP entries with a person as actor);
+  _RESOLVED, _WRITTEN_OFF, _REOPENED, _RESOLVED_BY_REVERSAL and MANUAL_FLIP entries with a
+  person as actor: the system's moves are no one's choice);
 - cob_override: COB_OVERRIDE_SET of members with two or more coverages in force during the
   month (the last 24 months), each counted once, under the payer of their earliest coverage;
 - reopen: DENIAL_REOPENED of write-offs (DENIAL_WRITTEN_OFF) in the month.
@@ -44,7 +45,8 @@ DENIAL_CHANGES = (
     "DENIAL_RESOLVED",
     "DENIAL_WRITTEN_OFF",
     "DENIAL_REOPENED",
-    "MANUAL_FLIP",
+    "DENIAL_RESOLVED_BY_REVERSAL",  # a reversing 835's: the system's, so filtered out as not
+    "MANUAL_FLIP",  # a person's (kept should a person ever write one)
 )
 COB_MONTHS = 24
 

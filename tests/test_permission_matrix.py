@@ -10,6 +10,7 @@ from tests.billing import screens_endpoints as _billing_screens  # noqa: F401
 from tests.billing import workbench_endpoints as _billing_workbench  # noqa: F401
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
 from tests.denials import claims_endpoints as _denials_claims  # noqa: F401
+from tests.denials import dual_endpoints as _denials_dual  # noqa: F401
 from tests.denials import endpoints_x837 as _denials_x837  # noqa: F401
 from tests.denials import jobs_endpoints as _denials_jobs  # noqa: F401
 from tests.denials import rec_screens_endpoints as _denials_rec_screens  # noqa: F401
