@@ -243,7 +243,8 @@ SPECTACULAR_SETTINGS = {
         "ClaimStatusEnum": "denials.models.Claim.Status",
         "PaymentApplicationKindEnum": "denials.models.PaymentApplication.Kind",
         "DenialStatusEnum": "denials.models.Denial.Status",
-        "CoverageKindEnum": "denials.models.Coverage.Kind",  # cob part
+        "CoverageKindEnum": "denials.models.Coverage.Kind",
+        "OverrideKindEnum": "denials.reporting_overrides.OVERRIDE_KINDS",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

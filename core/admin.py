@@ -1,6 +1,7 @@
 """Admin for core: tenants (guardian object permissions), members, tokens, read-only audit."""
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from guardian.admin import GuardedModelAdmin
 
 from core import services
@@ -18,6 +19,7 @@ from core.models import (
     TenantPolicy,
     WorkerHeartbeat,
 )
+from core.overrides import override_request_approve, override_request_reject
 
 
 def admin_actor(request, tenant: Tenant) -> Actor:
@@ -136,8 +138,48 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
 
 @admin.register(OverrideRequest)
 class OverrideRequestAdmin(ReadOnlyAdmin):
+    """Read-only rows; approving and rejecting are actions through core.overrides' services, so
+    the admin refuses self-approval, expired requests and missing scopes like every entry point."""
+
     list_display = ["pk", "tenant", "action", "status", "requested_by", "decided_by", "expires_at"]
     list_filter = ["tenant", "status", "action"]
+    actions = ["approve", "reject"]
+
+    @admin.action(description="Approve the selected override requests (carries them out)")
+    def approve(self, request, queryset):
+        return self._decide(request, queryset, "approve")
+
+    @admin.action(description="Reject the selected override requests (a note is required)")
+    def reject(self, request, queryset):
+        return self._decide(request, queryset, "reject")
+
+    def _decide(self, request, queryset, decision: str):
+        # a note is asked first (Django's delete-confirmation pattern): rejecting needs one
+        if "apply" not in request.POST:
+            return TemplateResponse(
+                request,
+                "admin/core/overriderequest/decide.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": f"{decision.title()} override requests",
+                    "decision": decision,
+                    "requests": queryset.select_related("requested_by"),
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        note = request.POST.get("note", "")
+        decide = override_request_approve if decision == "approve" else override_request_reject
+        for pk, tenant_id in queryset.values_list("pk", "tenant_id"):
+            actor = admin_actor(request, Tenant.objects.get(pk=tenant_id))
+            try:
+                decide(actor=actor, request_id=pk, note=note)
+            except DomainError as exc:
+                self.message_user(request, f"Request {pk}: {exc.message}", messages.ERROR)
+            else:
+                done = "approved and carried out" if decision == "approve" else "rejected"
+                self.message_user(request, f"Request {pk} {done}.", messages.SUCCESS)
+        return None
 
 
 @admin.register(Invitation)

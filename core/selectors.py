@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from guardian.models import UserObjectPermission
 
 from core import scopes as S
@@ -60,8 +60,16 @@ def audit_entry_list(
     since: date | None = None,
     until: date | None = None,
     phi_only: bool = False,
+    month: date | None = None,
+    user: str = "",
+    payer: str = "",
 ) -> QuerySet[AuditEntry]:
-    """The tenant's audit entries, newest first, filtered as staff filter them."""
+    """The tenant's audit entries, newest first, filtered as staff filter them.
+
+    `user` is who asked: the payload's `requested_by` (an override approved by a second person
+    is written by the approver), else the actor; `payer` is the payload's payer code; `month`
+    the first day of a month. The override report links its rows with these.
+    """
     actor.require(S.AUDIT_READ)
     qs = AuditEntry.objects.filter(tenant=actor.tenant)
     if phi_only:  # who read what: the PHI views, exports and searches
@@ -78,6 +86,18 @@ def audit_entry_list(
         qs = qs.filter(at__date__gte=since)
     if until:
         qs = qs.filter(at__date__lte=until)
+    if month:
+        nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        qs = qs.filter(at__date__gte=month, at__date__lt=nxt)
+    if user:
+        no_requester = (
+            Q(payload__requested_by__isnull=True)
+            | Q(payload__requested_by=None)
+            | Q(payload__requested_by="")
+        )
+        qs = qs.filter(Q(payload__requested_by=user) | (no_requester & Q(actor_label=user)))
+    if payer:
+        qs = qs.filter(payload__payer=payer)
     return qs.order_by("-seq")
 
 
@@ -112,8 +132,6 @@ def override_request_list(
         qs = qs.filter(action=action)
     visible = [s for s in S.OVERRIDE_SCOPES if actor.has(s)]
     if actor.user is not None:
-        from django.db.models import Q
-
         return qs.filter(Q(scope__in=visible) | Q(requested_by=actor.user))
     return qs.filter(scope__in=visible)
 

@@ -12,8 +12,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core import approvals, selectors, services
 from core import scopes as S
-from core import selectors, services
 from core.dashboard import dashboard_panels
 from core.exceptions import DomainError
 from core.health import HEARTBEAT_STALE_SECONDS, worker_state
@@ -64,6 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             .exclude(requested_by=actor.user)
             .count()
         )
+    stuck = approvals.stuck_count(actor) if pending else 0
     recent = []
     if actor.has(S.AUDIT_READ):  # changes, not reads: PHI reads would crowd them out
         recent = selectors.audit_entry_list(actor).exclude(action__startswith=PHI_PREFIX)[:10]
@@ -73,6 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "core/dashboard.html",
         {
             "pending_overrides": pending,
+            "stuck_overrides": stuck,
             "recent": recent,
             "scope_rows": scope_rows,
             "panels": dashboard_panels(actor),

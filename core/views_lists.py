@@ -11,12 +11,13 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 
+from core import approvals, selectors
 from core import scopes as S
-from core import selectors
 from core.audit import audit_record, iso_utc, verify_chain
 from core.exceptions import DomainError
 from core.listexport import csv_response
 from core.models import AuditChainHead, OverrideRequest
+from core.months import MonthError, parse_month
 from core.overrides import override_request_approve, override_request_reject
 from core.views import tenant_view
 
@@ -76,8 +77,22 @@ def _audit_filters(q: QueryDict) -> tuple[dict, dict]:
         "since": _date(q, "since", errors),
         "until": _date(q, "until", errors),
         "phi_only": q.get("phi") in ("1", "on", "true"),
+        "month": _month(q, "month", errors),
+        "user": q.get("user", ""),
+        "payer": q.get("payer", ""),
     }
     return filters, errors
+
+
+def _month(q: QueryDict, name: str, errors: dict) -> date | None:
+    raw = (q.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_month(raw)
+    except MonthError as exc:
+        errors[name] = str(exc)
+        return None
 
 
 @tenant_view(S.AUDIT_READ)
@@ -154,7 +169,8 @@ def _override_filters(q: QueryDict) -> dict:
 
 @tenant_view()
 def override_queue(request: HttpRequest) -> HttpResponse:
-    """The dual-control queue: requests waiting for a second person, and decided ones."""
+    """The dual-control queue: waiting requests oldest first with their age, the stuck ones (over
+    24 h) flagged and who may clear each; counts by age band; the decided ones."""
     actor = request.actor
     if request.method == "POST":
         decision = request.POST.get("decision")
@@ -174,18 +190,26 @@ def override_queue(request: HttpRequest) -> HttpResponse:
             messages.error(request, getattr(exc, "message", "Invalid request."))
         return redirect("override-queue")
     f = _override_filters(request.GET)
-    pending = selectors.override_request_list(
-        actor, status=OverrideRequest.Status.PENDING, action=f["action"]
+    f["stuck"] = request.GET.get("stuck") in ("1", "on", "true")
+    f["sort"] = "newest" if request.GET.get("sort") == "newest" else "age"
+    pending = approvals.pending_by_age(
+        actor, action=f["action"], stuck_only=f["stuck"], newest_first=f["sort"] == "newest"
     )
-    decided = selectors.override_request_list(actor, **f).exclude(
-        status=OverrideRequest.Status.PENDING
-    )
+    decided = selectors.override_request_list(
+        actor, status=f["status"], action=f["action"]
+    ).exclude(status=OverrideRequest.Status.PENDING)
     return render(
         request,
         "core/override_queue.html",
         {
             "pending": pending if f["status"] in ("", OverrideRequest.Status.PENDING) else [],
             "decided": decided[:50],
+            "bands": [
+                (label, n)
+                for label, n in approvals.band_counts(actor)
+                if n or label != approvals.AGE_BANDS[-1][0]
+            ],
+            "stuck_hours": int(approvals.STUCK_AFTER.total_seconds() // 3600),
             "f": f,
             "statuses": OverrideRequest.Status.choices,
             "actions": sorted(

@@ -10,6 +10,7 @@ class DenialsConfig(AppConfig):
         from denials import (
             bench,
             dashboard_jobs,
+            dashboard_overrides,
             demo_claims,
             demo_denials,
             demo_remit,
@@ -34,7 +35,7 @@ class DenialsConfig(AppConfig):
             ],
         )
         ingest_charges.register()
-        ingest_coverage.register()  # cob part
+        ingest_coverage.register()
         demo_claims.register()
         demo_x837.register()
         demo_remit.register()
@@ -45,4 +46,5 @@ class DenialsConfig(AppConfig):
         corrections.register()
         bench.register()
         dashboard_jobs.register()
-        cob_services.register()  # cob part: COB override actions
+        cob_services.register()  # COB override actions
+        dashboard_overrides.register()  # override rates panel

@@ -10,6 +10,7 @@ from denials import (
     urls_denial_ref,
     urls_denials,
     urls_jobs,
+    urls_override_report,
     urls_receivables,
     urls_remittances,
 )
@@ -28,3 +29,4 @@ urlpatterns = [
 ]
 urlpatterns += urls_corrections.urlpatterns  # the denial page's correction forms
 urlpatterns += urls_cob.urlpatterns  # member COB tab, secondary-claim button
+urlpatterns += urls_override_report.urlpatterns  # override rates report

@@ -12,6 +12,7 @@ from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
 from tests.denials import claims_endpoints as _denials_claims  # noqa: F401
 from tests.denials import cob_endpoints as _denials_cob  # noqa: F401
 from tests.denials import corr_endpoints as _denials_corr  # noqa: F401
+from tests.denials import dual_endpoints as _denials_dual  # noqa: F401
 from tests.denials import endpoints_x837 as _denials_x837  # noqa: F401
 from tests.denials import flow_endpoints as _denials_flow  # noqa: F401
 from tests.denials import jobs_endpoints as _denials_jobs  # noqa: F401

@@ -3,10 +3,17 @@
 Each area keeps its routes in its own module.
 """
 
-import denials.api.urls_cob  # cob part: coverages, COB, secondary claims
-import denials.api.urls_corrections  # corr: auto-correction
+import denials.api.urls_cob  # coverages, COB, secondary claims
+import denials.api.urls_corrections  # auto-correction
 import denials.api.urls_reports  # receivables screens part: forced-match report
-from denials.api import urls_claims, urls_denials, urls_jobs, urls_receivables, urls_remittances
+from denials.api import (
+    urls_claims,
+    urls_denials,
+    urls_jobs,
+    urls_override_report,
+    urls_receivables,
+    urls_remittances,
+)
 from denials.api.urls_export import urlpatterns as export_urlpatterns
 
 urlpatterns = [
@@ -18,5 +25,6 @@ urlpatterns = [
     *urls_denials.urlpatterns,
 ]
 urlpatterns += denials.api.urls_reports.urlpatterns  # receivables screens part
-urlpatterns += denials.api.urls_corrections.urlpatterns  # corr: auto-correction
-urlpatterns += denials.api.urls_cob.urlpatterns  # cob part
+urlpatterns += denials.api.urls_corrections.urlpatterns  # auto-correction
+urlpatterns += denials.api.urls_cob.urlpatterns  # coverages, COB, secondary claims
+urlpatterns += urls_override_report.urlpatterns  # override rates report

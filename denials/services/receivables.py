@@ -87,6 +87,7 @@ def _execute(*, actor: Actor, payload: dict, reason: str, requested_by, approved
     rc = _remittance_claim(actor, payload.get("remittance_claim"))
     _check_waiting(rc)
     claim = _claim_for(actor, rc, payload.get("claim"))
+    payer_code = rc.remittance.payer.code
     scored = _evidence(rc, claim)
     rc = transition_apply(
         actor=actor,
@@ -97,9 +98,11 @@ def _execute(*, actor: Actor, payload: dict, reason: str, requested_by, approved
         reason=reason,
         reason_required=True,
         action="REMITTANCE_CLAIM_FORCE_MATCHED",
-        payload={
+        payload={  # payer and requester: the override report counts by them (issue 14)
             "claim": claim.number,
             "overridden_score": str(scored.score),
+            "payer": payer_code,
+            "requested_by": requested_by.get_username() if requested_by else None,
             "approved_by": approved_by.get_username() if approved_by else None,
         },
         kwargs={

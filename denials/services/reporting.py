@@ -24,6 +24,8 @@ from billing.models import Payer
 from core import scopes as S
 from core.actors import Actor
 from core.selectors import granted_ids
+from denials.reporting_overrides import COLUMNS as OVERRIDE_COLUMNS
+from denials.reporting_overrides import OVERRIDES, overrides_select
 from denials.reporting_sql import (
     META,
     OPEN,
@@ -61,7 +63,7 @@ def _day(value) -> date:
 
 
 def reporting_views_refresh() -> dict:
-    """Refresh both views (PostgreSQL: CONCURRENTLY; SQLite: refill the tables); rows and time."""
+    """Refresh the views (PostgreSQL: CONCURRENTLY; SQLite: refill the tables); rows and time."""
     vendor = connection.vendor
     started = time.monotonic()
     counts = {}
@@ -69,6 +71,7 @@ def reporting_views_refresh() -> dict:
         for name, select, columns in (
             (RECON, recon_select(vendor), RECON_COLUMNS),
             (OPEN, open_select(vendor), OPEN_COLUMNS),
+            (OVERRIDES, overrides_select(vendor), OVERRIDE_COLUMNS),  # issue 14 item 6
         ):
             if vendor == "postgresql":
                 cur.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}")
@@ -87,7 +90,12 @@ def reporting_views_refresh() -> dict:
         "reporting views refreshed",
         extra={"event": "reporting_refreshed", "seconds": seconds, **counts},
     )
-    return {"reconciliation_rows": counts[RECON], "aging_rows": counts[OPEN], "seconds": seconds}
+    return {
+        "reconciliation_rows": counts[RECON],
+        "aging_rows": counts[OPEN],
+        "override_rows": counts[OVERRIDES],
+        "seconds": seconds,
+    }
 
 
 def reporting_refreshed_at() -> datetime | None:
