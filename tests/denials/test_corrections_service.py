@@ -15,11 +15,12 @@ from core.audit import AuditEntry
 from core.exceptions import Conflict, DomainError, ScopeDenied
 from core.models import OverrideRequest, TenantPolicy
 from core.overrides import override_request_approve, override_requests_expire
-from denials.models import Charge, Claim, CorrectionAttempt, Denial
+from denials.models import Charge, Claim, CorrectionAttempt, Denial, RemittanceClaim
 from denials.reporting_sql import open_view_statements
 from denials.services.corrections import correction_force_retry, correction_run
 from denials.services.reporting import aging, reporting_views_refresh
 from denials.services.x12_export import claims_export_837
+from tests.denials import rec_builders as rb
 from tests.denials.corr_builders import denied, resend_charge
 from tests.fixtures import add_user
 
@@ -220,3 +221,47 @@ def test_aging_counts_the_receivable_once_when_the_replacement_goes_out(world):
     assert open_total() == billed  # the replacement is BUILT: the original counts
     claims_export_837(actor=Actor.system_for(world.tenant), tenant=world.tenant, all_built=True)
     assert open_total() == billed  # the replacement went out: it counts, the original not
+
+
+def test_missing_modifier_rebills_the_line_with_the_default_and_fails_without_one(world):
+    d = denied(world.tenant, carc="4", code="97110")
+    got = correction_run(actor=world.actor(), denial_id=d.pk)
+    assert got.outcome == "SUCCESS" and got.result["modifiers"] == {"1": "GP"}
+    assert got.corrected_claim.lines.get().modifier == "GP"
+    x = claims_export_837(actor=Actor.system_for(world.tenant), tenant=world.tenant, all_built=True)
+    assert "SV1*HC:97110:GP*" in x.content
+    side = denied(world.tenant, carc="4", code="73030")
+    failed = correction_run(actor=world.actor(), denial_id=side.pk)
+    assert failed.outcome == "FAILED" and failed.corrected_claim is None
+    assert failed.result["lines"] == ["line 1 (73030) needs one of RT, LT"]
+    Charge.objects.filter(claim_line__claim=side.claim).update(modifier="LT")
+    fixed = correction_run(actor=world.actor(), denial_id=side.pk)
+    assert fixed.outcome == "SUCCESS" and fixed.corrected_claim.lines.get().modifier == "LT"
+
+
+def test_timely_filing_inside_the_limit_rebills_with_the_proof(world):
+    d = denied(world.tenant, carc="29")
+    got = correction_run(actor=world.actor(), denial_id=d.pk)
+    assert got.outcome == "SUCCESS"
+    assert got.result["interchange"] == d.claim.interchange_control_number
+    assert got.result["submitted_on"] == d.claim.submitted_at.date().isoformat()
+    assert got.corrected_claim.frequency_code == "7"
+    # the replacement goes out later and is denied CO-29 too: the proof is still the first
+    # claim's submission (the earliest in the replacement chain)
+    claims_export_837(actor=Actor.system_for(world.tenant), tenant=world.tenant, all_built=True)
+    replacement = Claim.objects.get(pk=got.corrected_claim_id)
+    assert replacement.interchange_control_number != d.claim.interchange_control_number
+    r = rb.remittance(world.tenant, replacement.payer)
+    rc = rb.remit_claim(
+        r, pcn=replacement.patient_control_number, member_code="x", paid="0.00",
+        state=RemittanceClaim.MatchState.MATCHED_AUTO, matched=replacement,
+    )  # fmt: skip
+    again = Denial.objects.create(
+        tenant=world.tenant, claim=replacement, remittance_claim=rc, group_code="CO", carc="29",
+        amount=replacement.billed_amount,
+    )  # fmt: skip
+    second = correction_run(actor=world.actor(), denial_id=again.pk)
+    assert second.outcome == "SUCCESS"
+    assert second.result["interchange"] == d.claim.interchange_control_number
+    assert second.corrected_claim.original_id == replacement.pk
+    assert second.corrected_claim.original_reference == rc.payer_claim_control_number
