@@ -69,7 +69,9 @@ class CobOverrideRemoveIn(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class OverrideWaitingOut(serializers.Serializer):
+class CobOverrideWaitingOut(serializers.Serializer):
+    """A COB override (or its removal) waits for a second person's approval."""
+
     executed = serializers.BooleanField()
     override_request = serializers.IntegerField()
     message = serializers.CharField()

@@ -26,7 +26,7 @@ WAITING = "This COB override needs a second person's approval; it waits in the a
 
 def _waiting(request) -> Response:
     body = {"executed": False, "override_request": request.pk, "message": WAITING}
-    return Response(ser.OverrideWaitingOut(body).data, status=status.HTTP_202_ACCEPTED)
+    return Response(ser.CobOverrideWaitingOut(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 class CoverageListCreateView(TenantListAPIView):
@@ -102,7 +102,7 @@ class MemberCobOverrideView(TenantAPIView):
 
     @extend_schema(
         request=ser.CobOverrideIn,
-        responses={201: ser.MemberCobOut, 202: OpenApiResponse(ser.OverrideWaitingOut)},
+        responses={201: ser.MemberCobOut, 202: OpenApiResponse(ser.CobOverrideWaitingOut)},
     )
     def post(self, request, pk: int):
         member = cob.member_visible(self.actor, pk)
@@ -123,7 +123,7 @@ class MemberCobOverrideView(TenantAPIView):
                 "reason", str, required=True, description="why (or a JSON body {reason})"
             )
         ],
-        responses={200: ser.MemberCobOut, 202: OpenApiResponse(ser.OverrideWaitingOut)},
+        responses={200: ser.MemberCobOut, 202: OpenApiResponse(ser.CobOverrideWaitingOut)},
     )
     def delete(self, request, pk: int):
         member = cob.member_visible(self.actor, pk)

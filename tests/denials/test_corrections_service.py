@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from core import scopes as S
@@ -16,7 +15,6 @@ from core.exceptions import Conflict, DomainError, ScopeDenied
 from core.models import OverrideRequest, TenantPolicy
 from core.overrides import override_request_approve, override_requests_expire
 from denials.models import Charge, Claim, CorrectionAttempt, Denial, RemittanceClaim
-from denials.reporting_sql import open_view_statements
 from denials.services.corrections import correction_force_retry, correction_run
 from denials.services.reporting import aging, reporting_views_refresh
 from denials.services.x12_export import claims_export_837
@@ -203,10 +201,7 @@ def test_force_retry_request_expires_unexecuted(world):
 
 
 def test_aging_counts_the_receivable_once_when_the_replacement_goes_out(world):
-    # what the reporting migration after 0004 runs (PostgreSQL; nothing on SQLite)
-    with connection.cursor() as cur:
-        for sql in open_view_statements(connection.vendor):
-            cur.execute(sql)
+    # the open-AR view is the one migration 0006 defines (on PostgreSQL)
     d = denied(world.tenant, carc="197")
     Charge.objects.filter(claim_line__claim=d.claim).update(authorization="AUTH-AR")
     correction_run(actor=world.actor(), denial_id=d.pk)
