@@ -52,7 +52,10 @@ class Ladder:
 
 
 def _by_date(facts: Iterable[CoverageFact]) -> list[CoverageFact]:
-    return sorted(facts, key=lambda f: (f.effective, f.payer_code))
+    # kind and the rest break the remaining ties: the same facts in any order, the same ladder
+    return sorted(
+        facts, key=lambda f: (f.effective, f.payer_code, f.kind, f.termination or f.effective)
+    )
 
 
 def _unique(codes: Iterable[str]) -> list[str]:
