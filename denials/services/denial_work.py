@@ -19,11 +19,11 @@ from django.db.models import Sum
 from billing.selectors import visible_payers
 from core import scopes as S
 from core.actors import Actor
-from core.exceptions import DomainError, NotFound, TransitionRefused
+from core.exceptions import Conflict, DomainError, NotFound, TransitionRefused
 from core.models import OverrideRequest
 from core.overrides import OverrideAction, override_perform, register_override
 from core.transitions import transition_apply
-from denials.models import Denial, PaymentApplication
+from denials.models import Claim, Denial, PaymentApplication
 from denials.services.post_apply import claims_settle
 
 REOPEN = "denials.denial_reopen"
@@ -66,6 +66,16 @@ def _denial(actor: Actor, pk, *, lock: bool = False) -> Denial:
     if denial is None:
         raise NotFound(f"Denial {pk} does not exist.")
     return denial
+
+
+def _check_claim_open(denial: Denial) -> None:
+    """Money moves on a claim only while it is not CLOSED (as posting refuses)."""
+    if denial.claim.status == Claim.Status.CLOSED:
+        raise Conflict(
+            f"Claim {denial.claim.number} is CLOSED; no write-off or reversal can be posted "
+            "on it (a manual flip moves no money).",
+            details={"claim_status": denial.claim.status},
+        )
 
 
 def _payer_code(denial: Denial) -> str:
@@ -169,6 +179,7 @@ def denial_write_off(*, actor: Actor, denial_id: int, reason: str) -> Denial:
     reason = _text(reason)
     with transaction.atomic():
         denial = _denial(actor, denial_id, lock=True)
+        _check_claim_open(denial)
         amount = denial_open_amount(denial)
         denial = _move(
             actor,
@@ -226,6 +237,7 @@ def _reopen_execute(*, actor: Actor, payload: dict, reason: str, requested_by, a
     """Run a reopen (at once, or when a second person approved it)."""
     denial = _denial(actor, payload.get("denial"), lock=True)
     _check_reopenable(denial)
+    _check_claim_open(denial)
     amount = _reverse_writeoffs(actor, denial, requested_by)
     _move(
         actor,
@@ -251,6 +263,7 @@ def denial_reopen(*, actor: Actor, denial_id: int, reason: str) -> Denial | Over
     reason = _text(reason)
     denial = _denial(actor, denial_id)
     _check_reopenable(denial)
+    _check_claim_open(denial)
     outcome = override_perform(
         actor=actor, action=REOPEN, payload={"denial": denial.pk}, reason=reason
     )
@@ -309,6 +322,8 @@ def _flip_execute(*, actor: Actor, payload: dict, reason: str, requested_by, app
             "approved_by": _who(approved_by),
         },
     )
+    # no money moved, but the claim's status follows its workable denials (derived, not money)
+    claims_settle(actor=actor, claim_ids={denial.claim_id})
     return {"denial": denial.pk, "status": denial.status, "transition": t.name}
 
 

@@ -188,3 +188,18 @@ def test_a_reopen_request_expires_after_72_hours(world):
     assert OverrideRequest.objects.get(pk=request.pk).status == "EXPIRED"
     assert override_requests_expire(tenant=world.tenant) == 0
     assert Denial.objects.get(pk=denial.pk).status == "WRITTEN_OFF"
+
+
+def test_a_flip_moves_no_money_but_the_claim_status_follows_its_denials(world):
+    sample = posted(world)
+    denial, claim = sample["denied"], sample["claims"]["denied"]
+    assert amounts(claim)["status"] == "DENIED"
+    denial_flip(
+        actor=world.actor(),
+        denial_id=denial.pk,
+        to="RESOLVED",
+        reason_code="out_of_band",
+        reason="paid by paper EOB",
+    )
+    after = amounts(claim)
+    assert (after["balance"], after["status"]) == (Decimal("34.00"), "SUBMITTED")

@@ -167,3 +167,16 @@ def test_a_reversing_835_still_voids_an_open_denial(world, sample):
     load(world.actor(S.Role.OWNER), [reversal_of(sample_rows()[2], "TRN-REV3")])
     assert Denial.objects.get(pk=denial.pk).status == Denial.Status.VOIDED
     assert not AuditEntry.objects.filter(action="DENIAL_RESOLVED_BY_REVERSAL").exists()
+
+
+def test_no_write_off_or_reopen_on_a_closed_claim(world, sample):
+    from core.exceptions import Conflict
+    from denials.models import Claim
+
+    denial, claim = sample["denied"], sample["claims"]["denied"]
+    owner = world.actor(S.Role.OWNER)
+    Claim.objects.filter(pk=claim.pk).update(status=Claim.Status.CLOSED)  # test setup only
+    with pytest.raises(Conflict, match="CLOSED"):
+        denial_write_off(actor=owner, denial_id=denial.pk, reason="r")
+    assert Denial.objects.get(pk=denial.pk).status == Denial.Status.OPEN
+    assert not PaymentApplication.objects.filter(kind="WRITEOFF").exists()
