@@ -11,6 +11,7 @@ class DenialsConfig(AppConfig):
             bench,
             dashboard_jobs,
             demo_claims,
+            demo_denials,
             demo_remit,
             demo_x837,
             ingest_charges,
@@ -34,6 +35,7 @@ class DenialsConfig(AppConfig):
         demo_claims.register()
         demo_x837.register()
         demo_remit.register()
+        demo_denials.register()
         ingest_remittance.register()
         receivables.register()
         denial_work.register()

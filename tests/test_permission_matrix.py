@@ -15,6 +15,7 @@ from tests.denials import flow_endpoints as _denials_flow  # noqa: F401
 from tests.denials import jobs_endpoints as _denials_jobs  # noqa: F401
 from tests.denials import rec_screens_endpoints as _denials_rec_screens  # noqa: F401
 from tests.denials import receivables_endpoints as _denials_receivables  # noqa: F401
+from tests.denials import screens_endpoints as _denials_screens  # noqa: F401
 from tests.ingestion import endpoints as _ingestion_endpoints  # noqa: F401
 from tests.invoicing import endpoints as _invoicing_endpoints  # noqa: F401
 from tests.invoicing import screens_endpoints as _invoicing_screens  # noqa: F401

@@ -145,7 +145,7 @@ def test_detail_shows_claim_balance_835_line_and_timeline(world):
     # then the claim links to its page with its balance after the write-off
     assert f'href="/claims/{d.claim.number}/" id="claim-link"' in html
     assert '<strong id="claim-balance">$0.00</strong>' in html
-    assert '<dd class="num" id="denial-open">$0.00</dd>' in html
+    assert '<dd id="denial-open">$0.00</dd>' in html
     # and the 835 line that opened it, linked to the remittance
     assert f'href="/claims/remittances/{d.remittance_claim.remittance_id}/"' in html
     assert '<tr class="opened"><td class="num">1</td><td>99213</td>' in html
@@ -161,3 +161,24 @@ def test_claim_page_links_each_denial_to_its_detail(world):
     d = sb.denial(world.tenant)
     html = _text(world.client(VIEWER).get(f"/claims/{d.claim.number}/"))
     assert f'href="/claims/denials/{d.pk}/" class="denial-link"' in html
+
+
+def test_timeline_selector_is_chronological_and_flags_flips(world):
+    from denials.selectors_denials import denial_timeline
+    from denials.services.denial_work import denial_flip, denial_work
+
+    # given a denial worked, then flipped to resolved
+    actor = world.actor(OWNER)
+    d = sb.denial(world.tenant)
+    denial_work(actor=actor, denial_id=d.pk)
+    denial_flip(
+        actor=actor, denial_id=d.pk, to="RESOLVED", reason="phone call", reason_code="out_of_band"
+    )
+    # then the timeline lists both moves in order, the flip flagged with its stored reason
+    rows = denial_timeline(world.actor(VIEWER), Denial.objects.get(pk=d.pk))
+    assert [(r["action"], r["kind"]) for r in rows] == [
+        ("DENIAL_WORKED", "transition"),
+        ("MANUAL_FLIP", "flip"),
+    ]
+    assert rows[1]["reason"].endswith(": phone call")
+    assert rows[1]["actor"] == world.users[OWNER].username
