@@ -185,6 +185,16 @@ def _kind(action: str) -> str:
     return "other"
 
 
+def _request_ref(r: OverrideRequest) -> dict:
+    """What a timeline row says of an override request (plain values, JSON-safe)."""
+    return {
+        "id": r.pk,
+        "action": r.action,
+        "status": r.status,
+        "status_label": r.get_status_display(),
+    }
+
+
 def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
     """Every audit entry on the denial, its correction attempts and the override requests naming
     it, plus each request itself, oldest first; MANUAL_FLIP rows are kind "flip"."""
@@ -209,7 +219,7 @@ def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
         )
         .order_by("seq")
     )
-    by_pk = {str(r.pk): r for r in requests}
+    by_pk = {str(r.pk): _request_ref(r) for r in requests}
     rows = []
     for e in audit:
         request = by_pk.get(e.object_id) if e.object_type == OVERRIDE_LABEL else None
@@ -225,7 +235,7 @@ def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
                 "request": request,
             }
         )
-    logged = {row["request"].pk for row in rows if row["request"] is not None}
+    logged = {row["request"]["id"] for row in rows if row["request"] is not None}
     for r in requests:
         if r.pk in logged:
             continue  # its OVERRIDE_REQUESTED entry already stands for it
@@ -238,7 +248,7 @@ def denial_timeline(actor: Actor, denial: Denial) -> list[dict]:
                 "payload": r.payload,
                 "kind": "override",
                 "seq": None,
-                "request": r,
+                "request": _request_ref(r),
             }
         )
     rows.sort(key=lambda row: (row["at"], row["seq"] if row["seq"] is not None else 0))

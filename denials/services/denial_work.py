@@ -208,7 +208,7 @@ def denial_write_off(*, actor: Actor, denial_id: int, reason: str) -> Denial:
 def _reverse_writeoffs(actor: Actor, denial: Denial, user) -> Decimal:
     """A REVERSAL of each write-off still standing on the denial; returns the amount."""
     total = Decimal("0.00")
-    for app in _open_writeoffs(denial).select_for_update():
+    for app in _open_writeoffs(denial).select_for_update(of=("self",)):
         PaymentApplication.objects.create(
             tenant=actor.tenant,
             claim_id=app.claim_id,

@@ -223,11 +223,15 @@ def _writeoffs_reversed(actor: Actor, rc_ids: list[int], by_rc: dict, now, user)
     remittance claims opened (the reversing remittance claim in `by_rc` names them)."""
     if not rc_ids:
         return []
+    # Locked first (id order): a reopen running at the same time reverses them or we do.
+    denial_ids = list(
+        Denial.objects.select_for_update()
+        .filter(remittance_claim_id__in=rc_ids, status=Denial.Status.WRITTEN_OFF)
+        .order_by("pk")
+        .values_list("id", flat=True)
+    )
     writeoffs = PaymentApplication.objects.filter(
-        kind=Kind.WRITEOFF,
-        reversed_by__isnull=True,
-        denial__remittance_claim_id__in=rc_ids,
-        denial__status=Denial.Status.WRITTEN_OFF,
+        kind=Kind.WRITEOFF, reversed_by__isnull=True, denial_id__in=denial_ids
     ).values_list("id", "claim_id", "amount", "group_code", "carc", "denial_id",
                   "denial__remittance_claim_id")  # fmt: skip
     return [

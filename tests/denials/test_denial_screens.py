@@ -161,3 +161,24 @@ def test_claim_page_links_each_denial_to_its_detail(world):
     d = sb.denial(world.tenant)
     html = _text(world.client(VIEWER).get(f"/claims/{d.claim.number}/"))
     assert f'href="/claims/denials/{d.pk}/" class="denial-link"' in html
+
+
+def test_timeline_selector_is_chronological_and_flags_flips(world):
+    from denials.selectors_denials import denial_timeline
+    from denials.services.denial_work import denial_flip, denial_work
+
+    # given a denial worked, then flipped to resolved
+    actor = world.actor(OWNER)
+    d = sb.denial(world.tenant)
+    denial_work(actor=actor, denial_id=d.pk)
+    denial_flip(
+        actor=actor, denial_id=d.pk, to="RESOLVED", reason="phone call", reason_code="out_of_band"
+    )
+    # then the timeline lists both moves in order, the flip flagged with its stored reason
+    rows = denial_timeline(world.actor(VIEWER), Denial.objects.get(pk=d.pk))
+    assert [(r["action"], r["kind"]) for r in rows] == [
+        ("DENIAL_WORKED", "transition"),
+        ("MANUAL_FLIP", "flip"),
+    ]
+    assert rows[1]["reason"].endswith(": phone call")
+    assert rows[1]["actor"] == world.users[OWNER].username
