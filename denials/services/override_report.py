@@ -22,6 +22,7 @@ from django.db import connection
 from billing.models import Payer
 from core import scopes as S
 from core.actors import Actor
+from core.exceptions import DomainError
 from core.selectors import granted_ids
 from denials.reporting_overrides import COLUMNS, KINDS, OVERRIDES
 
@@ -136,6 +137,11 @@ def override_report(
     rows: a user's overrides for one payer over that payer's volume.
     """
     actor.require(S.AUDIT_READ)
+    if month_from and month_to and month_from > month_to:
+        raise DomainError(
+            "month_to: must not be before month_from.",
+            details={"month_to": ["must not be before month_from"]},
+        )
     restricted = granted_ids(actor, Payer) is not None
     codes = set(visible_payers(actor))
     if payer:
