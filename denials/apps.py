@@ -12,6 +12,7 @@ class DenialsConfig(AppConfig):
             dashboard_jobs,
             dashboard_overrides,
             demo_claims,
+            demo_denial_work,
             demo_denials,
             demo_remit,
             demo_x837,
@@ -40,6 +41,7 @@ class DenialsConfig(AppConfig):
         demo_x837.register()
         demo_remit.register()
         demo_denials.register()
+        demo_denial_work.register()
         ingest_remittance.register()
         receivables.register()
         denial_work.register()
