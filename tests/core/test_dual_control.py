@@ -269,3 +269,37 @@ def test_every_registered_override_action_has_an_override_scope_and_a_descriptio
     text = action.describe(SAMPLES.get(name, {"member": "M-1"}))
     assert isinstance(text, str)
     assert text.strip(), f"{name} describes its requests with no text"
+
+
+# --- the audit list's filters the override report links with ---------------------------------
+
+
+def test_audit_list_filters_by_month_requester_and_payer(world):
+    from core.actors import Actor
+    from core.audit import audit_record
+
+    def entry(role, requested_by, payer):
+        actor = Actor.system_for(world.tenant) if role is None else world.actor(role)
+        payload = {"payer": payer, "requested_by": requested_by}
+        audit_record(
+            tenant=world.tenant, actor=actor, action="MANUAL_FLIP", object_type="x", payload=payload
+        )
+
+    entry(S.Role.ADMIN, "alpha-operations", "ACME")  # approved by the admin, asked by operations
+    entry(S.Role.OPERATIONS, None, "ZEN")  # done at once: no requester, the actor asked
+    entry(S.Role.ADMIN, None, "ACME")
+    client = world.client(S.Role.OWNER)
+    month = f"{timezone.now():%Y-%m}"
+
+    def seqs(query: str) -> int:
+        html = client.get(f"/audit/?action=MANUAL_FLIP&{query}").content.decode()
+        return html.split("<tbody>")[1].split("</tbody>")[0].count("<tr><td>")
+
+    assert seqs(f"month={month}") == 3
+    assert seqs("month=2001-01") == 0
+    assert seqs("user=alpha-operations") == 2
+    assert seqs("user=alpha-admin") == 1
+    assert seqs("user=alpha-operations&payer=ACME") == 1
+    bad = client.get("/audit/?month=2026-13")
+    assert bad.status_code == 400
+    assert "month:" in bad.content.decode()
