@@ -26,7 +26,6 @@ from denials.services import override_report as report
 from denials.services.reporting import reporting_refreshed_at
 from denials.views_jobs import _subnav
 
-CSV_HEADER = ["month", "kind", "payer", "user", "overrides", "volume", "rate"]
 FILTERS = ("month_from", "month_to", "kind", "payer", "user")
 
 
@@ -127,22 +126,4 @@ def override_report_csv(request: HttpRequest) -> HttpResponse:
         object_type="denials.OverrideReport",
         payload={"export": "override_report", "filters": {k: str(v) for k, v in f.items() if v}},
     )
-    return csv_response("override-report.csv", CSV_HEADER, csv_rows(data))
-
-
-def csv_rows(data: report.OverrideReport):
-    """The CSV lines of a report: each payer's figures, then its users', month by month."""
-    detail: dict = defaultdict(list)
-    for r in data.rows:
-        detail[(r.month, r.kind, r.payer)].append(r)
-    for p in data.by_payer:
-        for r in [p, *detail.get((p.month, p.kind, p.payer), [])]:
-            yield [
-                f"{r.month:%Y-%m}",
-                r.kind,
-                r.payer,
-                r.user,
-                r.overrides,
-                r.volume,
-                "" if r.rate is None else str(r.rate),
-            ]
+    return csv_response("override-report.csv", report.CSV_HEADER, report.csv_rows(data))

@@ -19,7 +19,6 @@ from core.listexport import csv_response
 from denials.reporting_overrides import KINDS, OVERRIDE_KINDS
 from denials.services import override_report as report
 from denials.services.reporting import reporting_refreshed_at
-from denials.views_override_report import CSV_HEADER, csv_rows
 
 RATE = {"max_digits": 5, "decimal_places": 4}
 
@@ -128,7 +127,9 @@ class OverrideReportCsvView(_OverrideReportBase):
         operation_id="reports_overrides_csv",
     )
     def get(self, request):
-        return csv_response("override-report.csv", CSV_HEADER, csv_rows(self._report(request)))
+        return csv_response(
+            "override-report.csv", report.CSV_HEADER, report.csv_rows(self._report(request))
+        )
 
 
 def _figure(r: report.OverrideRow) -> dict:

@@ -202,3 +202,24 @@ def override_report(
         by_user=sorted(by_user, key=order),
         totals=sorted(totals, key=order),
     )
+
+
+CSV_HEADER = ["month", "kind", "payer", "user", "overrides", "volume", "rate"]
+
+
+def csv_rows(data: OverrideReport):
+    """The CSV lines of a report: each payer's figures, then its users', month by month."""
+    detail: dict = defaultdict(list)
+    for r in data.rows:
+        detail[(r.month, r.kind, r.payer)].append(r)
+    for p in data.by_payer:
+        for r in [p, *detail.get((p.month, p.kind, p.payer), [])]:
+            yield [
+                f"{r.month:%Y-%m}",
+                r.kind,
+                r.payer,
+                r.user,
+                r.overrides,
+                r.volume,
+                "" if r.rate is None else str(r.rate),
+            ]
