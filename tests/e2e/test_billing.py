@@ -39,8 +39,10 @@ def test_manager_triggers_a_simulation_and_watches_it_complete(live_server, page
     run = BillingRun.objects.get(triggered_by__username="demo-manager")
     assert page.url.endswith(f"/billing/runs/{run.pk}/")
     assert (run.mode, run.status, f"{run.month:%Y-%m}") == ("SIMULATION", "QUEUED", this_month)
-    # every payer of the tenant: the two billing payers and the claims demo's 835 payer
-    assert set(run.payers.values_list("code", flat=True)) == {"NORTHWIND", "BLUEPEAK", "NYSDOH"}
+    # every payer of the tenant: the two billing payers, the claims demo's 835 payer and the
+    # COB demo's Medicare
+    payers = set(run.payers.values_list("code", flat=True))
+    assert payers == {"NORTHWIND", "BLUEPEAK", "NYSDOH", "MEDICARE-B"}
     assert queued == [("billing.tasks.run_start", (run.pk,))]
     expect(page.locator(".messages")).to_contain_text(
         f"Run #{run.pk} queued: simulation {this_month}."

@@ -211,6 +211,7 @@ def test_load_demo_loads_payers_and_batches_idempotently(db):
     # then the two demo payers exist and both files were loaded as batches
     assert sorted(Payer.objects.filter(tenant=tenant).values_list("code", flat=True)) == [
         "BLUEPEAK",
+        "MEDICARE-B",  # the Medicare of the COB demo (denial work)
         "NORTHWIND",
         "NYSDOH",  # the payer of the shared 835 sample (claims demo)
     ]
