@@ -18,6 +18,7 @@ from billing.models import Payer
 from core.actors import Actor
 from core.bench import Bench, Timer, peak_rss_mb, register_bench
 from core.services import tenant_create
+from core.transitions import state_reload
 
 
 def eligibility_csv(rows: int, late: int) -> bytes:
@@ -137,7 +138,7 @@ def _with_workers(run, workers: int):
         with Timer() as clock:
             queue.enqueue("billing.tasks.run_start", run.pk)
             while True:
-                run.refresh_from_db()
+                state_reload(run)
                 if not run.is_active and (run.roster or run.status == run.Status.FAILED):
                     break
                 time.sleep(0.2)

@@ -17,6 +17,23 @@ def _state_field(instance: models.Model, method) -> str:
     return method._django_fsm.field.name
 
 
+def state_reload(instance: models.Model) -> models.Model:
+    """Reload a row's fields in place (returns it), safe between threads.
+
+    django-fsm-2's `refresh_from_db` lifts the protection of the state fields on the shared
+    field object while it reloads, so a thread reloading at the same moment as another can be
+    refused with "Direct status modification is not allowed". This writes the fresh values
+    straight into the instance and resets the optimistic-lock state, touching nothing shared.
+    """
+    fresh = type(instance)._default_manager.get(pk=instance.pk)
+    for f in instance._meta.concrete_fields:
+        instance.__dict__[f.attname] = getattr(fresh, f.attname)
+    instance._state.fields_cache.clear()
+    if hasattr(instance, "_update_initial_state"):
+        instance._update_initial_state()
+    return instance
+
+
 def allowed_transitions(instance: models.Model, field_name: str) -> list[str]:
     """Names of the transitions the instance may take now."""
     getter = getattr(instance, f"get_available_{field_name}_transitions")

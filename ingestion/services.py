@@ -17,7 +17,7 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.bulk import insert_rows
 from core.exceptions import Conflict, DomainError, NotFound
-from core.transitions import transition_apply
+from core.transitions import state_reload, transition_apply
 from ingestion.chunks import SHAPE_PROBLEM, batch_process_chunk
 from ingestion.chunks import groups as _groups
 from ingestion.chunks import handler_for as _handler
@@ -292,7 +292,7 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
     Batch.objects.filter(pk=batch.pk).update(
         total=len(values), processed=errors + skipped, error=errors, skipped=skipped
     )
-    batch.refresh_from_db()
+    state_reload(batch)
 
 
 def batch_chunks(*, batch_id: int, size: int | None = None) -> list[tuple[int, int]]:
@@ -380,7 +380,7 @@ def batch_retry(*, actor: Actor, batch_id: int, enqueue: bool = True) -> Batch:
             Batch.objects.filter(pk=batch_id).update(
                 processed=F("processed") - n, error=F("error") - n
             )
-        batch.refresh_from_db()
+        state_reload(batch)
         if enqueue:
             transaction.on_commit(lambda: batch_enqueue(batch_id=batch_id))
     return batch

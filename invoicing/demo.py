@@ -26,6 +26,7 @@ from django.db import transaction
 from core.actors import Actor
 from core.demo import register_demo_loader
 from core.models import Tenant
+from core.transitions import state_reload
 
 CALENDAR = "US federal"
 DIVISION = "EAST"
@@ -210,7 +211,7 @@ def load_invoicing_requests(tenant: Tenant) -> str:
         if InvoiceRequest.objects.filter(account=account, type=request_type).exists():
             return
         request = make(account, request_type)
-        request.refresh_from_db()
+        state_reload(request)
         done.append(f"{number} {type_code} {request.status}")
 
     def regular(account, request_type):

@@ -15,6 +15,7 @@ from core.api.fields import month_query_param
 from core.api.filters import query_choice, query_data
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.exceptions import NotFound
+from core.transitions import state_reload
 
 
 class RuleVersionListCreateView(TenantListAPIView):
@@ -166,7 +167,7 @@ class RunListCreateView(TenantListAPIView):
         run = runs.billing_run_trigger(
             actor=self.actor, month=v["month"], payers=v["payers"], mode=v["mode"]
         )
-        run.refresh_from_db()
+        state_reload(run)
         return Response(
             ser.RunSerializer(run, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -198,7 +199,7 @@ class RunRegenerateView(TenantAPIView):
         run = runs.billing_run_regenerate(
             actor=self.actor, run_id=pk, reason=form.validated_data["reason"]
         )
-        run.refresh_from_db()
+        state_reload(run)
         return Response(
             ser.RunSerializer(run, context={"request": request}).data,
             status=status.HTTP_201_CREATED,

@@ -14,7 +14,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.exceptions import Conflict, DomainError
 from core.phi_reads import PHI_EXPORT, record_phi_access
-from core.transitions import transition_apply
+from core.transitions import state_reload, transition_apply
 
 log = logging.getLogger("healthbill.billing")
 
@@ -205,7 +205,7 @@ def run_exceptions_resolve(
             _resolve_one(actor, pk, note, payload)
             outcome[pk] = BulkItem(pk, exc_code, RESOLVED)
         _reevaluate_run(actor, run.pk)
-    run.refresh_from_db()
+    state_reload(run)
     order = sorted(codes) if code else list(dict.fromkeys(ids or []))
     result = BulkResolveResult(run=run, items=[outcome[pk] for pk in order])
     log.info(

@@ -15,7 +15,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import Conflict
-from core.transitions import transition_apply
+from core.transitions import state_reload, transition_apply
 
 log = logging.getLogger("healthbill.billing")
 Status = BillingRun.Status
@@ -103,7 +103,7 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
                         action="RUN_SUPERSEDED",
                         payload={"by": run.pk},
                     )
-        run.refresh_from_db()
+        state_reload(run)
         if run.mode == BillingRun.Mode.PRODUCTION:
             # In the completion's transaction: a completion that dies before its commit leaves
             # no half of the other apps' writes behind, and its retry runs them again.

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
+from core.transitions import state_reload
 from core.views import tenant_view
 from invoicing import selectors
 from invoicing.models import WEEKDAY_CODES
@@ -144,7 +145,7 @@ def calendar_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if not errors:
             messages.success(request, done)
             return redirect("invoicing:calendar", pk=cal.pk)
-        cal.refresh_from_db()
+        state_reload(cal)
     this_year = timezone.localdate().year
     return render(
         request,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from core import scopes as S
 from core.exceptions import DomainError, NotFound
 from core.listexport import csv_response
+from core.transitions import state_reload
 from core.views import tenant_view
 from invoicing import selectors
 from invoicing import selectors_screens as screens
@@ -163,7 +164,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
         field = field_of(exc, FORM_FIELDS, default=default)
         errors[field] = message_for(exc, field)
         return _form_page(request, values, errors, status=exc.http_status)
-    created.refresh_from_db()
+    state_reload(created)
     messages.success(
         request,
         f"Invoice request {created.pk} created: {created.get_status_display().lower()}, "

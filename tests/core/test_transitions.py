@@ -18,7 +18,7 @@ from core.overrides import (
     override_requests_expire,
 )
 from core.services import tenant_policy_update
-from core.transitions import allowed_transitions, transition_apply
+from core.transitions import allowed_transitions, state_reload, transition_apply
 from tests.core.overrides_fixture import ACTION  # registers the test override action
 
 PAYLOAD = {"member": "M-17", "month": "2026-03"}
@@ -555,3 +555,29 @@ def test_api_override_list_shows_the_pending_queue_to_those_who_may_decide(dual,
     override_request_reject(actor=dual.actor(S.Role.OWNER), request_id=pending.pk, note="no")
     after = dual.client(S.Role.ADMIN).get("/api/override-requests?status=PENDING").json()
     assert after["results"] == []
+
+
+def test_state_reload_reads_the_new_state_without_lifting_the_fields_protection(dual, pending):
+    # given a request object read while it was PENDING, rejected since through another object
+    stale = OverrideRequest.objects.get(pk=pending.pk)
+    override_request_reject(actor=dual.actor(S.Role.OWNER), request_id=pending.pk, note="no")
+    field = OverrideRequest._meta.get_field("status")
+    seen: list[bool] = []
+    original = OverrideRequest._default_manager.get
+
+    def spy(*args, **kwargs):  # what another thread would see while the row is read
+        seen.append(field.protected)
+        return original(*args, **kwargs)
+
+    OverrideRequest._default_manager.get = spy
+    try:
+        # when it is reloaded in place
+        assert state_reload(stale) is stale
+    finally:
+        del OverrideRequest._default_manager.get
+    # then it holds the new state, and the field stayed protected the whole time (django-fsm's
+    # refresh_from_db lifts it on the shared field object, which races between threads)
+    assert stale.status == OverrideRequest.Status.REJECTED
+    assert seen == [True] and field.protected
+    # and a later transition on the reloaded object sees REJECTED as its current state
+    assert allowed_transitions(stale, "status") == []

@@ -16,6 +16,7 @@ from core.actors import Actor
 from core.exceptions import DomainError
 from core.management.commands._base import tenant_or_error
 from core.months import MonthError, parse_month
+from core.transitions import state_reload
 
 
 class Command(BaseCommand):
@@ -70,8 +71,8 @@ class Command(BaseCommand):
             deadline = time.monotonic() + o["timeout"]
             while run.is_active and time.monotonic() < deadline:
                 time.sleep(0.5)
-                run.refresh_from_db()
-        run.refresh_from_db()
+                state_reload(run)
+        state_reload(run)
         self.stdout.write(json.dumps({"run": run.pk, "status": run.status, "summary": run.summary}))
         if run.status == BillingRun.Status.FAILED:
             raise SystemExit(1)

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core.actors import Actor
 from core.exceptions import DomainError
 from core.management.commands._base import tenant_or_error
+from core.transitions import state_reload
 from ingestion import services
 from ingestion.models import Batch
 from ingestion.registry import handlers
@@ -57,7 +58,7 @@ class Command(BaseCommand):
             deadline = time.monotonic() + o["timeout"]
             while batch.is_active and time.monotonic() < deadline:
                 time.sleep(0.5)
-                batch.refresh_from_db()
+                state_reload(batch)
         out = {
             "batch": batch.pk,
             "status": batch.status,
