@@ -57,6 +57,15 @@ class OverrideOutcome:
     request: OverrideRequest | None = None
 
 
+def override_people(requested_by, approved_by) -> dict:
+    """Who asked and who approved, as every override's audit payload names them (the
+    override-rate report counts an override for the person who asked)."""
+    return {
+        "requested_by": requested_by.get_username() if requested_by else None,
+        "approved_by": approved_by.get_username() if approved_by else None,
+    }
+
+
 def needs_second_person(actor: Actor, scope: str) -> bool:
     """Whether the tenant puts this scope under dual control."""
     policy = TenantPolicy.objects.filter(tenant=actor.tenant).first()

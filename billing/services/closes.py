@@ -29,7 +29,13 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import Conflict, DomainError, NotFound
 from core.models import OverrideRequest
-from core.overrides import OverrideAction, OverrideOutcome, override_perform, register_override
+from core.overrides import (
+    OverrideAction,
+    OverrideOutcome,
+    override_people,
+    override_perform,
+    register_override,
+)
 from core.transitions import transition_apply
 
 REOPEN_ACTION = "billing.month_reopen"
@@ -178,8 +184,7 @@ def _execute_reopen(*, actor: Actor, payload: dict, reason: str, requested_by, a
             "payer": payload.get("payer"),
             "month": payload.get("month"),
             "run": payload.get("run"),
-            "requested_by": requested_by.get_username() if requested_by else None,
-            "approved_by": approved_by.get_username() if approved_by else None,
+            **override_people(requested_by, approved_by),
         },
         kwargs={"by": requested_by, "reason": reason, "approved_by": approved_by},
     )

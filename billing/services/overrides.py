@@ -13,7 +13,13 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import DomainError, NotFound
 from core.months import MonthError, parse_month
-from core.overrides import OverrideAction, OverrideOutcome, override_perform, register_override
+from core.overrides import (
+    OverrideAction,
+    OverrideOutcome,
+    override_people,
+    override_perform,
+    register_override,
+)
 
 ACTION = "billing.member_month_override"
 
@@ -77,8 +83,7 @@ def _execute(*, actor: Actor, payload: dict, reason: str, requested_by, approved
             "month": month,
             "outcome": outcome,
             "rate": rate,
-            "requested_by": requested_by.get_username() if requested_by else None,
-            "approved_by": approved_by.get_username() if approved_by else None,
+            **override_people(requested_by, approved_by),
         },
     )
     return {"override": override.pk}

@@ -19,7 +19,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import Conflict, DomainError, NotFound
-from core.overrides import OverrideAction, override_perform, register_override
+from core.overrides import OverrideAction, override_people, override_perform, register_override
 from core.selectors import granted_ids
 from denials import cob
 from denials.models import CobOverride, Coverage
@@ -217,13 +217,6 @@ def _ordering(actor: Actor, ordering) -> list[str]:
     return codes
 
 
-def _users(requested_by, approved_by) -> dict:
-    return {
-        "requested_by": requested_by.get_username() if requested_by else None,
-        "approved_by": approved_by.get_username() if approved_by else None,
-    }
-
-
 def _execute_set(*, actor: Actor, payload: dict, reason: str, requested_by, approved_by) -> dict:
     """Put an override in force (at once, or when a second person approved it)."""
     member = Member.objects.filter(tenant=actor.tenant, pk=payload.get("member")).first()
@@ -259,7 +252,7 @@ def _execute_set(*, actor: Actor, payload: dict, reason: str, requested_by, appr
             "ordering": ordering,
             "payer": ordering[0],
             "replaces": previous.pk if previous else None,
-            **_users(requested_by, approved_by),
+            **override_people(requested_by, approved_by),
         },
     )
     return {"cob_override": override.pk, "member": member.pk}
@@ -289,7 +282,7 @@ def _execute_remove(*, actor: Actor, payload: dict, reason: str, requested_by, a
             "member": member.pk,
             "ordering": list(override.ordering),
             "payer": override.ordering[0] if override.ordering else None,
-            **_users(requested_by, approved_by),
+            **override_people(requested_by, approved_by),
         },
     )
     return {"cob_override": override.pk, "member": member.pk}

@@ -25,7 +25,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import Conflict, DomainError, NotFound
-from core.overrides import OverrideAction, override_perform, register_override
+from core.overrides import OverrideAction, override_people, override_perform, register_override
 from core.selectors import granted_ids
 from core.transitions import transition_apply
 from denials import corrections as rules
@@ -273,8 +273,7 @@ def _attempt_run(
         "corrected_claim": attempt.corrected_claim.number if attempt.corrected_claim else None,
     }
     if forced:
-        payload["requested_by"] = requested_by.get_username() if requested_by else None
-        payload["approved_by"] = approved_by.get_username() if approved_by else None
+        payload.update(override_people(requested_by, approved_by))
     audit_record(
         tenant=actor.tenant,
         actor=actor,

@@ -21,7 +21,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.exceptions import Conflict, DomainError, NotFound, TransitionRefused
 from core.models import OverrideRequest
-from core.overrides import OverrideAction, override_perform, register_override
+from core.overrides import OverrideAction, override_people, override_perform, register_override
 from core.transitions import transition_apply
 from denials.models import Claim, Denial, PaymentApplication
 from denials.services.post_apply import claims_settle
@@ -249,8 +249,7 @@ def _reopen_execute(*, actor: Actor, payload: dict, reason: str, requested_by, a
         payload={
             "amount": str(amount),
             "claim": denial.claim.number,
-            "requested_by": _who(requested_by),
-            "approved_by": _who(approved_by),
+            **override_people(requested_by, approved_by),
         },
     )
     claims_settle(actor=actor, claim_ids={denial.claim_id})
@@ -318,8 +317,7 @@ def _flip_execute(*, actor: Actor, payload: dict, reason: str, requested_by, app
         payload={
             "transition": t.name,
             "reason_code": payload.get("reason_code", ""),
-            "requested_by": _who(requested_by),
-            "approved_by": _who(approved_by),
+            **override_people(requested_by, approved_by),
         },
     )
     # no money moved, but the claim's status follows its workable denials (derived, not money)

@@ -14,7 +14,7 @@ from django.db import transaction
 from core import scopes as S
 from core.actors import Actor
 from core.exceptions import Conflict, DomainError, NotFound
-from core.overrides import OverrideAction, override_perform, register_override
+from core.overrides import OverrideAction, override_people, override_perform, register_override
 from core.transitions import transition_apply
 from denials import matching
 from denials.models import Claim, PaymentApplication, RemittanceClaim
@@ -102,8 +102,7 @@ def _execute(*, actor: Actor, payload: dict, reason: str, requested_by, approved
             "claim": claim.number,
             "overridden_score": str(scored.score),
             "payer": payer_code,
-            "requested_by": requested_by.get_username() if requested_by else None,
-            "approved_by": approved_by.get_username() if approved_by else None,
+            **override_people(requested_by, approved_by),
         },
         kwargs={
             "claim": claim,
