@@ -397,12 +397,11 @@ def denials_bulk(
                 denial = run(pk)
             results.append({"denial": pk, "ok": True, "status": denial.status, "error": ""})
         except DomainError as exc:
-            current = Denial.objects.filter(pk=pk, tenant=actor.tenant).values_list(
-                "status", flat=True
-            )
-            results.append(
-                {"denial": pk, "ok": False, "status": current.first(), "error": str(exc)}
-            )
+            try:  # the state only of a denial the actor may see (payer grants)
+                current = _denial(actor, pk).status
+            except NotFound:
+                current = None
+            results.append({"denial": pk, "ok": False, "status": current, "error": str(exc)})
     return results
 
 

@@ -171,3 +171,23 @@ def test_assign_sets_and_clears_the_assignee_with_an_audit_entry(world):
     assert [e.payload["to"] for e in entries] == ["alpha-operations", None]
     with pytest.raises(DomainError):  # a user of another tenant is not assignable
         denial_assign(actor=world.actor(), denial_id=denial.pk, user_id=world.outsider.pk)
+
+
+def test_bulk_never_tells_the_state_of_another_payers_denial(world):
+    # given an OPERATIONS member limited to another payer (guardian grant)
+    from guardian.shortcuts import assign_perm
+
+    from denials.services.denial_work import denials_bulk
+    from tests.denials.rec_builders import payer
+
+    sample = posted(world)
+    denied = set_status(sample["denied"], "RESOLVED")
+    assign_perm("view_payer", world.users[S.Role.OPERATIONS], payer(world.tenant, "ACME", "Acme"))
+    # when they bulk-work the denial of a payer they may not see
+    out = denials_bulk(
+        actor=world.actor(S.Role.OPERATIONS), denial_ids=[denied.pk], action="work", reason=""
+    )
+    # then it does not exist for them, and its state is not given away
+    assert [(r["ok"], r["status"]) for r in out] == [(False, None)]
+    assert "does not exist" in out[0]["error"]
+    assert Denial.objects.get(pk=denied.pk).status == "RESOLVED"
