@@ -219,6 +219,23 @@ def _replacement_build(actor: Actor, denial: Denial, decision, attempt) -> Claim
     return replacement
 
 
+def _refuse_second_replacement(denial: Denial) -> None:
+    """One replacement of a claim waits for the 837P export at a time: a second one built
+    before the first went out would bill the same money twice."""
+    waiting = (
+        Claim.objects.filter(original_id=denial.claim_id, status=Claim.Status.BUILT)
+        .values_list("number", flat=True)
+        .first()
+    )
+    if waiting:
+        raise Conflict(
+            f"Replacement claim {waiting} of claim {denial.claim.number} has not gone out yet; "
+            "export it (or wait for its 835) before another replacement is built.",
+            code="replacement_pending",
+            details={"replacement": waiting},
+        )
+
+
 def _attempt_run(
     actor: Actor,
     denial: Denial,
@@ -237,6 +254,8 @@ def _attempt_run(
     decision = rules.run(name, inputs)
     result = dict(decision.result)
     result["changed"] = sorted(decision.changes)  # names only: values may be PHI
+    if decision.outcome == rules.SUCCESS:
+        _refuse_second_replacement(denial)
     attempt = CorrectionAttempt.objects.create(
         tenant=actor.tenant,
         denial=denial,

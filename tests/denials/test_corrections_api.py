@@ -11,9 +11,11 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from core import scopes as S
+from core.actors import Actor
 from core.models import OverrideRequest, TenantMembership, TenantPolicy
 from core.services import object_access_grant
 from denials.models import Charge, Claim, CorrectionAttempt
+from denials.services.x12_export import claims_export_837
 from tests.denials.corr_builders import denied
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +122,11 @@ def test_command_runs_reuses_and_forces(world):
     assert run()["reused"] is True and run()["attempt"] == first["attempt"]
     with pytest.raises(CommandError, match="reason"):
         run("--force")
-    forced = run("--force", "--reason", "rebill denied again", "--reason-code", "rebill_denied")
+    force = ("--force", "--reason", "rebill denied again", "--reason-code", "rebill_denied")
+    with pytest.raises(CommandError, match="has not gone out yet"):
+        run(*force)  # the first replacement still waits for the export
+    claims_export_837(actor=Actor.system_for(world.tenant), tenant=world.tenant, all_built=True)
+    forced = run(*force)
     assert forced["attempt"] != first["attempt"] and forced["outcome"] == "SUCCESS"
     assert CorrectionAttempt.objects.get(pk=forced["attempt"]).forced is True
     assert Claim.objects.filter(original=d.claim).count() == 2

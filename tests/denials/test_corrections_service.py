@@ -260,3 +260,28 @@ def test_timely_filing_inside_the_limit_rebills_with_the_proof(world):
     assert second.result["interchange"] == d.claim.interchange_control_number
     assert second.corrected_claim.original_id == replacement.pk
     assert second.corrected_claim.original_reference == rc.payer_claim_control_number
+
+
+def test_no_second_replacement_while_the_first_has_not_gone_out(world):
+    # given a SUCCESS whose replacement claim waits for the 837P export
+    d = denied(world.tenant, carc="197")
+    Charge.objects.filter(claim_line__claim=d.claim).update(authorization="AUTH-1")
+    first = correction_run(actor=world.actor(), denial_id=d.pk)
+    assert first.outcome == "SUCCESS"
+    # when a force-retry would rebill again
+    with pytest.raises(Conflict, match=first.corrected_claim.number) as refused:
+        correction_force_retry(
+            actor=world.actor(), denial_id=d.pk, handler=None, reason="stale rule fixed",
+            reason_code="stale_rule",
+        )  # fmt: skip
+    # then it is refused: one replacement, one attempt, the same money is not billed twice
+    assert refused.value.code == "replacement_pending"
+    assert Claim.objects.filter(original=d.claim).count() == 1
+    assert CorrectionAttempt.objects.filter(denial=d).count() == 1
+    # and once the replacement went out, a force-retry may build the next one
+    claims_export_837(actor=Actor.system_for(world.tenant), tenant=world.tenant, all_built=True)
+    again = correction_force_retry(
+        actor=world.actor(), denial_id=d.pk, handler=None, reason="its rebill was denied",
+        reason_code="rebill_denied",
+    )  # fmt: skip
+    assert again.outcome == "SUCCESS" and again.corrected_claim != first.corrected_claim
