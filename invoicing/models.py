@@ -102,6 +102,8 @@ class Account(models.Model):
     payer = models.ForeignKey(
         "billing.Payer", null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
     )
+    # an accounts-receivable classification (prepaid runs filter by it, seed 004)
+    classification = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["tenant", "number"]
