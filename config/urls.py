@@ -13,9 +13,11 @@ urlpatterns = [
     path("api/billing/", include("billing.api.urls")),
     path("api/invoicing/", include("invoicing.api.urls")),
     path("api/", include("denials.api.urls")),
+    path("api/", include("wallets.api.urls")),
     path("ingestion/", include("ingestion.urls")),
     path("billing/", include("billing.urls")),
     path("invoicing/", include("invoicing.urls")),
     path("claims/", include("denials.urls")),
+    path("wallets/", include("wallets.urls")),
     path("", include("core.urls")),
 ]

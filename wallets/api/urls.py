@@ -1,0 +1,3 @@
+"""Wallets API routes (mounted under /api/)."""
+
+urlpatterns: list = []

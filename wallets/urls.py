@@ -1,0 +1,4 @@
+"""Wallets staff screens (mounted under /wallets/)."""
+
+app_name = "wallets"
+urlpatterns: list = []
