@@ -11,39 +11,12 @@ from rest_framework.response import Response
 
 from core import scopes as S
 from core.api.views import TenantAPIView, TenantListAPIView
-from core.exceptions import NotFound
 from wallets import selectors
 from wallets.api import serializers_catalog as ser
 from wallets.api.views import _filters, _OldestFirst
 from wallets.services import catalog
 
 VIEW, WRITE = S.WALLETS_VIEW, S.WALLETS_RUN_TRIGGER
-
-
-def _subscription(actor, pk: int):
-    sub = selectors.subscription_list(actor=actor).filter(pk=pk).select_related("account").first()
-    if sub is None:
-        raise NotFound(f"id: no subscription {pk}.")
-    return sub
-
-
-def _service(actor, pk: int):
-    svc = (
-        selectors.service_list(actor=actor)
-        .filter(pk=pk)
-        .select_related("subscription__account", "product")
-        .first()
-    )
-    if svc is None:
-        raise NotFound(f"id: no service {pk}.")
-    return svc
-
-
-def _usage(actor, pk: int):
-    record = selectors.usage_list(actor=actor).filter(pk=pk).select_related("service").first()
-    if record is None:
-        raise NotFound(f"id: no usage record {pk}.")
-    return record
 
 
 class SubscriptionListCreateView(_OldestFirst, TenantListAPIView):
@@ -81,7 +54,7 @@ class SubscriptionDetailView(TenantAPIView):
 
     @extend_schema(responses=ser.PrepaidSubscriptionDetailOut)
     def get(self, request, pk: int):
-        sub = _subscription(self.actor, pk)
+        sub = selectors.subscription_get(actor=self.actor, pk=pk)
         return Response(ser.PrepaidSubscriptionDetailOut(sub).data)
 
 
@@ -94,14 +67,10 @@ class ServiceListCreateView(_OldestFirst, TenantListAPIView):
 
     def get_queryset(self):
         f = _filters(self.request, ser.PrepaidServiceFilterIn)
-        return (
-            selectors.service_list(
-                actor=self.actor,
-                account_id=f.get("account_id"),
-                subscription_id=f.get("subscription_id"),
-            )
-            .select_related("subscription__account", "product")
-            .prefetch_related("periods")
+        return selectors.service_list(
+            actor=self.actor,
+            account_id=f.get("account_id"),
+            subscription_id=f.get("subscription_id"),
         )
 
     @extend_schema(parameters=[ser.PrepaidServiceFilterIn])
@@ -135,7 +104,7 @@ class ServiceDetailView(TenantAPIView):
 
     @extend_schema(responses=ser.PrepaidServiceOut)
     def get(self, request, pk: int):
-        return Response(ser.PrepaidServiceOut(_service(self.actor, pk)).data)
+        return Response(ser.PrepaidServiceOut(selectors.service_get(actor=self.actor, pk=pk)).data)
 
     @extend_schema(request=ser.PrepaidServiceUpdateIn, responses=ser.PrepaidServiceOut)
     def patch(self, request, pk: int):
@@ -207,7 +176,7 @@ class UsageDetailView(TenantAPIView):
 
     @extend_schema(responses=ser.PrepaidUsageOut)
     def get(self, request, pk: int):
-        return Response(ser.PrepaidUsageOut(_usage(self.actor, pk)).data)
+        return Response(ser.PrepaidUsageOut(selectors.usage_get(actor=self.actor, pk=pk)).data)
 
     @extend_schema(request=ser.PrepaidUsageUpdateIn, responses=ser.PrepaidUsageOut)
     def patch(self, request, pk: int):
