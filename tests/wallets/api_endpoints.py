@@ -110,7 +110,7 @@ register(
         TRIGGER,
         setup=_setup,
         data=lambda c: {
-            "subscription": c["subscription_external_id"],
+            "subscription_external_id": c["subscription_external_id"],
             "external_id": f"MX-SVC-NEW-{c['n']}",
             "product": "DATA",
             "price_per_period": "10.00",

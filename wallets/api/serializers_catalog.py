@@ -59,13 +59,28 @@ class PrepaidServiceFilterIn(serializers.Serializer):
 
 
 class PrepaidPeriodIn(StrictSerializer):
+    """A state period [start, end); also used nested (then unknown keys are checked per item)."""
+
     state = serializers.ChoiceField(ServiceStatePeriod.State.choices)
     start = DayField()
     end = DayField(required=False, allow_null=True, default=None, help_text="exclusive; null: open")
 
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and not hasattr(self, "initial_data"):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                allowed = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {k[:50]: [f"unknown field (expected among {allowed})"] for k in unknown}
+                )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        return super().validate(attrs) if hasattr(self, "initial_data") else attrs
+
 
 class PrepaidServiceIn(StrictSerializer):
-    subscription = serializers.CharField(max_length=80, help_text="subscription external id")
+    subscription_external_id = serializers.CharField(max_length=80)
     external_id = serializers.CharField(max_length=80)
     product = serializers.CharField(max_length=60, help_text="product code")
     price_per_period = MoneyInField()

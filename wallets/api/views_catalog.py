@@ -84,7 +84,7 @@ class ServiceListCreateView(_OldestFirst, TenantListAPIView):
         v = form.validated_data
         svc = catalog.service_create(
             actor=self.actor,
-            subscription_external_id=v["subscription"],
+            subscription_external_id=v["subscription_external_id"],
             external_id=v["external_id"],
             product=v["product"],
             price_per_period=v["price_per_period"],
