@@ -58,9 +58,11 @@ class PrepaidServiceFilterIn(serializers.Serializer):
     subscription_id = _id(required=False, help_text="a subscription's id")
 
 
-class PrepaidPeriodIn(StrictSerializer):
-    """A state period [start, end); also used nested (then unknown keys are checked per item)."""
+class PrepaidPeriod(StrictSerializer):
+    """A state period [start, end), in and out (one schema component, so its `state` enum gets
+    one name); nested in a service body, unknown keys are refused per item."""
 
+    id = serializers.IntegerField(read_only=True)
     state = serializers.ChoiceField(ServiceStatePeriod.State.choices)
     start = DayField()
     end = DayField(required=False, allow_null=True, default=None, help_text="exclusive; null: open")
@@ -89,20 +91,13 @@ class PrepaidServiceIn(StrictSerializer):
     rated_up_to = DayField(
         required=False, allow_null=True, default=None, help_text="first day not yet rated"
     )
-    periods = PrepaidPeriodIn(many=True, required=False, max_length=MAX_PERIODS)
+    periods = PrepaidPeriod(many=True, required=False, max_length=MAX_PERIODS)
 
 
 class PrepaidServiceUpdateIn(StrictSerializer):
     price_per_period = MoneyInField(required=False)
     period_days = bounded_integer("int4", min_value=1, max_value=3660, required=False)
     product = serializers.CharField(max_length=60, required=False, help_text="product code")
-
-
-class PrepaidPeriodOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    state = serializers.ChoiceField(ServiceStatePeriod.State.choices)
-    start = serializers.DateField()
-    end = serializers.DateField(allow_null=True, help_text="exclusive; null: still open")
 
 
 class PrepaidServiceOut(serializers.Serializer):
@@ -120,7 +115,7 @@ class PrepaidServiceOut(serializers.Serializer):
     )
     prepayment_checked_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
-    periods = PrepaidPeriodOut(many=True, source="periods.all")
+    periods = PrepaidPeriod(many=True, source="periods.all")
 
 
 # --- usage -------------------------------------------------------------------------------------

@@ -32,11 +32,17 @@ class SubscriptionListCreateView(_OldestFirst, TenantListAPIView):
             actor=self.actor, account=f.get("account", "")
         ).select_related("account")
 
-    @extend_schema(parameters=[ser.PrepaidSubscriptionFilterIn])
+    @extend_schema(
+        operation_id="prepaid_subscriptions_list", parameters=[ser.PrepaidSubscriptionFilterIn]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ser.PrepaidSubscriptionIn, responses={201: ser.PrepaidSubscriptionOut})
+    @extend_schema(
+        operation_id="prepaid_subscriptions_create",
+        request=ser.PrepaidSubscriptionIn,
+        responses={201: ser.PrepaidSubscriptionOut},
+    )
     def post(self, request):
         form = ser.PrepaidSubscriptionIn(data=request.data)
         form.is_valid(raise_exception=True)
@@ -52,7 +58,9 @@ class SubscriptionDetailView(TenantAPIView):
 
     required_scopes = {"GET": VIEW}
 
-    @extend_schema(responses=ser.PrepaidSubscriptionDetailOut)
+    @extend_schema(
+        operation_id="prepaid_subscriptions_retrieve", responses=ser.PrepaidSubscriptionDetailOut
+    )
     def get(self, request, pk: int):
         sub = selectors.subscription_get(actor=self.actor, pk=pk)
         return Response(ser.PrepaidSubscriptionDetailOut(sub).data)
@@ -73,11 +81,15 @@ class ServiceListCreateView(_OldestFirst, TenantListAPIView):
             subscription_id=f.get("subscription_id"),
         )
 
-    @extend_schema(parameters=[ser.PrepaidServiceFilterIn])
+    @extend_schema(operation_id="prepaid_services_list", parameters=[ser.PrepaidServiceFilterIn])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ser.PrepaidServiceIn, responses={201: ser.PrepaidServiceOut})
+    @extend_schema(
+        operation_id="prepaid_services_create",
+        request=ser.PrepaidServiceIn,
+        responses={201: ser.PrepaidServiceOut},
+    )
     def post(self, request):
         form = ser.PrepaidServiceIn(data=request.data)
         form.is_valid(raise_exception=True)
@@ -102,11 +114,15 @@ class ServiceDetailView(TenantAPIView):
 
     required_scopes = {"GET": VIEW, "PATCH": WRITE}
 
-    @extend_schema(responses=ser.PrepaidServiceOut)
+    @extend_schema(operation_id="prepaid_services_retrieve", responses=ser.PrepaidServiceOut)
     def get(self, request, pk: int):
         return Response(ser.PrepaidServiceOut(selectors.service_get(actor=self.actor, pk=pk)).data)
 
-    @extend_schema(request=ser.PrepaidServiceUpdateIn, responses=ser.PrepaidServiceOut)
+    @extend_schema(
+        operation_id="prepaid_services_partial_update",
+        request=ser.PrepaidServiceUpdateIn,
+        responses=ser.PrepaidServiceOut,
+    )
     def patch(self, request, pk: int):
         form = ser.PrepaidServiceUpdateIn(data=request.data)
         form.is_valid(raise_exception=True)
@@ -120,9 +136,13 @@ class ServicePeriodCreateView(TenantAPIView):
 
     required_scopes = {"POST": WRITE}
 
-    @extend_schema(request=ser.PrepaidPeriodIn, responses={201: ser.PrepaidServiceOut})
+    @extend_schema(
+        operation_id="prepaid_services_periods_create",
+        request=ser.PrepaidPeriod,
+        responses={201: ser.PrepaidServiceOut},
+    )
     def post(self, request, pk: int):
-        form = ser.PrepaidPeriodIn(data=request.data)
+        form = ser.PrepaidPeriod(data=request.data)
         form.is_valid(raise_exception=True)
         v = form.validated_data
         period = catalog.service_period_add(
@@ -149,11 +169,15 @@ class UsageListCreateView(TenantListAPIView):
         self.paginator.ordering = "-pk"
         return super().paginate_queryset(queryset)
 
-    @extend_schema(parameters=[ser.PrepaidUsageFilterIn])
+    @extend_schema(operation_id="prepaid_usage_list", parameters=[ser.PrepaidUsageFilterIn])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ser.PrepaidUsageIn, responses={201: ser.PrepaidUsageOut})
+    @extend_schema(
+        operation_id="prepaid_usage_create",
+        request=ser.PrepaidUsageIn,
+        responses={201: ser.PrepaidUsageOut},
+    )
     def post(self, request):
         form = ser.PrepaidUsageIn(data=request.data)
         form.is_valid(raise_exception=True)
@@ -174,11 +198,15 @@ class UsageDetailView(TenantAPIView):
 
     required_scopes = {"GET": VIEW, "PATCH": WRITE}
 
-    @extend_schema(responses=ser.PrepaidUsageOut)
+    @extend_schema(operation_id="prepaid_usage_retrieve", responses=ser.PrepaidUsageOut)
     def get(self, request, pk: int):
         return Response(ser.PrepaidUsageOut(selectors.usage_get(actor=self.actor, pk=pk)).data)
 
-    @extend_schema(request=ser.PrepaidUsageUpdateIn, responses=ser.PrepaidUsageOut)
+    @extend_schema(
+        operation_id="prepaid_usage_partial_update",
+        request=ser.PrepaidUsageUpdateIn,
+        responses=ser.PrepaidUsageOut,
+    )
     def patch(self, request, pk: int):
         form = ser.PrepaidUsageUpdateIn(data=request.data)
         form.is_valid(raise_exception=True)
