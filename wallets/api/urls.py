@@ -1,3 +1,40 @@
-"""Wallets API routes (mounted under /api/)."""
+"""Wallets API routes (mounted under /api/): wallets, top-ups, catalog, prepaid runs."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from wallets.api import views as v
+from wallets.api import views_catalog as c
+
+urlpatterns = [
+    path("wallets", v.WalletListView.as_view(), name="api-wallets"),
+    path("wallets/<int:pk>", v.WalletDetailView.as_view(), name="api-wallet"),
+    path(
+        "wallets/<int:pk>/transactions",
+        v.WalletTransactionListView.as_view(),
+        name="api-wallet-transactions",
+    ),
+    path("wallets/<int:pk>/top-ups", v.WalletTopUpView.as_view(), name="api-wallet-top-ups"),
+    path("subscriptions", c.SubscriptionListCreateView.as_view(), name="api-subscriptions"),
+    path("subscriptions/<int:pk>", c.SubscriptionDetailView.as_view(), name="api-subscription"),
+    path("services", c.ServiceListCreateView.as_view(), name="api-services"),
+    path("services/<int:pk>", c.ServiceDetailView.as_view(), name="api-service"),
+    path(
+        "services/<int:pk>/periods",
+        c.ServicePeriodCreateView.as_view(),
+        name="api-service-periods",
+    ),
+    path("usage", c.UsageListCreateView.as_view(), name="api-usage-list"),
+    path("usage/<int:pk>", c.UsageDetailView.as_view(), name="api-usage"),
+    path("prepaid-runs", v.PrepaidRunListCreateView.as_view(), name="api-prepaid-runs"),
+    path("prepaid-runs/<int:pk>", v.PrepaidRunDetailView.as_view(), name="api-prepaid-run"),
+    path(
+        "prepaid-runs/<int:pk>/errors",
+        v.PrepaidRunErrorListView.as_view(),
+        name="api-prepaid-run-errors",
+    ),
+    path(
+        "prepaid-runs/<int:pk>/items",
+        v.PrepaidRunItemListView.as_view(),
+        name="api-prepaid-run-items",
+    ),
+]

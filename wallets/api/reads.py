@@ -1,0 +1,48 @@
+"""Reads of prepaid runs for the API (tenant-filtered, `wallets.view`): runs, errors, items.
+
+The ledger helper's `wallets.selectors` covers wallets and the catalog; prepaid runs have no
+selector in the contract, so the API keeps these few reads here, in the same style.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from core import scopes as S
+from core.actors import Actor
+from core.exceptions import NotFound
+from wallets.models import PrepaidBillingRun, PrepaidRunError, RatedItem
+
+
+def prepaid_run_list(*, actor: Actor, status: str = "") -> QuerySet[PrepaidBillingRun]:
+    """The tenant's prepaid runs, newest first (filter by status)."""
+    actor.require(S.WALLETS_VIEW)
+    runs = PrepaidBillingRun.objects.filter(tenant=actor.tenant).select_related(
+        "triggered_by", "successor"
+    )
+    return runs.filter(status=status) if status else runs
+
+
+def prepaid_run_get(*, actor: Actor, pk: int) -> PrepaidBillingRun:
+    """One prepaid run of the tenant, or 404."""
+    run = prepaid_run_list(actor=actor).filter(pk=pk).first()
+    if run is None:
+        raise NotFound(f"id: no prepaid run {pk}.")
+    return run
+
+
+def prepaid_run_errors(*, actor: Actor, run_id: int) -> QuerySet[PrepaidRunError]:
+    """A run's per-service (or per-account) errors, in the order they were recorded."""
+    run = prepaid_run_get(actor=actor, pk=run_id)
+    return PrepaidRunError.objects.filter(run=run).select_related("account", "service")
+
+
+def prepaid_run_items(
+    *, actor: Actor, run_id: int, service_id: int | None = None
+) -> QuerySet[RatedItem]:
+    """The items a run rated (optionally of one service)."""
+    run = prepaid_run_get(actor=actor, pk=run_id)
+    items = RatedItem.objects.filter(run=run, tenant=actor.tenant).select_related(
+        "account", "service"
+    )
+    return items.filter(service_id=service_id) if service_id is not None else items
