@@ -59,7 +59,14 @@ class TriggerForm:
     estimation: str = PrepaidBillingRun.Estimation.SKIP
     recurring: str = ""
 
-    FIELDS = ("as_of", "accounts", "subscriptions", "classifications", "estimation", "recurring")
+    FIELDS = (
+        "as_of",
+        "accounts",
+        "subscriptions",
+        "classifications",
+        "estimation",
+        "recurring_interval_days",
+    )
 
     @classmethod
     def from_post(cls, data) -> TriggerForm:
@@ -85,7 +92,9 @@ class TriggerForm:
         if not self.recurring:
             return None
         if not self.recurring.isdigit():
-            raise DomainError("recurring: expected a whole number of days, or blank for a one-off")
+            raise DomainError(
+                "recurring_interval_days: expected a whole number of days, or blank for a one-off"
+            )
         return int(self.recurring)
 
     def trigger_kwargs(self) -> dict:
