@@ -262,3 +262,13 @@ def test_dashboard_panel_lists_a_low_wallet_and_not_a_healthy_one(world):
     assert labels[1] == "days left · PP-LOW at $4.00 (below the minimum balance)"
     assert panel.counters[1].url == f"/wallets/{low.pk}/"
     assert "PP-LOW at $4.00" in html and "PP-OK" not in html
+
+
+@pytest.mark.parametrize("role", [r.value for r in S.Role])
+def test_nav_leads_every_role_to_the_wallets(world, role):
+    import re
+
+    html = _body(world.client(role).get("/"))
+
+    nav = re.search(r'<nav class="mainnav".*?</nav>', html, re.S).group(0)
+    assert re.search(r'<a href="/wallets/"[^>]*>Wallets</a>', nav)
