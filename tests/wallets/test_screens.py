@@ -3,6 +3,7 @@ ledger, services), the top-up form, and the low-balance dashboard panel."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -266,8 +267,6 @@ def test_dashboard_panel_lists_a_low_wallet_and_not_a_healthy_one(world):
 
 @pytest.mark.parametrize("role", [r.value for r in S.Role])
 def test_nav_leads_every_role_to_the_wallets(world, role):
-    import re
-
     html = _body(world.client(role).get("/"))
 
     nav = re.search(r'<nav class="mainnav".*?</nav>', html, re.S).group(0)
