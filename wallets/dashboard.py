@@ -44,11 +44,14 @@ def low_balance_panel(actor: Actor) -> Panel | None:
     url = reverse("wallets:wallets")
     counters = [Counter("low-balance wallets", total, f"{url}?low=true", "amber")]
     for w in low:
-        days = w.estimated_consumption_days or 0
+        # the count is the days left: 0 when empty, blank when nothing is estimated
+        days = 0 if w.balance <= 0 else w.estimated_consumption_days
+        what = f"{w.account.number} at {money(w.balance)} ({_why(w, today)})"
         counters.append(
             Counter(
-                f"day{'' if days == 1 else 's'} left · {w.account.number} at {money(w.balance)}"
-                f" ({_why(w, today)})",
+                f"day{'' if days == 1 else 's'} left · {what}"
+                if days is not None
+                else f"{what} · no run-out estimate",
                 days,
                 reverse("wallets:wallet", args=[w.pk]),
                 "red" if w.balance <= 0 or w.balance < w.stop_service_threshold else "amber",

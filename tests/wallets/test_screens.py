@@ -260,9 +260,22 @@ def test_dashboard_panel_lists_a_low_wallet_and_not_a_healthy_one(world):
     panel = next(p for p in response.context["panels"] if p.title == "Low-balance wallets")
     labels = [c.label for c in panel.counters]
     assert labels[0] == "low-balance wallets" and panel.counters[0].count == 1
-    assert labels[1] == "days left · PP-LOW at $4.00 (below the minimum balance)"
+    assert labels[1] == "PP-LOW at $4.00 (below the minimum balance) · no run-out estimate"
+    assert panel.counters[1].count is None  # no estimate: no number of days is made up
     assert panel.counters[1].url == f"/wallets/{low.pk}/"
     assert "PP-LOW at $4.00" in html and "PP-OK" not in html
+
+
+def test_dashboard_panel_counts_the_days_left_of_an_estimated_wallet(world):
+    soon = _estimated(b.wallet(world.tenant, b.account(world.tenant, "PP-SOON"), balance="3.00"), 3)
+
+    response = world.client(S.Role.VIEWER).get("/")
+
+    panel = next(p for p in response.context["panels"] if p.title == "Low-balance wallets")
+    runout = soon.estimated_consumption_date.isoformat()
+    assert [(c.label, c.count) for c in panel.counters[1:]] == [
+        (f"days left · PP-SOON at $3.00 (runs out {runout})", 3)
+    ]
 
 
 @pytest.mark.parametrize("role", [r.value for r in S.Role])
