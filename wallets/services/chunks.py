@@ -272,6 +272,34 @@ def _post_many(*, wallet: Wallet, run, entries, now) -> None:
 
 
 def _write(run, account_id, wallet, acc: _Account, now) -> None:
+    if not (acc.items or acc.updates or acc.errors):
+        return
+    debited = sum((d for d in acc.debits if d > 0), ZERO)
+    credited = -sum((d for d in acc.debits if d < 0), ZERO)
+    # The audit entry first: it locks the tenant's chain head before this transaction inserts
+    # rows referencing the tenant, so two accounts committing at once cannot deadlock over it.
+    audit_record(
+        tenant=run.tenant,
+        actor=Actor.system_for(run.tenant),
+        action="PrepaidRun.account",
+        object_type="invoicing.Account",
+        object_id=account_id,
+        payload={
+            "run": run.pk,
+            "wallet": wallet.pk if wallet else None,
+            "services_rated": sum(
+                1
+                for u in acc.updates
+                if u.prepayment_state == SubscriptionService.PrepaymentState.VALID
+            ),
+            "services_invalid": acc.invalid,
+            "items": len(acc.items),
+            "debited": debited,
+            "credited": credited,
+            "errors": len(acc.errors),
+            "balance_after": wallet.balance - debited + credited if wallet else None,
+        },
+    )
     if acc.items:
         RatedItem.objects.bulk_create(acc.items)
         _post_many(
@@ -293,38 +321,12 @@ def _write(run, account_id, wallet, acc: _Account, now) -> None:
         UsageRecord.objects.filter(pk__in=acc.usage_rated).update(state=UsageRecord.State.RATED)
     if acc.errors:
         PrepaidRunError.objects.bulk_create(acc.errors, ignore_conflicts=True)
-    if not (acc.items or acc.updates or acc.errors):
-        return
-    debited = sum((d for d in acc.debits if d > 0), ZERO)
-    credited = -sum((d for d in acc.debits if d < 0), ZERO)
     PrepaidBillingRun.objects.filter(pk=run.pk).update(
         rated_count=F("rated_count") + len(acc.items),
         debited_total=F("debited_total") + debited,
         credited_total=F("credited_total") + credited,
         invalid_count=F("invalid_count") + acc.invalid,
         errors_count=F("errors_count") + len(acc.errors),
-    )
-    audit_record(
-        tenant=run.tenant,
-        actor=Actor.system_for(run.tenant),
-        action="PrepaidRun.account",
-        object_type="invoicing.Account",
-        object_id=account_id,
-        payload={
-            "run": run.pk,
-            "wallet": wallet.pk if wallet else None,
-            "services_rated": sum(
-                1
-                for u in acc.updates
-                if u.prepayment_state == SubscriptionService.PrepaymentState.VALID
-            ),
-            "services_invalid": acc.invalid,
-            "items": len(acc.items),
-            "debited": debited,
-            "credited": credited,
-            "errors": len(acc.errors),
-            "balance_after": wallet.balance if wallet else None,
-        },
     )
 
 
