@@ -1,0 +1,76 @@
+"""Helpers shared by the wallet screens: the CONTRACT modules, run reads, badges, a 404 page.
+
+The selectors and services are written beside these screens by other parts (issue 15 CONTRACT);
+they are imported when a screen runs, so a missing piece never breaks the whole URL map.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from importlib import import_module
+from types import ModuleType
+
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from core.actors import Actor
+from core.exceptions import NotFound
+from wallets.models import PrepaidBillingRun, Wallet
+
+LOW_WITHIN_DAYS = 7
+RUN_BADGES = {
+    PrepaidBillingRun.Status.DRAFT: "blue",
+    PrepaidBillingRun.Status.IDENTIFICATION_AND_RATING: "blue",
+    PrepaidBillingRun.Status.COMPLETED: "green",
+    PrepaidBillingRun.Status.COMPLETED_WITH_ERRORS: "amber",
+    PrepaidBillingRun.Status.FAILED: "red",
+}
+STATE_BADGES = {"healthy": "green", "low": "amber", "empty": "red"}
+
+
+def selectors() -> ModuleType:
+    """wallets.selectors (CONTRACT, ledger part)."""
+    return import_module("wallets.selectors")
+
+
+def ledger() -> ModuleType:
+    """wallets.services.ledger (CONTRACT, ledger part)."""
+    return import_module("wallets.services.ledger")
+
+
+def runs() -> ModuleType:
+    """wallets.services.runs (CONTRACT, runs part)."""
+    return import_module("wallets.services.runs")
+
+
+def wallet_state(wallet: Wallet, today: date) -> str:
+    """'empty' at zero; 'low' below the minimum threshold or running out within 7 days; else
+    'healthy' (what the list's badge and the dashboard panel say)."""
+    if wallet.balance <= 0:
+        return "empty"
+    if wallet.balance < wallet.min_balance_threshold or wallet.balance < (
+        wallet.stop_service_threshold
+    ):
+        return "low"
+    runout = wallet.estimated_consumption_date
+    if runout is not None and runout <= today + timedelta(days=LOW_WITHIN_DAYS):
+        return "low"
+    return "healthy"
+
+
+def run_list(actor: Actor):
+    """The tenant's prepaid runs, newest first (no run selector in the CONTRACT yet)."""
+    return PrepaidBillingRun.objects.filter(tenant=actor.tenant).select_related("triggered_by")
+
+
+def run_get(actor: Actor, pk: int) -> PrepaidBillingRun:
+    """One prepaid run of the actor's tenant; NotFound across tenants."""
+    run = run_list(actor).filter(pk=pk).first()
+    if run is None:
+        raise NotFound(f"prepaid run {pk}: not found")
+    return run
+
+
+def not_found(request, what: str) -> HttpResponse:
+    """The friendly 404 page naming what was not found."""
+    return render(request, "core/not_found.html", {"what": what}, status=404)
