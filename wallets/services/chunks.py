@@ -1,0 +1,366 @@
+"""Chunk execution of a prepaid run: per account, one transaction with its wallet row locked.
+
+Facts that runs never change (state periods, product codes) are read once per chunk; what a run
+does change (how far each service is rated, which usage is posted, the balance) is read again
+under the account's wallet lock, so a second run over the same accounts, or a chunk executed
+again after a crash, finds the periods already rated and debits nothing twice. The unique
+constraint on a service item's (service, start, end) is the last guard.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from core.actors import Actor
+from core.audit import audit_record
+from core.bulk import fetch_rows, update_rows
+from core.exceptions import DomainError
+from wallets import rating
+from wallets.models import (
+    PrepaidBillingRun,
+    PrepaidRunChunk,
+    PrepaidRunError,
+    RatedItem,
+    ServiceStatePeriod,
+    SubscriptionService,
+    UsageRecord,
+    Wallet,
+    WalletTransaction,
+)
+
+log = logging.getLogger("healthbill.wallets")
+Status = PrepaidBillingRun.Status
+ZERO = Decimal("0.00")
+USAGE_SIGN = {"TO_BE_BILLED": 1, "TO_BE_CREDITED": -1}
+
+
+def _services_qs(run: PrepaidBillingRun, account_ids):
+    qs = SubscriptionService.objects.filter(
+        tenant_id=run.tenant_id, subscription__account_id__in=account_ids
+    )
+    if run.subscriptions:
+        qs = qs.filter(subscription__external_id__in=run.subscriptions)
+    return qs
+
+
+def _load_periods(run: PrepaidBillingRun, account_ids) -> dict[int, tuple]:
+    """State periods of the chunk's services, set-based (runs never change them)."""
+    periods: dict[int, list] = defaultdict(list)
+    rows = fetch_rows(
+        ServiceStatePeriod.objects.filter(
+            service__in=_services_qs(run, account_ids).values("id")
+        ).values_list("service_id", "state", "start", "end")
+    )
+    for service_id, state, start, end in sorted(rows, key=lambda r: (r[0], r[2])):
+        periods[service_id].append(rating.StatePeriod(state=state, start=start, end=end))
+    return {k: tuple(v) for k, v in periods.items()}
+
+
+def _not_billed(account_ids) -> dict[int, Decimal]:
+    """Charges of each account rated but not billed yet (they hold back `available`)."""
+    return dict(
+        RatedItem.objects.filter(
+            account_id__in=account_ids, state=RatedItem.State.NOT_BILLED, amount__gt=0
+        )
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account_id", "total")
+    )
+
+
+def _pick_wallet(wallets: list[Wallet]) -> Wallet | None:
+    """The wallet that pays an account's services: its only one, else the default currency's."""
+    if len(wallets) == 1:
+        return wallets[0]
+    default = getattr(settings, "PREPAID_DEFAULT_CURRENCY", "USD")
+    return next((w for w in wallets if w.currency == default), None)
+
+
+class _Account:
+    """What one account's transaction wrote, for the counters and its audit entry."""
+
+    def __init__(self) -> None:
+        self.items: list[RatedItem] = []
+        self.debits: list[Decimal] = []
+        self.updates: list[SubscriptionService] = []
+        self.usage_rated: list[int] = []
+        self.errors: list[PrepaidRunError] = []
+        self.invalid = 0
+
+
+def _rate_account(run, account_id, wallet, services, usage, periods, now, acc: _Account) -> None:
+    ratings, meta = [], {}
+    for svc_id, product_id, price, days, mode, rated_up_to, ext in services:
+        facts = rating.ServiceFacts(
+            id=svc_id,
+            product=str(product_id),
+            price_per_period=price,
+            period_days=days,
+            rating=mode,
+            rated_up_to=rated_up_to,
+            periods=periods.get(svc_id, ()),
+        )
+        try:
+            rated = rating.rate_service(facts, usage.get(svc_id, ()), run.as_of)
+        except (ValueError, ArithmeticError, DomainError) as exc:
+            acc.errors.append(_error(run, account_id, svc_id, "rating_failed", ext, exc))
+            continue
+        ratings.append(rated)
+        meta[svc_id] = ext
+    facts = rating.WalletFacts(
+        balance=wallet.balance,
+        available=wallet.available,
+        min_balance_threshold=wallet.min_balance_threshold,
+        stop_service_threshold=wallet.stop_service_threshold,
+        restrict_below_stop=wallet.restrict_below_stop,
+    )
+    plan = rating.debit_plan(facts, ratings)
+    for outcome in plan.outcomes:
+        if outcome.state is None:
+            continue
+        svc = SubscriptionService(
+            pk=outcome.service_id,
+            prepayment_state=outcome.state,
+            prepayment_checked_at=now,
+            rated_up_to=outcome.rated_up_to,
+        )
+        acc.updates.append(svc)
+        if outcome.state == SubscriptionService.PrepaymentState.INVALID:
+            acc.invalid += 1
+            continue
+        for item, debit in zip(outcome.items, outcome.debits, strict=True):
+            acc.items.append(_item(run, account_id, item, debit, now))
+            acc.debits.append(debit)
+            if item.usage_id is not None:
+                acc.usage_rated.append(item.usage_id)
+
+
+def _error(run, account_id, service_id, code, external_id, exc) -> PrepaidRunError:
+    message = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+    return PrepaidRunError(
+        run=run,
+        account_id=account_id,
+        service_id=service_id,
+        code=code,
+        message=f"service {external_id}: {message}"[:1000],
+    )
+
+
+def _item(run, account_id, item, debit, now) -> RatedItem:
+    return RatedItem(
+        tenant_id=run.tenant_id,
+        run=run,
+        account_id=account_id,
+        service_id=item.service_id,
+        usage_id=item.usage_id,
+        kind=item.kind,
+        start=item.start,
+        end=item.end,
+        active_days=item.active_days,
+        price_per_period=item.price_per_period,
+        period_days=item.period_days,
+        amount=item.amount,
+        sign=RatedItem.Sign.NEGATIVE if item.amount < 0 else RatedItem.Sign.POSITIVE,
+        debited=debit,
+        state=RatedItem.State.BILLED,
+        created_at=now,
+    )
+
+
+def _process_account(run, account_id, periods, not_billed) -> dict:
+    """Rate and debit one account in one transaction under its wallet lock; what it wrote."""
+    now = timezone.now()
+    acc = _Account()
+    with transaction.atomic():
+        wallets = list(
+            Wallet.objects.select_for_update()
+            .filter(tenant_id=run.tenant_id, account_id=account_id)
+            .order_by("id")
+        )
+        services = fetch_rows(
+            _services_qs(run, [account_id])
+            .order_by("id")
+            .values_list(
+                "id",
+                "product_id",
+                "price_per_period",
+                "period_days",
+                "rating",
+                "rated_up_to",
+                "external_id",
+            )
+        )
+        if not services:
+            return {}
+        wallet = _pick_wallet(wallets)
+        if wallet is None:
+            for svc_id, *_, ext in services:
+                problem = DomainError(
+                    f"account has {len(wallets)} wallets and none in "
+                    f"{getattr(settings, 'PREPAID_DEFAULT_CURRENCY', 'USD')}; "
+                    "no wallet pays this service"
+                )
+                acc.errors.append(_error(run, account_id, svc_id, "no_wallet", ext, problem))
+        else:
+            usage: dict[int, list] = defaultdict(list)
+            for u_id, svc_id, amount, directive, day in fetch_rows(
+                UsageRecord.objects.filter(
+                    service__in=[s[0] for s in services],
+                    state=UsageRecord.State.POSTED,
+                    directive__in=list(USAGE_SIGN),
+                    billing_effective_date__lte=run.as_of,
+                )
+                .order_by("service_id", "billing_effective_date", "id")
+                .values_list("id", "service_id", "amount", "directive", "billing_effective_date")
+            ):
+                usage[svc_id].append(rating.UsageFacts(u_id, svc_id, amount, directive, day))
+            wallet.available = wallet.balance - not_billed.get(account_id, ZERO)
+            _rate_account(run, account_id, wallet, services, usage, periods, now, acc)
+        _write(run, account_id, wallet, acc, now)
+    return {
+        "items": len(acc.items),
+        "debited": sum((d for d in acc.debits if d > 0), ZERO),
+        "invalid": acc.invalid,
+        "errors": len(acc.errors),
+    }
+
+
+def _post_many(*, wallet: Wallet, run, entries, now) -> None:
+    """One ledger row per (item, debit) on the locked wallet, then the balance, set-based.
+
+    What `ledger.wallet_post` does for one amount, for the items of one account at once: the
+    kind follows the sign (a debit > 0 is a DEBIT row), each row carries the balance after it,
+    and the balance never goes below zero.
+    """
+    if not entries:
+        return
+    balance, rows = wallet.balance, []
+    for item, debit in entries:
+        amount = -debit
+        balance += amount
+        if balance < 0:
+            raise DomainError(
+                f"wallet {wallet.pk}: a debit of {debit} would take the balance below zero.",
+                code="insufficient_funds",
+            )
+        rows.append(
+            WalletTransaction(
+                tenant_id=run.tenant_id,
+                wallet_id=wallet.pk,
+                kind=WalletTransaction.Kind.CREDIT if amount > 0 else WalletTransaction.Kind.DEBIT,
+                amount=amount,
+                balance_after=balance,
+                cause=WalletTransaction.Cause.PREPAID_BILLING
+                if item.kind == RatedItem.Kind.SERVICE
+                else WalletTransaction.Cause.USAGE,
+                reference=f"prepaid run {run.pk}",
+                run_id=run.pk,
+                service_id=item.service_id,
+                item_id=item.pk,
+                created_at=now,
+            )
+        )
+    WalletTransaction.objects.bulk_create(rows)
+    wallet.balance = balance
+
+
+def _write(run, account_id, wallet, acc: _Account, now) -> None:
+    if acc.items:
+        RatedItem.objects.bulk_create(acc.items)
+        _post_many(
+            wallet=wallet,
+            run=run,
+            entries=[(i, d) for i, d in zip(acc.items, acc.debits, strict=True) if d != 0],
+            now=now,
+        )
+    if wallet is not None and acc.updates:
+        # a new balance or a service turned VALID/INVALID: CHANGED estimation looks again
+        Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, changed_at=now)
+    if acc.updates:
+        update_rows(
+            SubscriptionService,
+            acc.updates,
+            ["rated_up_to", "prepayment_state", "prepayment_checked_at"],
+        )
+    if acc.usage_rated:
+        UsageRecord.objects.filter(pk__in=acc.usage_rated).update(state=UsageRecord.State.RATED)
+    if acc.errors:
+        PrepaidRunError.objects.bulk_create(acc.errors, ignore_conflicts=True)
+    if not (acc.items or acc.updates or acc.errors):
+        return
+    debited = sum((d for d in acc.debits if d > 0), ZERO)
+    credited = -sum((d for d in acc.debits if d < 0), ZERO)
+    PrepaidBillingRun.objects.filter(pk=run.pk).update(
+        rated_count=F("rated_count") + len(acc.items),
+        debited_total=F("debited_total") + debited,
+        credited_total=F("credited_total") + credited,
+        invalid_count=F("invalid_count") + acc.invalid,
+        errors_count=F("errors_count") + len(acc.errors),
+    )
+    audit_record(
+        tenant=run.tenant,
+        actor=Actor.system_for(run.tenant),
+        action="PrepaidRun.account",
+        object_type="invoicing.Account",
+        object_id=account_id,
+        payload={
+            "run": run.pk,
+            "wallet": wallet.pk if wallet else None,
+            "services_rated": sum(
+                1 for u in acc.updates if u.prepayment_state == SubscriptionService.PrepaymentState.VALID
+            ),
+            "services_invalid": acc.invalid,
+            "items": len(acc.items),
+            "debited": debited,
+            "credited": credited,
+            "errors": len(acc.errors),
+            "balance_after": wallet.balance if wallet else None,
+        },
+    )
+
+
+def prepaid_run_process_chunk(*, chunk_id: int) -> int:
+    """Rate and debit one chunk's accounts (one transaction each); returns accounts processed."""
+    chunk = PrepaidRunChunk.objects.select_related("run__tenant").get(pk=chunk_id)
+    run = chunk.run
+    if chunk.done or run.status != Status.IDENTIFICATION_AND_RATING:
+        return 0
+    PrepaidRunChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1)
+    ids = sorted(chunk.account_ids)
+    periods = _load_periods(run, ids)
+    not_billed = _not_billed(ids)
+    for account_id in ids:
+        _process_account(run, account_id, periods, not_billed)
+    with transaction.atomic():
+        marked = PrepaidRunChunk.objects.filter(pk=chunk.pk, done=False).update(
+            done=True, done_at=timezone.now()
+        )
+        if marked:
+            PrepaidBillingRun.objects.filter(pk=run.pk).update(
+                chunks_done=F("chunks_done") + 1, accounts_done=F("accounts_done") + len(ids)
+            )
+    log.info("prepaid chunk done", extra={"run": run.pk, "chunk": chunk.index})
+    return len(ids)
+
+
+def prepaid_run_chunk_failed(*, chunk_id: int, error: str) -> PrepaidBillingRun | None:
+    """Count a failed attempt; after the last one the run fails with the error's kind."""
+    from wallets.services.finalize import prepaid_run_fail
+
+    chunk = PrepaidRunChunk.objects.select_related("run__tenant").get(pk=chunk_id)
+    attempts = chunk.attempts
+    if attempts < getattr(settings, "PREPAID_CHUNK_ATTEMPTS", 3):
+        return None
+    if chunk.run.status != Status.IDENTIFICATION_AND_RATING:
+        return None
+    return prepaid_run_fail(
+        run_id=chunk.run_id, error=f"chunk {chunk.index} failed {attempts} times: {error[:300]}"
+    )
+

@@ -1,0 +1,195 @@
+"""Wallet consumption estimates (SPEC 7, Estimation): set-based over a tenant's wallets.
+
+The rule is `wallets.rating.estimate`; this module loads the facts in batches of wallets (a
+handful of queries per batch, whatever the number of services) and writes the results with bulk
+statements: the wallet's burn, days and date, and one `WalletProductConsumption` per product
+still burning (products no longer burning are deleted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from core.exceptions import DomainError
+from wallets import rating
+from wallets.models import (
+    PrepaidSettings,
+    ServiceStatePeriod,
+    SubscriptionService,
+    Wallet,
+    WalletProductConsumption,
+)
+
+log = logging.getLogger("healthbill.wallets")
+
+MODES = ("SKIP", "ALL", "CHANGED")
+BATCH = 2000  # wallets per batch: bounded memory, IN lists well under SQLite's variable limit
+DEFAULT_MAX_DAYS = 365
+
+WALLET_FIELDS = [
+    "daily_burn",
+    "estimated_consumption_days",
+    "estimated_consumption_date",
+    "estimated_as_of",
+    "estimated_at",
+]
+CONSUMPTION_FIELDS = [
+    "daily_burn",
+    "available_amount",
+    "estimated_consumption_days",
+    "estimated_consumption_date",
+    "estimated_as_of",
+]
+
+
+def max_estimation_days(tenant_id: int) -> int:
+    """The tenant's maximum estimation period (365 days when it has no prepaid settings)."""
+    value = (
+        PrepaidSettings.objects.filter(tenant_id=tenant_id)
+        .values_list("max_estimation_days", flat=True)
+        .first()
+    )
+    return value or DEFAULT_MAX_DAYS
+
+
+def changed_filter() -> Q:
+    """Wallets with a ledger row or a service change since their last estimate (CHANGED)."""
+    return Q(estimated_at__isnull=True) | Q(changed_at__gt=F("estimated_at"))
+
+
+def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
+    """Per account: the services as BurnFacts, and product code -> product id."""
+    active_now = ServiceStatePeriod.objects.filter(
+        service_id=OuterRef("pk"),
+        state=ServiceStatePeriod.State.ACTIVE,
+        start__lte=as_of,
+    ).filter(Q(end__isnull=True) | Q(end__gt=as_of))
+    rows = (
+        SubscriptionService.objects.filter(
+            tenant_id=tenant_id, subscription__account_id__in=account_ids
+        )
+        .annotate(active_now=Exists(active_now))
+        .values_list(
+            "subscription__account_id",
+            "product_id",
+            "product__code",
+            "price_per_period",
+            "period_days",
+            "prepayment_state",
+            "active_now",
+        )
+    )
+    by_account: dict[int, list[rating.BurnFacts]] = defaultdict(list)
+    products: dict[str, int] = {}
+    for account_id, product_id, code, price, period_days, state, active in rows:
+        products[code] = product_id
+        by_account[account_id].append(
+            rating.BurnFacts(
+                product=code,
+                price_per_period=price,
+                period_days=period_days,
+                valid=state == SubscriptionService.PrepaymentState.VALID,
+                active=bool(active),
+            )
+        )
+    return by_account, products
+
+
+def _estimate_batch(
+    tenant_id: int, wallet_ids: Sequence[int], as_of: date, max_days: int, now
+) -> int:
+    """Estimate one batch of wallets and write the results (one transaction)."""
+    wallets = list(
+        Wallet.objects.filter(tenant_id=tenant_id, pk__in=wallet_ids).only(
+            "id", "tenant_id", "account_id", "balance", *WALLET_FIELDS
+        )
+    )
+    if not wallets:
+        return 0
+    by_account, product_ids = _burn_facts(tenant_id, sorted({w.account_id for w in wallets}), as_of)
+    keep: set[tuple[int, int]] = set()
+    rows: list[WalletProductConsumption] = []
+    for w in wallets:
+        est = rating.estimate(
+            balance=w.balance,
+            services=by_account.get(w.account_id, ()),
+            as_of=as_of,
+            max_days=max_days,
+        )
+        w.daily_burn = est.daily_burn if est.days is not None else None
+        w.estimated_consumption_days = est.days
+        w.estimated_consumption_date = est.date
+        w.estimated_as_of = as_of
+        w.estimated_at = now
+        for p in est.products:
+            pid = product_ids[p.product]
+            keep.add((w.pk, pid))
+            rows.append(
+                WalletProductConsumption(
+                    tenant_id=tenant_id,
+                    wallet_id=w.pk,
+                    product_id=pid,
+                    daily_burn=p.daily_burn,
+                    available_amount=p.available_amount,
+                    estimated_consumption_days=p.days,
+                    estimated_consumption_date=p.date,
+                    estimated_as_of=as_of,
+                )
+            )
+    with transaction.atomic():
+        Wallet.objects.bulk_update(wallets, WALLET_FIELDS, batch_size=500)
+        existing = WalletProductConsumption.objects.filter(wallet_id__in=wallet_ids).values_list(
+            "id", "wallet_id", "product_id"
+        )
+        stale = [pk for pk, wid, pid in existing if (wid, pid) not in keep]
+        for ids in _batches(stale, 1000):
+            WalletProductConsumption.objects.filter(pk__in=ids).delete()
+        WalletProductConsumption.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["wallet", "product"],
+            update_fields=CONSUMPTION_FIELDS,
+        )
+    return len(wallets)
+
+
+def wallets_estimate(
+    *, tenant_id: int, as_of: date, mode: str, account_ids: Sequence[int] | None = None
+) -> int:
+    """Estimate consumption of a tenant's wallets (SKIP: none, ALL, CHANGED); returns how many."""
+    if mode not in MODES:
+        raise DomainError(f"estimation: expected one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "SKIP":
+        return 0
+    now = timezone.now()  # taken first: a ledger row written meanwhile is newer, so re-estimated
+    max_days = max_estimation_days(tenant_id)
+    wallets = Wallet.objects.filter(tenant_id=tenant_id)
+    if mode == "CHANGED":
+        wallets = wallets.filter(changed_filter())
+    if account_ids is not None:
+        wanted = set(account_ids)
+        ids = [
+            pk
+            for pk, account_id in wallets.order_by("pk").values_list("pk", "account_id")
+            if account_id in wanted
+        ]
+    else:
+        ids = list(wallets.order_by("pk").values_list("pk", flat=True))
+    done = 0
+    for batch in _batches(ids, BATCH):
+        done += _estimate_batch(tenant_id, batch, as_of, max_days, now)
+    log.info("wallets_estimate tenant=%s as_of=%s mode=%s wallets=%s", tenant_id, as_of, mode, done)
+    return done

@@ -1,0 +1,148 @@
+"""Finalisation of a prepaid run: counters tied out, estimates, completion, recurring successor."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+
+from core import scopes as S
+from core.actors import Actor
+from core.audit import audit_record
+from core.transitions import state_reload, transition_apply
+from wallets.models import PrepaidBillingRun, PrepaidRunChunk, RatedItem
+
+log = logging.getLogger("healthbill.wallets")
+Status = PrepaidBillingRun.Status
+SUCCESSOR_TIME = time(2, 0, tzinfo=UTC)  # recurring runs start at 02:00 UTC on their day
+
+
+def _tie_out(run: PrepaidBillingRun) -> dict:
+    """Counters recomputed from the rows the run wrote (a re-executed chunk double-counts none)."""
+    items = RatedItem.objects.filter(run=run).aggregate(
+        n=Count("id"),
+        debited=Sum("debited", filter=Q(debited__gt=0)),
+        credited=Sum("debited", filter=Q(debited__lt=0)),
+    )
+    return {
+        "rated_count": items["n"] or 0,
+        "debited_total": items["debited"] or Decimal("0.00"),
+        "credited_total": -(items["credited"] or Decimal("0.00")),
+        "errors_count": run.errors.count(),
+    }
+
+
+def _account_ids(run: PrepaidBillingRun) -> list[int]:
+    ids: list[int] = []
+    for chunk_ids in PrepaidRunChunk.objects.filter(run=run).values_list("account_ids", flat=True):
+        ids.extend(chunk_ids)
+    return sorted(ids)
+
+
+def _estimate(run: PrepaidBillingRun) -> int:
+    if run.estimation == PrepaidBillingRun.Estimation.SKIP:
+        return 0
+    from wallets.services.estimates import wallets_estimate
+
+    return wallets_estimate(
+        tenant_id=run.tenant_id,
+        as_of=run.as_of,
+        mode=run.estimation,
+        account_ids=_account_ids(run),
+    )
+
+
+def _schedule_successor(run: PrepaidBillingRun, system: Actor) -> PrepaidBillingRun | None:
+    """The next run of a recurring one (DRAFT) and the django-q2 schedule that starts it."""
+    if not run.recurring_interval_days or PrepaidBillingRun.objects.filter(previous=run).exists():
+        return None
+    from django_q.models import Schedule
+
+    as_of = run.as_of + timedelta(days=run.recurring_interval_days)
+    when = datetime.combine(as_of, SUCCESSOR_TIME)
+    successor = PrepaidBillingRun.objects.create(
+        tenant_id=run.tenant_id,
+        as_of=as_of,
+        accounts=run.accounts,
+        subscriptions=run.subscriptions,
+        classifications=run.classifications,
+        estimation=run.estimation,
+        recurring_interval_days=run.recurring_interval_days,
+        previous=run,
+        scheduled_for=when,
+        triggered_by=run.triggered_by,
+    )
+    Schedule.objects.create(
+        name=f"wallets.prepaid_run.{successor.pk}",
+        func="wallets.tasks.prepaid_run_start",
+        args=str(successor.pk),
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=when,
+    )
+    audit_record(
+        tenant=run.tenant,
+        actor=system,
+        action="PrepaidRun.schedule",
+        obj=successor,
+        payload={"previous": run.pk, "as_of": as_of, "scheduled_for": when.isoformat()},
+    )
+    return successor
+
+
+def prepaid_run_finalize(*, run_id: int) -> PrepaidBillingRun:
+    """Complete the run once every chunk is done: estimates, status, recurring successor."""
+    with transaction.atomic():
+        run = PrepaidBillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        if run.status != Status.IDENTIFICATION_AND_RATING or not run.all_chunks_done():
+            return run
+        system = Actor.system_for(run.tenant)
+        counters = _tie_out(run)
+        estimated = _estimate(run)
+        PrepaidBillingRun.objects.filter(pk=run_id).update(wallets_estimated=estimated, **counters)
+        run = transition_apply(
+            actor=system,
+            model=PrepaidBillingRun,
+            pk=run_id,
+            name="complete",
+            scope=S.WALLETS_RUN_TRIGGER,
+            action="PrepaidRun.complete",
+            payload={
+                "rated": counters["rated_count"],
+                "debited": counters["debited_total"],
+                "credited": counters["credited_total"],
+                "invalid": run.invalid_count,
+                "errors": counters["errors_count"],
+                "wallets_estimated": estimated,
+            },
+        )
+        _schedule_successor(run, system)
+        state_reload(run)
+    log.info("prepaid run completed", extra={"run": run.pk, "status": run.status})
+    return run
+
+
+def prepaid_run_fail(*, run_id: int, error: str) -> PrepaidBillingRun:
+    """The run stops FAILED with a message (no PHI); what it debited stays with its items."""
+    with transaction.atomic():
+        run = PrepaidBillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        if run.status not in (Status.DRAFT, Status.IDENTIFICATION_AND_RATING):
+            return run
+        system = Actor.system_for(run.tenant)
+        PrepaidBillingRun.objects.filter(pk=run_id).update(**_tie_out(run))
+        run = transition_apply(
+            actor=system,
+            model=PrepaidBillingRun,
+            pk=run_id,
+            name="fail",
+            scope=S.WALLETS_RUN_TRIGGER,
+            action="PrepaidRun.fail",
+            kwargs={"message": error[:1000]},
+        )
+        _schedule_successor(run, system)
+        state_reload(run)
+    log.warning("prepaid run failed", extra={"run": run.pk})
+    return run
