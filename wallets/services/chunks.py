@@ -314,7 +314,9 @@ def _write(run, account_id, wallet, acc: _Account, now) -> None:
             "run": run.pk,
             "wallet": wallet.pk if wallet else None,
             "services_rated": sum(
-                1 for u in acc.updates if u.prepayment_state == SubscriptionService.PrepaymentState.VALID
+                1
+                for u in acc.updates
+                if u.prepayment_state == SubscriptionService.PrepaymentState.VALID
             ),
             "services_invalid": acc.invalid,
             "items": len(acc.items),
@@ -363,4 +365,3 @@ def prepaid_run_chunk_failed(*, chunk_id: int, error: str) -> PrepaidBillingRun 
     return prepaid_run_fail(
         run_id=chunk.run_id, error=f"chunk {chunk.index} failed {attempts} times: {error[:300]}"
     )
-

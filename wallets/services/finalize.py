@@ -24,13 +24,13 @@ def _tie_out(run: PrepaidBillingRun) -> dict:
     """Counters recomputed from the rows the run wrote (a re-executed chunk double-counts none)."""
     items = RatedItem.objects.filter(run=run).aggregate(
         n=Count("id"),
-        debited=Sum("debited", filter=Q(debited__gt=0)),
-        credited=Sum("debited", filter=Q(debited__lt=0)),
+        out=Sum("debited", filter=Q(debited__gt=0)),
+        back=Sum("debited", filter=Q(debited__lt=0)),
     )
     return {
         "rated_count": items["n"] or 0,
-        "debited_total": items["debited"] or Decimal("0.00"),
-        "credited_total": -(items["credited"] or Decimal("0.00")),
+        "debited_total": items["out"] or Decimal("0.00"),
+        "credited_total": -(items["back"] or Decimal("0.00")),
         "errors_count": run.errors.count(),
     }
 
