@@ -158,7 +158,9 @@ def test_ledger_rows_cannot_be_added_changed_or_deleted_in_the_admin(root, world
     assert w.balance == Decimal("10.00")
 
 
-def test_run_again_today_triggers_a_new_run_with_the_same_filters(root, world):
+def test_run_again_today_triggers_a_new_run_with_the_same_filters(
+    root, world, django_capture_on_commit_callbacks
+):
     # given a wallet whose post-rated service is due and an ended run over its account
     acc = b.account(world.tenant, "PP-ADM-7")
     w = b.wallet(world.tenant, acc, balance="100.00")
@@ -177,8 +179,9 @@ def test_run_again_today_triggers_a_new_run_with_the_same_filters(root, world):
     first = prepaid_run_trigger(
         actor=world.actor(S.Role.OWNER), as_of=today, accounts=["PP-ADM-7"], enqueue=False
     )
-    # when the admin runs it again (the worker runs synchronously in tests)
-    _action(root, "/admin/wallets/prepaidbillingrun/", "run_again_today", [first.pk])
+    # when the admin runs it again (the worker runs synchronously in tests, once committed)
+    with django_capture_on_commit_callbacks(execute=True):
+        _action(root, "/admin/wallets/prepaidbillingrun/", "run_again_today", [first.pk])
     # then a second run over the same account exists and debited the wallet
     second = PrepaidBillingRun.objects.exclude(pk=first.pk).get(tenant=world.tenant)
     assert second.accounts == ["PP-ADM-7"]
