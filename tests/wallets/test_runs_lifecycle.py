@@ -74,7 +74,8 @@ def test_chunk_re_executed_after_a_crash_debits_nothing_twice(world, monkeypatch
     # then every account paid once: 10.00 of service and 3.00 of usage
     assert balances(wallets) == [D("37.00")] * 4
     assert WalletTransaction.objects.filter(run=run).count() == 8
-    assert (run.status, run.rated_count, run.debited_total) == ("COMPLETED", 8, D("52.00"))
+    # three items each (10.00, the free service's 0.00, the 3.00 usage); a 0.00 debit is no row
+    assert (run.status, run.rated_count, run.debited_total) == ("COMPLETED", 12, D("52.00"))
     assert (run.accounts_done, run.chunks_done) == (4, 1)
     assert PrepaidRunChunk.objects.get(pk=chunk_id).attempts == 2
     # and a chunk already done does nothing
@@ -94,8 +95,9 @@ def test_chunk_whose_done_mark_was_lost_rates_nothing_again(world):
     run = prepaid_run_finalize(run_id=run.pk)
 
     assert balances(wallets) == [D("37.00")] * 2
-    assert RatedItem.objects.filter(run=run).count() == 4
-    assert (run.status, run.rated_count, run.debited_total) == ("COMPLETED", 4, D("26.00"))
+    assert RatedItem.objects.filter(run=run).count() == 6
+    assert WalletTransaction.objects.filter(run=run).count() == 4
+    assert (run.status, run.rated_count, run.debited_total) == ("COMPLETED", 6, D("26.00"))
 
 
 def test_unexpected_error_fails_the_run_with_a_message(world, monkeypatch):
@@ -202,7 +204,7 @@ def test_command_prints_one_json_line(world):
     assert data == {
         "run": run.pk,
         "status": "COMPLETED",
-        "rated": 4,
+        "rated": 6,
         "debited": "26.00",
         "invalid": 0,
         "errors": 0,

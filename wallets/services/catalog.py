@@ -119,7 +119,8 @@ def check_periods(periods: list[tuple[str, date, date | None]], *, field: str = 
             raise DomainError(f"{field}[{b}]: overlaps {field}[{a}]")
 
 
-def _periods(raw, field: str = "periods") -> list[tuple[str, date, date | None]]:
+def periods_parse(raw, field: str = "periods") -> list[tuple[str, date, date | None]]:
+    """(state, start, end) tuples from [{"state", "start", "end"}], checked for overlaps."""
     if not isinstance(raw, list | tuple):
         raise DomainError(f"{field}: expected a list")
     out = []
@@ -157,7 +158,7 @@ def service_create(
     days = as_period_days(period_days)
     rating = as_choice(rating, SubscriptionService.Rating.values, field="rating")
     rated = as_date(rated_up_to, field="rated_up_to", optional=True)
-    spans = _periods(list(periods or []))
+    spans = periods_parse(list(periods or []))
     sub = Subscription.objects.filter(tenant=actor.tenant, external_id=sub_id).first()
     if sub is None:
         raise DomainError(

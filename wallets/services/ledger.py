@@ -34,7 +34,8 @@ def parse_money(value, *, field: str, minimum: Decimal | None = Decimal("0"), st
         amount = Decimal(value) if not isinstance(value, Decimal) else value
     except (InvalidOperation, TypeError, ValueError):
         raise DomainError(expected, code="invalid_amount", details={"field": field}) from None
-    if not amount.is_finite() or amount != amount.quantize(CENT) or abs(amount) >= Decimal("1e12"):
+    # the size check first: quantizing 1e999999 would raise instead of refusing
+    if not amount.is_finite() or abs(amount) >= Decimal("1e12") or amount != amount.quantize(CENT):
         raise DomainError(expected, code="invalid_amount", details={"field": field})
     if minimum is not None and (amount <= minimum if strict else amount < minimum):
         raise DomainError(expected, code="invalid_amount", details={"field": field})
