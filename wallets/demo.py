@@ -78,8 +78,9 @@ def _service(ext, product, price, days, rating, rated_up_to, periods) -> dict:
     }
 
 
-def _usage(service: str, amount: str, directive: str, on: date) -> dict:
+def _usage(ext: str, service: str, amount: str, directive: str, on: date) -> dict:
     return {
+        "external_id": ext,
         "service": service,
         "amount": amount,
         "directive": directive,
@@ -199,11 +200,12 @@ def demo_prepaid_data(today: date) -> dict:
             },
         ],
         "usage": [
-            _usage(f"{HEALTHY}-DATA", "4.50", "TO_BE_BILLED", ago(3)),
-            _usage(f"{HEALTHY}-DATA", "2.00", "TO_BE_CREDITED", ago(2)),
-            _usage(f"{HEALTHY}-DATA", "9.99", "CANCELLED", ago(1)),
-            _usage(f"{HEALTHY}-DATA", "3.00", "TO_BE_BILLED", t + timedelta(days=5)),  # not due
-            _usage(f"{LOW}-SMS", "5.00", "TO_BE_CREDITED", ago(5)),
+            _usage(f"{HEALTHY}-U1", f"{HEALTHY}-DATA", "4.50", "TO_BE_BILLED", ago(3)),
+            _usage(f"{HEALTHY}-U2", f"{HEALTHY}-DATA", "2.00", "TO_BE_CREDITED", ago(2)),
+            _usage(f"{HEALTHY}-U3", f"{HEALTHY}-DATA", "9.99", "CANCELLED", ago(1)),
+            # not due yet: billed by a run on or after its date
+            _usage(f"{HEALTHY}-U4", f"{HEALTHY}-DATA", "3.00", "TO_BE_BILLED", t + timedelta(5)),
+            _usage(f"{LOW}-U1", f"{LOW}-SMS", "5.00", "TO_BE_CREDITED", ago(5)),
         ],
     }
 
