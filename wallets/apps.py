@@ -13,3 +13,6 @@ class WalletsConfig(AppConfig):
         from wallets import dashboard
 
         dashboard.register()
+        from wallets import demo
+
+        demo.register()

@@ -1,0 +1,181 @@
+"""The wallets part of the demo (issue 15, build item 10): healthy, low, capped and empty wallets,
+pre- and post-rated services with suspended days, usage of each directive, a completed run with
+estimates and a recurring successor scheduled; loading it again changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django_q.models import Schedule
+
+from core.audit import verify_chain
+from core.demo import _ensure_tenant, demo_loaders, load_core_demo
+from wallets.demo import load_wallets_demo
+from wallets.models import (
+    PrepaidBillingRun,
+    RatedItem,
+    SubscriptionService,
+    UsageRecord,
+    Wallet,
+    WalletProductConsumption,
+    WalletTransaction,
+)
+
+
+@pytest.fixture
+def demo(db):
+    tenant = _ensure_tenant("demo", "Demo")
+    load_core_demo(tenant)
+    said = load_wallets_demo(tenant)
+    return tenant, said
+
+
+def _wallet(tenant, number: str) -> Wallet:
+    return Wallet.objects.get(tenant=tenant, account__number=number)
+
+
+def _service(tenant, ext: str) -> SubscriptionService:
+    return SubscriptionService.objects.get(tenant=tenant, external_id=ext)
+
+
+def test_wallets_loader_runs_after_the_invoicing_accounts_and_denials():
+    names = [loader.name for loader in demo_loaders()]
+    assert "wallets-prepaid" in names
+    assert names.index("wallets-prepaid") > names.index("invoicing-setup")
+    assert names.index("wallets-prepaid") > names.index("denials-corrections-cob")
+
+
+def test_demo_wallets_end_healthy_low_capped_and_empty(demo):
+    tenant, said = demo
+    # worked by hand (SPEC 7): 500 + 100 top-up - 30 MOBILE ahead - 10 DATA (20 ACTIVE days)
+    # - 4.50 usage + 2.00 credit; 30 - 1.00 SMS + 5.00 credit (MOBILE 45.00 INVALID);
+    # 25 - 5.00 (14.00 capped at the stop threshold 20); 20 - 20.00 DATA
+    expected = {
+        "DEMO-2001": Decimal("557.50"),
+        "DEMO-2002": Decimal("34.00"),
+        "DEMO-2003": Decimal("20.00"),
+        "DEMO-2004": Decimal("0.00"),
+    }
+    for number, balance in expected.items():
+        w = _wallet(tenant, number)
+        assert w.balance == balance, number
+        ledger = sum(t.amount for t in WalletTransaction.objects.filter(wallet=w))
+        assert ledger == balance, number
+    # the low wallet is below its minimum, the capped one at its stop threshold
+    low, capped = _wallet(tenant, "DEMO-2002"), _wallet(tenant, "DEMO-2003")
+    assert low.balance < low.min_balance_threshold
+    assert capped.balance == capped.stop_service_threshold
+    assert "prepaid run" in said and "COMPLETED" in said
+
+
+def test_demo_ledgers_have_opening_top_up_and_debit_rows(demo):
+    tenant, _ = demo
+    healthy = _wallet(tenant, "DEMO-2001")
+    rows = list(
+        WalletTransaction.objects.filter(wallet=healthy)
+        .order_by("id")
+        .values_list("kind", "cause", "amount")
+    )
+    assert rows[0] == ("CREDIT", "OPENING_BALANCE", Decimal("500.00"))
+    assert rows[1] == ("CREDIT", "TOP_UP", Decimal("100.00"))
+    debits = sorted(a for k, _, a in rows if k == "DEBIT")
+    assert debits == [Decimal("-30.00"), Decimal("-10.00"), Decimal("-4.50")]
+    assert ("CREDIT", "USAGE", Decimal("2.00")) in rows
+    topup = WalletTransaction.objects.get(wallet=healthy, cause="TOP_UP")
+    assert topup.created_by.username == "demo-manager"
+    # the capped wallet's item keeps its full amount and what was debited
+    item = RatedItem.objects.get(service=_service(tenant, "DEMO-2003-DATA"))
+    assert (item.amount, item.debited, item.state) == (Decimal("14.00"), Decimal("5.00"), "BILLED")
+
+
+def test_demo_services_are_rated_or_invalid_as_the_rules_say(demo):
+    tenant, _ = demo
+    today = date.today()
+    state = {
+        s.external_id: (s.prepayment_state, s.rated_up_to)
+        for s in SubscriptionService.objects.filter(tenant=tenant)
+    }
+    assert state == {
+        "DEMO-2001-MOBILE": ("VALID", today + timedelta(days=15)),  # pre-rated a period ahead
+        "DEMO-2001-DATA": ("VALID", today),  # post-rated up to the run
+        "DEMO-2002-MOBILE": ("INVALID", None),  # below the minimum balance: not rated
+        "DEMO-2002-SMS": ("VALID", today),
+        "DEMO-2003-DATA": ("VALID", today),
+        "DEMO-2004-DATA": ("VALID", today),
+        "DEMO-2004-TV": ("VALID", today + timedelta(days=20)),  # suspended: rated, no charge
+    }
+    assert not RatedItem.objects.filter(service=_service(tenant, "DEMO-2004-TV")).exists()
+    # the DATA item of the healthy wallet counts 20 ACTIVE days of its 30 (10 suspended)
+    data = RatedItem.objects.get(service=_service(tenant, "DEMO-2001-DATA"), kind="SERVICE")
+    assert (data.start, data.end, data.active_days) == (
+        today - timedelta(days=30),
+        today,
+        20,
+    )
+    # usage: billed and credited rated once; cancelled and not yet due left alone
+    usage = {
+        (u.directive, u.amount): u.state
+        for u in UsageRecord.objects.filter(service__external_id="DEMO-2001-DATA")
+    }
+    assert usage == {
+        ("TO_BE_BILLED", Decimal("4.50")): "RATED",
+        ("TO_BE_CREDITED", Decimal("2.00")): "RATED",
+        ("CANCELLED", Decimal("9.99")): "POSTED",
+        ("TO_BE_BILLED", Decimal("3.00")): "POSTED",
+    }
+
+
+def test_demo_run_completed_with_estimates_and_its_successor_is_scheduled(demo):
+    tenant, _ = demo
+    today = date.today()
+    run = PrepaidBillingRun.objects.get(tenant=tenant, previous__isnull=True)
+    assert run.status == "COMPLETED"
+    assert run.estimation == "ALL"
+    assert run.triggered_by.username == "demo-manager"
+    assert run.as_of == today
+    # estimates: burn 1.50 a day would last 371 days, capped at 365; the empty wallet: 0 days
+    healthy, low = _wallet(tenant, "DEMO-2001"), _wallet(tenant, "DEMO-2002")
+    capped, empty = _wallet(tenant, "DEMO-2003"), _wallet(tenant, "DEMO-2004")
+    assert (healthy.estimated_consumption_days, healthy.estimated_consumption_date) == (
+        365,
+        today + timedelta(days=365),
+    )
+    assert low.estimated_consumption_days == 340  # only SMS burns (0.10): MOBILE is INVALID
+    assert capped.estimated_consumption_days == 20
+    assert (empty.estimated_consumption_days, empty.estimated_consumption_date) == (0, today)
+    shares = dict(
+        WalletProductConsumption.objects.filter(wallet=healthy).values_list(
+            "product__code", "available_amount"
+        )
+    )
+    assert shares == {"MOBILE": Decimal("371.67"), "DATA": Decimal("185.83")}
+    # and the recurring run's successor waits as a DRAFT a week later, with its schedule
+    successor = PrepaidBillingRun.objects.get(previous=run)
+    assert successor.status == "DRAFT"
+    assert successor.as_of == today + timedelta(days=7)
+    assert successor.recurring_interval_days == 7
+    schedule = Schedule.objects.get(func="wallets.tasks.prepaid_run_start", args=str(successor.pk))
+    assert schedule.next_run.date() == successor.as_of
+
+
+def test_loading_the_wallets_demo_again_changes_nothing(demo):
+    tenant, _ = demo
+    before = (
+        WalletTransaction.objects.count(),
+        PrepaidBillingRun.objects.count(),
+        Schedule.objects.count(),
+        UsageRecord.objects.count(),
+        RatedItem.objects.count(),
+    )
+    assert load_wallets_demo(tenant) == "already loaded"
+    after = (
+        WalletTransaction.objects.count(),
+        PrepaidBillingRun.objects.count(),
+        Schedule.objects.count(),
+        UsageRecord.objects.count(),
+        RatedItem.objects.count(),
+    )
+    assert after == before
+    assert verify_chain(tenant).ok
