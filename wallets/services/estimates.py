@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from core.bulk import fetch_rows, insert_rows, update_rows
+from core.bulk import fetch_rows, insert_rows
 from core.exceptions import DomainError
 from wallets import rating
 from wallets.models import (
@@ -78,7 +78,7 @@ def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
         state=ServiceStatePeriod.State.ACTIVE,
         start__lte=as_of,
     ).filter(Q(end__isnull=True) | Q(end__gt=as_of))
-    rows = (
+    rows = fetch_rows(
         SubscriptionService.objects.filter(
             tenant_id=tenant_id, subscription__account_id__in=account_ids
         )
@@ -109,6 +109,34 @@ def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
     return by_account, products
 
 
+def _update_plain(model, fields: Sequence[str], rows: list[tuple]) -> None:
+    """Update rows given as plain tuples (pk, *values in `fields` order); call inside atomic().
+
+    `core.bulk.update_rows` wants model instances, and building 100,000 of them costs seconds;
+    on PostgreSQL this is the same `UPDATE ... FROM unnest(arrays)`, elsewhere `bulk_update`.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        objs = [model(pk=row[0], **dict(zip(fields, row[1:], strict=True))) for row in rows]
+        model.objects.bulk_update(objs, list(fields), batch_size=500)
+        return
+    qn = connection.ops.quote_name
+    pk = model._meta.pk
+    columns = [pk, *(model._meta.get_field(name) for name in fields)]
+    selects = ", ".join(
+        f"unnest(%s::{f.rel_db_type(connection) if f is pk else f.db_type(connection)}[]) "
+        f"AS {qn(f.column)}"
+        for f in columns
+    )
+    sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in columns[1:])
+    # Identifiers come from the model's meta, values go as parameters.
+    sql = f"UPDATE {qn(model._meta.db_table)} AS t SET {sets} FROM (SELECT {selects}) AS v "  # noqa: S608
+    sql += f"WHERE t.{qn(pk.column)} = v.{qn(pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
+
+
 def _estimate_batch(
     tenant_id: int, wallet_ids: Sequence[int], as_of: date, max_days: int, now
 ) -> int:
@@ -121,51 +149,28 @@ def _estimate_batch(
     if not wallets:
         return 0
     by_account, product_ids = _burn_facts(tenant_id, sorted({a for _, a, _ in wallets}), as_of)
-    existing = {
-        (wid, pid): pk
-        for pk, wid, pid in fetch_rows(
-            WalletProductConsumption.objects.filter(
-                wallet_id__in=[pk for pk, _, _ in wallets]
-            ).values_list("id", "wallet_id", "product_id")
-        )
-    }
-    updated: list[Wallet] = []
-    changed: list[WalletProductConsumption] = []
-    new: list[tuple] = []
+    updated: list[tuple] = []
+    consumptions: list[tuple] = []
     for pk, account_id, balance in wallets:
         est = rating.estimate(
             balance=balance, services=by_account.get(account_id, ()), as_of=as_of, max_days=max_days
         )
-        updated.append(
-            Wallet(
-                pk=pk,
-                daily_burn=est.daily_burn if est.days is not None else None,
-                estimated_consumption_days=est.days,
-                estimated_consumption_date=est.date,
-                estimated_as_of=as_of,
-                estimated_at=now,
-            )
-        )
+        burn = est.daily_burn if est.days is not None else None
+        updated.append((pk, burn, est.days, est.date, as_of, now))
         for p in est.products:
             pid = product_ids[p.product]
-            row = (p.daily_burn, p.available_amount, p.days, p.date, as_of)
-            known = existing.pop((pk, pid), None)
-            if known is None:
-                new.append((tenant_id, pk, pid, *row))
-            else:
-                changed.append(
-                    WalletProductConsumption(
-                        pk=known, **dict(zip(CONSUMPTION_FIELDS, row, strict=True))
-                    )
-                )
-    stale = list(existing.values())  # products no longer burning
+            consumptions.append(
+                (tenant_id, pk, pid, p.daily_burn, p.available_amount, p.days, p.date, as_of)
+            )
     with transaction.atomic():
-        update_rows(Wallet, updated, WALLET_FIELDS)
-        for ids in _batches(stale, 500):
-            WalletProductConsumption.objects.filter(pk__in=ids).delete()
-        update_rows(WalletProductConsumption, changed, CONSUMPTION_FIELDS)
+        _update_plain(Wallet, WALLET_FIELDS, updated)
+        # the rows of the batch are rewritten: a product no longer burning loses its row, and
+        # DELETE + COPY is ~4x faster than updating 100,000 rows in place on PostgreSQL
+        WalletProductConsumption.objects.filter(wallet_id__in=[pk for pk, _, _ in wallets]).delete()
         insert_rows(
-            WalletProductConsumption, ["tenant", "wallet", "product", *CONSUMPTION_FIELDS], new
+            WalletProductConsumption,
+            ["tenant", "wallet", "product", *CONSUMPTION_FIELDS],
+            consumptions,
         )
     return len(wallets)
 
