@@ -31,7 +31,7 @@ from wallets.models import (
 log = logging.getLogger("healthbill.wallets")
 
 MODES = ("SKIP", "ALL", "CHANGED")
-BATCH_PG = 5000
+BATCH_PG = 5000  # wallets per batch on PostgreSQL: fewer round trips, ~15k services
 BATCH = 900  # wallets per batch: IN lists under SQLite's 999 variables; bounded memory
 DEFAULT_MAX_DAYS = 365
 
@@ -58,7 +58,7 @@ def max_estimation_days(tenant_id: int) -> int:
         .values_list("max_estimation_days", flat=True)
         .first()
     )
-    return value or DEFAULT_MAX_DAYS
+    return DEFAULT_MAX_DAYS if value is None else value
 
 
 def changed_filter() -> Q:
@@ -67,6 +67,7 @@ def changed_filter() -> Q:
 
 
 def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
+    """Consecutive slices of at most `size` items."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -179,6 +180,7 @@ def wallets_estimate(
     *, tenant_id: int, as_of: date, mode: str, account_ids: Sequence[int] | None = None
 ) -> int:
     """Estimate consumption of a tenant's wallets (SKIP: none, ALL, CHANGED); returns how many."""
+    mode = str(mode).upper()  # the run's Estimation value, or a command's skip|all|changed
     if mode not in MODES:
         raise DomainError(f"estimation: expected one of {', '.join(MODES)}, got {mode!r}")
     if mode == "SKIP":
