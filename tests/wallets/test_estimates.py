@@ -303,3 +303,11 @@ def test_estimate_is_set_based(world, django_assert_max_num_queries):
         wallets_estimate(tenant_id=world.tenant.id, as_of=AS_OF, mode="ALL")
     assert WalletProductConsumption.objects.filter(tenant=world.tenant).count() == 120
     assert ServiceStatePeriod.objects.filter(tenant=world.tenant).count() == 120
+
+
+@pytest.mark.django_db
+def test_mode_is_read_case_insensitively(world):
+    w = scene(world.tenant, "30.00", ("DATA", "30.00"))
+    assert wallets_estimate(tenant_id=world.tenant.id, as_of=AS_OF, mode="all") == 1
+    w.refresh_from_db()
+    assert w.estimated_consumption_days == 30

@@ -297,3 +297,12 @@ def test_bad_service_facts_are_refused_by_field():
 def test_item_is_a_plain_value():
     i = Item(1, "SERVICE", date(2026, 1, 1), date(2026, 1, 2), 1, D("1.00"))
     assert i.usage_id is None and i.price_per_period is None
+
+
+def test_rating_module_is_pure():
+    import subprocess
+    import sys
+
+    code = "import sys, wallets.rating; print(any(m.startswith('django') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
