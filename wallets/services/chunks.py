@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -174,6 +175,26 @@ def _item(run, account_id, item, debit, now) -> RatedItem:
     )
 
 
+@contextmanager
+def _async_commits():
+    """On PostgreSQL, the chunk's commits do not wait for their WAL flush (setting
+    PREPAID_ASYNC_COMMIT, default on): a crash can lose the last moments of work, never half of
+    an account's transaction, and WAL order is kept, so a lost account belongs to a chunk whose
+    done mark (written after it) is lost too, and the chunk rates it again. Any later synchronous
+    commit (the task's result) flushes them. One disk flush per account cost ~7 ms here."""
+    on = connection.vendor == "postgresql" and getattr(settings, "PREPAID_ASYNC_COMMIT", True)
+    if on and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+    else:
+        yield
+
+
 def _process_account(run, account_id, periods, not_billed) -> dict:
     """Rate and debit one account in one transaction under its wallet lock; what it wrote."""
     now = timezone.now()
@@ -227,6 +248,7 @@ def _process_account(run, account_id, periods, not_billed) -> dict:
     return {
         "items": len(acc.items),
         "debited": sum((d for d in acc.debits if d > 0), ZERO),
+        "credited": -sum((d for d in acc.debits if d < 0), ZERO),
         "invalid": acc.invalid,
         "errors": len(acc.errors),
     }
@@ -321,13 +343,6 @@ def _write(run, account_id, wallet, acc: _Account, now) -> None:
         UsageRecord.objects.filter(pk__in=acc.usage_rated).update(state=UsageRecord.State.RATED)
     if acc.errors:
         PrepaidRunError.objects.bulk_create(acc.errors, ignore_conflicts=True)
-    PrepaidBillingRun.objects.filter(pk=run.pk).update(
-        rated_count=F("rated_count") + len(acc.items),
-        debited_total=F("debited_total") + debited,
-        credited_total=F("credited_total") + credited,
-        invalid_count=F("invalid_count") + acc.invalid,
-        errors_count=F("errors_count") + len(acc.errors),
-    )
 
 
 def prepaid_run_process_chunk(*, chunk_id: int) -> int:
@@ -340,16 +355,27 @@ def prepaid_run_process_chunk(*, chunk_id: int) -> int:
     ids = sorted(chunk.account_ids)
     periods = _load_periods(run, ids)
     not_billed = _not_billed(ids)
-    for account_id in ids:
-        _process_account(run, account_id, periods, not_billed)
-    with transaction.atomic():
-        marked = PrepaidRunChunk.objects.filter(pk=chunk.pk, done=False).update(
-            done=True, done_at=timezone.now()
-        )
-        if marked:
-            PrepaidBillingRun.objects.filter(pk=run.pk).update(
-                chunks_done=F("chunks_done") + 1, accounts_done=F("accounts_done") + len(ids)
+    tally = {"items": 0, "debited": ZERO, "credited": ZERO, "invalid": 0, "errors": 0}
+    with _async_commits():
+        for account_id in ids:
+            for key, value in _process_account(run, account_id, periods, not_billed).items():
+                tally[key] += value
+        # Counters move with the chunk's done mark (finalisation ties the money out from the
+        # rows): an account re-run after a crash counts its still-INVALID services once.
+        with transaction.atomic():
+            marked = PrepaidRunChunk.objects.filter(pk=chunk.pk, done=False).update(
+                done=True, done_at=timezone.now()
             )
+            if marked:
+                PrepaidBillingRun.objects.filter(pk=run.pk).update(
+                    chunks_done=F("chunks_done") + 1,
+                    accounts_done=F("accounts_done") + len(ids),
+                    rated_count=F("rated_count") + tally["items"],
+                    debited_total=F("debited_total") + tally["debited"],
+                    credited_total=F("credited_total") + tally["credited"],
+                    invalid_count=F("invalid_count") + tally["invalid"],
+                    errors_count=F("errors_count") + tally["errors"],
+                )
     log.info("prepaid chunk done", extra={"run": run.pk, "chunk": chunk.index})
     return len(ids)
 
