@@ -181,10 +181,18 @@ def _floor(tenant) -> float:
 def _args(parser) -> None:
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--per-account", type=int, default=10)
+    parser.add_argument(
+        "--accounts-per-transaction",
+        type=int,
+        default=None,
+        help="PREPAID_ACCOUNTS_PER_TRANSACTION for this run (default: the setting, 1)",
+    )
 
 
-def _run(*, services: int, per_account: int, **_) -> dict:
+def _run(*, services: int, per_account: int, accounts_per_transaction=None, **_) -> dict:
+    from django.conf import settings
     from django.db.models import Sum
+    from django.test.utils import override_settings
 
     from core.actors import Actor
     from wallets.models import RatedItem, Wallet, WalletTransaction
@@ -194,7 +202,8 @@ def _run(*, services: int, per_account: int, **_) -> dict:
     with Timer() as setup:
         _setup(tenant, services, per_account)
     floor = _floor(tenant)
-    with Timer() as clock:
+    per_tx = accounts_per_transaction or getattr(settings, "PREPAID_ACCOUNTS_PER_TRANSACTION", 1)
+    with override_settings(PREPAID_ACCOUNTS_PER_TRANSACTION=per_tx), Timer() as clock:
         run = prepaid_run_trigger(actor=Actor.system_for(tenant), as_of=AS_OF, enqueue=False)
         run = prepaid_run_execute(run_id=run.pk)
     balance = Wallet.objects.filter(tenant=tenant).aggregate(s=Sum("balance"))["s"]
@@ -204,6 +213,7 @@ def _run(*, services: int, per_account: int, **_) -> dict:
         "database": connection.vendor,
         "services": services,
         "accounts": run.accounts_total,
+        "accounts_per_transaction": per_tx,
         "setup_seconds": setup.seconds,
         "floor_seconds": floor,
         "run_seconds": clock.seconds,
