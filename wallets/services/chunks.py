@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.audit import audit_record_many
-from core.bulk import fetch_rows, update_rows
+from core.bulk import fetch_rows, insert_rows, update_rows
 from core.exceptions import DomainError
 from wallets import rating
 from wallets.models import (
@@ -149,7 +149,7 @@ def _rate_account(run, account_id, wallet, services, usage, periods, now, acc: _
             acc.invalid += 1
             continue
         for item, debit in zip(outcome.items, outcome.debits, strict=True):
-            acc.items.append(_item(run, account_id, item, debit, now))
+            acc.items.append(item)
             acc.debits.append(debit)
             if item.usage_id is not None:
                 acc.usage_rated.append(item.usage_id)
@@ -172,25 +172,70 @@ def _error(run, account_id, service_id, code, external_id, exc) -> PrepaidRunErr
     )
 
 
-def _item(run, account_id, item, debit, now) -> RatedItem:
-    return RatedItem(
-        tenant_id=run.tenant_id,
-        run=run,
-        account_id=account_id,
-        service_id=item.service_id,
-        usage_id=item.usage_id,
-        kind=item.kind,
-        start=item.start,
-        end=item.end,
-        active_days=item.active_days,
-        price_per_period=item.price_per_period,
-        period_days=item.period_days,
-        amount=item.amount,
-        sign=RatedItem.Sign.NEGATIVE if item.amount < 0 else RatedItem.Sign.POSITIVE,
-        debited=debit,
-        state=RatedItem.State.BILLED,
-        created_at=now,
+ITEM_FIELDS = (
+    "tenant",
+    "run",
+    "account",
+    "service",
+    "usage",
+    "kind",
+    "start",
+    "end",
+    "active_days",
+    "price_per_period",
+    "period_days",
+    "amount",
+    "sign",
+    "debited",
+    "state",
+    "created_at",
+)
+LEDGER_FIELDS = (
+    "tenant",
+    "wallet",
+    "kind",
+    "amount",
+    "balance_after",
+    "cause",
+    "reference",
+    "run",
+    "service",
+    "item",
+    "created_at",
+)
+
+
+def _item_row(run, account_id, item, debit, now) -> tuple:
+    """A rated item, BILLED (the wallet moved in the same transaction), as a row of ITEM_FIELDS."""
+    sign = RatedItem.Sign.NEGATIVE if item.amount < 0 else RatedItem.Sign.POSITIVE
+    return (
+        run.tenant_id,
+        run.pk,
+        account_id,
+        item.service_id,
+        item.usage_id,
+        item.kind,
+        item.start,
+        item.end,
+        item.active_days,
+        item.price_per_period,
+        item.period_days,
+        item.amount,
+        sign,
+        debit,
+        RatedItem.State.BILLED,
+        now,
     )
+
+
+def _item_ids(run, account_ids) -> dict[tuple, int]:
+    """Ids of the run's items of these accounts by (service, kind, start, usage): unique keys."""
+    return {
+        (svc, kind, start, usage): pk
+        for pk, svc, kind, start, usage in RatedItem.objects.filter(
+            run=run, account_id__in=account_ids
+        ).values_list("id", "service_id", "kind", "start", "usage_id")
+    }
 
 
 @contextmanager
@@ -293,7 +338,7 @@ def _no_wallet(run, account_id, count, services, acc: _Account) -> None:
         acc.errors.append(_error(run, account_id, svc_id, "no_wallet", ext, problem))
 
 
-def _ledger_rows(*, wallet: Wallet, run, entries, now) -> list[WalletTransaction]:
+def _ledger_rows(*, wallet: Wallet, run, entries, ids, now) -> list[tuple]:
     """One ledger row per (item, debit) on the locked wallet; moves `wallet.balance` in memory.
 
     What `ledger.wallet_post` does for one amount, for the items of one account at once: the
@@ -309,21 +354,26 @@ def _ledger_rows(*, wallet: Wallet, run, entries, now) -> list[WalletTransaction
                 f"wallet {wallet.pk}: a debit of {debit} would take the balance below zero.",
                 code="insufficient_funds",
             )
+        cause = (
+            WalletTransaction.Cause.PREPAID_BILLING
+            if item.kind == RatedItem.Kind.SERVICE
+            else WalletTransaction.Cause.USAGE
+        )
+        kind = WalletTransaction.Kind.CREDIT if amount > 0 else WalletTransaction.Kind.DEBIT
+        item_id = ids[(item.service_id, item.kind, item.start, item.usage_id)]
         rows.append(
-            WalletTransaction(
-                tenant_id=run.tenant_id,
-                wallet_id=wallet.pk,
-                kind=WalletTransaction.Kind.CREDIT if amount > 0 else WalletTransaction.Kind.DEBIT,
-                amount=amount,
-                balance_after=balance,
-                cause=WalletTransaction.Cause.PREPAID_BILLING
-                if item.kind == RatedItem.Kind.SERVICE
-                else WalletTransaction.Cause.USAGE,
-                reference=f"prepaid run {run.pk}",
-                run_id=run.pk,
-                service_id=item.service_id,
-                item_id=item.pk,
-                created_at=now,
+            (
+                run.tenant_id,
+                wallet.pk,
+                kind,
+                amount,
+                balance,
+                cause,
+                f"prepaid run {run.pk}",
+                run.pk,
+                item.service_id,
+                item_id,
+                now,
             )
         )
     wallet.balance = balance
@@ -365,14 +415,21 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
         actor=Actor.system_for(run.tenant),
         entries=[_audit_entry(run, a, acc) for a, acc in sorted(changed.items())],
     )
-    items = [i for acc in changed.values() for i in acc.items]
+    items = [
+        _item_row(run, a, item, debit, now)
+        for a, acc in changed.items()
+        for item, debit in zip(acc.items, acc.debits, strict=True)
+    ]
+    ids: dict[tuple, int] = {}
     if items:
-        RatedItem.objects.bulk_create(items)
+        insert_rows(RatedItem, ITEM_FIELDS, items)
+        if any(d != 0 for acc in changed.values() for d in acc.debits):
+            ids = _item_ids(run, list(changed))
     ledger, touched, updates, usage, errors = [], [], [], [], []
     for acc in changed.values():
-        if acc.items:
-            paid = [(i, d) for i, d in zip(acc.items, acc.debits, strict=True) if d != 0]
-            ledger += _ledger_rows(wallet=acc.wallet, run=run, entries=paid, now=now)
+        paid = [(i, d) for i, d in zip(acc.items, acc.debits, strict=True) if d != 0]
+        if paid:
+            ledger += _ledger_rows(wallet=acc.wallet, run=run, entries=paid, ids=ids, now=now)
         if acc.wallet is not None and acc.updates:
             # a new balance or a service turned VALID/INVALID: CHANGED estimation looks again
             acc.wallet.changed_at = now
@@ -381,7 +438,7 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
         usage += acc.usage_rated
         errors += acc.errors
     if ledger:
-        WalletTransaction.objects.bulk_create(ledger)
+        insert_rows(WalletTransaction, LEDGER_FIELDS, ledger)
     if touched:
         update_rows(Wallet, touched, ["balance", "changed_at"])
     if updates:
