@@ -228,14 +228,32 @@ def _item_row(run, account_id, item, debit, now) -> tuple:
     )
 
 
-def _item_ids(run, account_ids) -> dict[tuple, int]:
-    """Ids of the run's items of these accounts by (service, kind, start, usage): unique keys."""
-    return {
-        (svc, kind, start, usage): pk
-        for pk, svc, kind, start, usage in RatedItem.objects.filter(
-            run=run, account_id__in=account_ids
-        ).values_list("id", "service_id", "kind", "start", "usage_id")
-    }
+def _insert_items(run, rows: list[tuple]) -> list[int]:
+    """Insert the item rows; their ids, in order.
+
+    On PostgreSQL the ids are drawn from the table's sequence first and the rows go in with COPY
+    (no model instances, no RETURNING); elsewhere `bulk_create` returns them."""
+    if connection.vendor != "postgresql":
+        objs = [
+            RatedItem(
+                **{
+                    RatedItem._meta.get_field(f).attname: v
+                    for f, v in zip(ITEM_FIELDS, r, strict=True)
+                }
+            )
+            for r in rows
+        ]
+        RatedItem.objects.bulk_create(objs)
+        return [o.pk for o in objs]
+    table = RatedItem._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(rows)],
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+    insert_rows(RatedItem, ("id", *ITEM_FIELDS), ([i, *r] for i, r in zip(ids, rows, strict=True)))
+    return ids
 
 
 @contextmanager
@@ -422,9 +440,8 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
     ]
     ids: dict[tuple, int] = {}
     if items:
-        insert_rows(RatedItem, ITEM_FIELDS, items)
-        if any(d != 0 for acc in changed.values() for d in acc.debits):
-            ids = _item_ids(run, list(changed))
+        keys = [(r[3], r[5], r[6], r[4]) for r in items]  # service, kind, start, usage: unique
+        ids = dict(zip(keys, _insert_items(run, items), strict=True))
     ledger, touched, updates, usage, errors = [], [], [], [], []
     for acc in changed.values():
         paid = [(i, d) for i, d in zip(acc.items, acc.debits, strict=True) if d != 0]
