@@ -223,7 +223,9 @@ def _run(*, services: int, per_account: int, accounts_per_transaction=None, **_)
         "debited": f"{run.debited_total:.2f}",
         "invalid": run.invalid_count,
         "errors": run.errors_count,
-        "balance_equals_ledger": balance == ledger,
+        # quantized: SQLite sums decimals as floats
+        "balance_equals_ledger": Decimal(balance).quantize(Decimal("0.01"))
+        == Decimal(ledger).quantize(Decimal("0.01")),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "tenant": tenant.slug,
     }
