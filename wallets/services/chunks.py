@@ -505,18 +505,3 @@ def prepaid_run_process_chunk(*, chunk_id: int) -> int:
                 )
     log.info("prepaid chunk done", extra={"run": run.pk, "chunk": chunk.index})
     return len(ids)
-
-
-def prepaid_run_chunk_failed(*, chunk_id: int, error: str) -> PrepaidBillingRun | None:
-    """Count a failed attempt; after the last one the run fails with the error's kind."""
-    from wallets.services.finalize import prepaid_run_fail
-
-    chunk = PrepaidRunChunk.objects.select_related("run__tenant").get(pk=chunk_id)
-    attempts = chunk.attempts
-    if attempts < getattr(settings, "PREPAID_CHUNK_ATTEMPTS", 3):
-        return None
-    if chunk.run.status != Status.IDENTIFICATION_AND_RATING:
-        return None
-    return prepaid_run_fail(
-        run_id=chunk.run_id, error=f"chunk {chunk.index} failed {attempts} times: {error[:300]}"
-    )
