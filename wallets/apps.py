@@ -16,3 +16,5 @@ class WalletsConfig(AppConfig):
         from wallets import demo
 
         demo.register()
+        from wallets import bench
+        bench.register()

@@ -19,7 +19,7 @@ def prepaid_run_chunk(chunk_id: int) -> int:
     try:
         done = chunks.prepaid_run_process_chunk(chunk_id=chunk_id)
     except Exception as exc:
-        chunks.prepaid_run_chunk_failed(chunk_id=chunk_id, error=type(exc).__name__)
+        finalize.prepaid_run_chunk_failed(chunk_id=chunk_id, error=type(exc).__name__)
         raise
     from wallets.models import PrepaidRunChunk
 

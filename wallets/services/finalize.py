@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 
@@ -146,3 +147,16 @@ def prepaid_run_fail(*, run_id: int, error: str) -> PrepaidBillingRun:
         state_reload(run)
     log.warning("prepaid run failed", extra={"run": run.pk})
     return run
+
+
+def prepaid_run_chunk_failed(*, chunk_id: int, error: str) -> PrepaidBillingRun | None:
+    """After the last allowed attempt of a chunk (each counted as it starts) the run fails."""
+    chunk = PrepaidRunChunk.objects.select_related("run__tenant").get(pk=chunk_id)
+    attempts = chunk.attempts
+    if attempts < getattr(settings, "PREPAID_CHUNK_ATTEMPTS", 3):
+        return None
+    if chunk.run.status != Status.IDENTIFICATION_AND_RATING:
+        return None
+    return prepaid_run_fail(
+        run_id=chunk.run_id, error=f"chunk {chunk.index} failed {attempts} times: {error[:300]}"
+    )

@@ -187,7 +187,9 @@ def prepaid_run_execute(*, run_id: int) -> PrepaidBillingRun:
             prepaid_run_process_chunk(chunk_id=chunk_id)
     except Exception as exc:  # noqa: BLE001 - the run records it and stops
         log.exception("prepaid run failed", extra={"run": run_id})
-        return prepaid_run_fail(run_id=run_id, error=type(exc).__name__)
+        # a DomainError's message names fields and ids only; anything else by its kind (no PHI)
+        what = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+        return prepaid_run_fail(run_id=run_id, error=f"unexpected error: {what}")
     return prepaid_run_finalize(run_id=run_id)
 
 
