@@ -49,7 +49,7 @@ class WalletListView(_OldestFirst, TenantListAPIView):
             actor=self.actor, account=f.get("account", ""), low=f.get("low", False)
         ).select_related("account")
         if f.get("currency"):
-            wallets = wallets.filter(currency=f["currency"].upper())
+            wallets = wallets.filter(currency=f["currency"])
         return wallets
 
     def get_serializer_context(self):
