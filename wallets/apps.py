@@ -9,3 +9,7 @@ class WalletsConfig(AppConfig):
         from core import scopes as S
 
         S.offer_scopes("wallets", [S.WALLETS_VIEW, S.WALLETS_TOPUP, S.WALLETS_RUN_TRIGGER])
+
+        from wallets import bench
+
+        bench.register()

@@ -13,12 +13,10 @@ Periods are half-open [start, end) and `rated_up_to` is the first day not yet ra
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
+from decimal import Decimal
 
 from billing.engine.money import cents
 
@@ -33,7 +31,6 @@ TO_BE_BILLED = "TO_BE_BILLED"
 TO_BE_CREDITED = "TO_BE_CREDITED"
 CANCELLED = "CANCELLED"
 ZERO = Decimal("0.00")
-BURN_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -344,20 +341,23 @@ class Estimate:
     products: tuple[ProductEstimate, ...]
 
 
-def _half_up(value: Fraction, places: Decimal) -> Decimal:
-    """An exact fraction rounded half-up to `places` (e.g. 0.01)."""
-    scale = Fraction(1) / Fraction(places)
-    scaled = value * scale
-    sign = -1 if scaled < 0 else 1
-    n = math.floor(abs(scaled) + Fraction(1, 2))
-    return (Decimal(sign * n) / Decimal(scale.numerator)).quantize(places, rounding=ROUND_HALF_UP)
+def _ratio(value) -> tuple[int, int]:
+    """An exact (numerator, denominator) of a Decimal (or int)."""
+    return Decimal(value).as_integer_ratio()
 
 
-def _days(amount: Fraction, burn: Fraction, as_of: date, max_days: int):
-    """floor(amount / burn) capped at max_days, and the date; (None, None) when burn is 0."""
-    if burn <= 0:
+def _half_up(num: int, den: int, places: int) -> Decimal:
+    """num / den (den > 0) rounded half-up (away from zero) to `places` decimals."""
+    scaled = abs(num) * 10**places
+    n = (2 * scaled + den) // (2 * den)
+    return Decimal(-n if num < 0 else n).scaleb(-places)
+
+
+def _days(num: int, den: int, burn_num: int, burn_den: int, as_of: date, max_days: int):
+    """floor((num/den) / burn) capped at max_days, and the date; (None, None) with no burn."""
+    if burn_num <= 0:
         return None, None
-    days = min(max(math.floor(amount / burn), 0), max_days)
+    days = min(max((num * burn_den) // (den * burn_num), 0), max_days)
     return days, as_of + timedelta(days=days)
 
 
@@ -365,34 +365,46 @@ def estimate(
     *, balance: Decimal, services: Sequence[BurnFacts], as_of: date, max_days: int = 365
 ) -> Estimate:
     """Daily burn of the VALID, ACTIVE services; days = floor(balance / burn), capped (SPEC 7)."""
-    per_product: dict[str, Fraction] = {}
+    # exact rational arithmetic on ints (num, den): Fraction is ~10x slower over 100,000 services
+    per_product: dict[str, list[int]] = {}
     for s in services:
         if not (s.valid and s.active):
             continue
         if s.period_days < 1:
             raise ValueError(f"product {s.product}: period_days: expected a whole number >= 1")
-        burn = Fraction(Decimal(s.price_per_period)) / s.period_days
-        per_product[s.product] = per_product.get(s.product, Fraction(0)) + burn
-    total = sum(per_product.values(), Fraction(0))
-    money = Fraction(Decimal(balance))
-    days, day = _days(money, total, as_of, max_days)
+        n, d = _ratio(s.price_per_period)
+        d *= s.period_days
+        acc = per_product.get(s.product)
+        if acc is None:
+            per_product[s.product] = [n, d]
+        elif acc[1] == d:
+            acc[0] += n
+        else:
+            acc[0], acc[1] = acc[0] * d + n * acc[1], acc[1] * d
+    total_n, total_d = 0, 1
+    for n, d in per_product.values():
+        total_n, total_d = total_n * d + n * total_d, total_d * d
+    bal_n, bal_d = _ratio(balance)
+    days, day = _days(bal_n, bal_d, total_n, total_d, as_of, max_days)
     products = []
-    if total > 0:
+    if total_n > 0:
         for code in sorted(per_product):
-            burn = per_product[code]
-            if burn <= 0:
+            n, d = per_product[code]
+            if n <= 0:
                 continue
-            share = _half_up(money * burn / total, Decimal("0.01"))
-            p_days, p_date = _days(Fraction(share), burn, as_of, max_days)
+            # share = balance x burn / total burn
+            share = _half_up(bal_n * n * total_d, bal_d * d * total_n, 2)
+            share_n, share_d = _ratio(share)
+            p_days, p_date = _days(share_n, share_d, n, d, as_of, max_days)
             products.append(
                 ProductEstimate(
                     product=code,
-                    daily_burn=_half_up(burn, BURN_PLACES),
+                    daily_burn=_half_up(n, d, 4),
                     available_amount=share,
                     days=p_days,
                     date=p_date,
                 )
             )
     return Estimate(
-        daily_burn=_half_up(total, BURN_PLACES), days=days, date=day, products=tuple(products)
+        daily_burn=_half_up(total_n, total_d, 4), days=days, date=day, products=tuple(products)
     )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.engine.money import cents
 from wallets.rating import (
+    BurnFacts,
     Item,
     ServiceFacts,
     ServiceRating,
@@ -17,6 +20,7 @@ from wallets.rating import (
     WalletFacts,
     active_days,
     debit_plan,
+    estimate,
     first_active_day,
     rate_service,
 )
@@ -141,3 +145,42 @@ def test_debit_plan_never_overdraws_and_ties_out(
     assert plan.available_after == running
     assert plan.balance_after == balance - moved
     assert plan.balance_after >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    balance=money,
+    services=st.lists(
+        st.tuples(
+            st.sampled_from(["DATA", "VOICE", "SMS"]),
+            money,
+            st.integers(1, 400),
+            st.booleans(),
+            st.booleans(),
+        ),
+        max_size=8,
+    ),
+    max_days=st.integers(0, 2000),
+)
+def test_estimate_matches_exact_fractions(balance, services, max_days):
+    facts = [BurnFacts(p, price, pd, valid, active) for p, price, pd, valid, active in services]
+    est = estimate(balance=balance, services=facts, as_of=BASE, max_days=max_days)
+    burns: dict[str, Fraction] = {}
+    for f in facts:
+        if f.valid and f.active:
+            burns[f.product] = burns.get(f.product, Fraction(0)) + Fraction(f.price_per_period) / (
+                f.period_days
+            )
+    total = sum(burns.values(), Fraction(0))
+    if total == 0:
+        assert (est.days, est.date, est.products) == (None, None, ())
+        return
+    expected = min(math.floor(Fraction(balance) / total), max_days)
+    assert est.days == expected and est.date == BASE + timedelta(days=expected)
+    assert abs(Fraction(est.daily_burn) - total) <= Fraction(1, 20000)
+    shares = {p.product: p for p in est.products}
+    assert set(shares) == {code for code, burn in burns.items() if burn > 0}
+    for code, p in shares.items():
+        exact = Fraction(balance) * burns[code] / total
+        assert abs(Fraction(p.available_amount) - exact) <= Fraction(1, 200)
+        assert p.days == min(math.floor(Fraction(p.available_amount) / burns[code]), max_days)
