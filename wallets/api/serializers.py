@@ -9,6 +9,7 @@ from core.api.fields import bounded_integer
 from core.api.strict import DayField, StrictSerializer
 from wallets.api.fields import CurrencyField, MoneyInField
 from wallets.models import PrepaidBillingRun, RatedItem, WalletTransaction
+from wallets.selectors import wallet_available
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 BURN = {"max_digits": 14, "decimal_places": 4}
@@ -55,7 +56,7 @@ class WalletOut(serializers.Serializer):
 
     @extend_schema_field(serializers.DecimalField(**MONEY))
     def get_available(self, wallet) -> str:
-        available = self.context["available"](wallet)
+        available = wallet_available(wallet)
         return serializers.DecimalField(**MONEY).to_representation(available)
 
 

@@ -38,9 +38,6 @@ class WalletListView(OldestFirst, TenantListAPIView):
             wallets = wallets.filter(currency=f["currency"])
         return wallets
 
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "available": selectors.wallet_available}
-
     @extend_schema(parameters=[ser.WalletFilterIn])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -54,8 +51,7 @@ class WalletDetailView(TenantAPIView):
     @extend_schema(responses=ser.WalletDetailOut)
     def get(self, request, pk: int):
         wallet = selectors.wallet_get(actor=self.actor, pk=pk)
-        context = {"available": selectors.wallet_available}
-        body = ser.WalletDetailOut(wallet, context=context).data
+        body = ser.WalletDetailOut(wallet).data
         body["consumptions"] = ser.WalletConsumptionOut(
             wallet.consumptions.select_related("product").order_by("product__code"), many=True
         ).data
