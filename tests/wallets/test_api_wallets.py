@@ -10,7 +10,13 @@ import pytest
 from core import scopes as S
 from core.models import AuditEntry
 from tests.wallets import builders as b
-from wallets.models import Product, WalletProductConsumption, WalletTransaction
+from wallets.models import (
+    PrepaidBillingRun,
+    Product,
+    RatedItem,
+    WalletProductConsumption,
+    WalletTransaction,
+)
 from wallets.services.ledger import wallet_topup
 
 OWNER, OPS, VIEWER = S.Role.OWNER, S.Role.OPERATIONS, S.Role.VIEWER
@@ -276,3 +282,29 @@ def test_wallet_reads_need_a_tenant_member(world):
     w = b.wallet(world.tenant, balance="10.00")
     assert world.client(None).get(f"/api/wallets/{w.pk}").status_code == 401
     assert world.client("outsider").get(f"/api/wallets/{w.pk}").status_code == 404
+
+
+def test_available_leaves_out_charges_not_yet_billed(world):
+    acc = b.account(world.tenant, "PP-PENDING")
+    w = b.wallet(world.tenant, acc, balance="50.00")
+    svc = b.service(world.tenant, acc)
+    run = PrepaidBillingRun.objects.create(tenant=world.tenant, as_of=date(2026, 2, 1))
+    RatedItem.objects.create(
+        tenant=world.tenant,
+        run=run,
+        account=acc,
+        service=svc,
+        kind=RatedItem.Kind.SERVICE,
+        start=date(2026, 1, 1),
+        end=date(2026, 2, 1),
+        active_days=31,
+        amount=Decimal("12.00"),
+        sign=RatedItem.Sign.POSITIVE,
+    )
+    client = world.client(VIEWER)
+
+    detail = client.get(f"/api/wallets/{w.pk}").json()
+    listed = client.get("/api/wallets", {"account": "PP-PENDING"}).json()["results"]
+
+    assert (detail["balance"], detail["available"]) == ("50.00", "38.00")
+    assert [(r["balance"], r["available"]) for r in listed] == [("50.00", "38.00")]

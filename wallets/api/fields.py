@@ -34,3 +34,24 @@ class MoneyInField(serializers.Field):
 
     def to_representation(self, value) -> str:
         return f"{Decimal(value):.2f}"
+
+
+CURRENCY_PATTERN = r"^[A-Za-z]{3}$"
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": CURRENCY_PATTERN, "example": "USD", "description": "3 letters"}
+)
+class CurrencyField(serializers.Field):
+    """A 3-letter currency code in any case, read as upper case."""
+
+    default_error_messages = {"invalid": "expected a 3-letter code, e.g. USD."}
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str) or not _CURRENCY.fullmatch(data):
+            self.fail("invalid")
+        return data.upper()
+
+    def to_representation(self, value) -> str:
+        return value

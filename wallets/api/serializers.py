@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from core.api.fields import bounded_integer
 from core.api.strict import DayField, StrictSerializer
-from wallets.api.fields import MoneyInField
+from wallets.api.fields import CurrencyField, MoneyInField
 from wallets.models import PrepaidBillingRun, RatedItem, WalletTransaction
+from wallets.selectors import wallet_available
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 BURN = {"max_digits": 14, "decimal_places": 4}
@@ -20,9 +21,7 @@ MAX_FILTER_ITEMS = 1000
 
 class WalletFilterIn(serializers.Serializer):
     account = serializers.CharField(max_length=40, required=False, help_text="account number")
-    currency = serializers.RegexField(
-        r"^[A-Za-z]{3}$", required=False, help_text="3-letter currency code"
-    )
+    currency = CurrencyField(required=False, help_text="3-letter currency code")
     low = serializers.BooleanField(
         required=False,
         help_text="only wallets below a threshold or running out within 7 days",
@@ -57,7 +56,7 @@ class WalletOut(serializers.Serializer):
 
     @extend_schema_field(serializers.DecimalField(**MONEY))
     def get_available(self, wallet) -> str:
-        available = self.context["available"](wallet)
+        available = wallet_available(wallet)
         return serializers.DecimalField(**MONEY).to_representation(available)
 
 

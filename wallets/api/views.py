@@ -11,32 +11,18 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from core import scopes as S
-from core.api.filters import query_data
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.transitions import state_reload
 from wallets import selectors
 from wallets.api import reads
 from wallets.api import serializers as ser
+from wallets.api.common import OldestFirst, query_filters
 from wallets.services import ledger, runs
 
 VIEW, TOPUP, TRIGGER = S.WALLETS_VIEW, S.WALLETS_TOPUP, S.WALLETS_RUN_TRIGGER
 
 
-def _filters(request, form_class) -> dict:
-    form = form_class(data=query_data(request.query_params))
-    form.is_valid(raise_exception=True)
-    return form.validated_data
-
-
-class _OldestFirst:
-    """Cursor pages in id order (lists a person reads top to bottom)."""
-
-    def paginate_queryset(self, queryset):
-        self.paginator.ordering = "pk"
-        return super().paginate_queryset(queryset)
-
-
-class WalletListView(_OldestFirst, TenantListAPIView):
+class WalletListView(OldestFirst, TenantListAPIView):
     """Wallets (filter `account`, `currency`, `low=true`), in id order, cursor pages."""
 
     required_scopes = {"GET": VIEW}
@@ -44,16 +30,13 @@ class WalletListView(_OldestFirst, TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        f = _filters(self.request, ser.WalletFilterIn)
+        f = query_filters(self.request, ser.WalletFilterIn)
         wallets = selectors.wallet_list(
             actor=self.actor, account=f.get("account", ""), low=f.get("low", False)
         ).select_related("account")
         if f.get("currency"):
-            wallets = wallets.filter(currency=f["currency"].upper())
+            wallets = wallets.filter(currency=f["currency"])
         return wallets
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "available": selectors.wallet_available}
 
     @extend_schema(parameters=[ser.WalletFilterIn])
     def get(self, request, *args, **kwargs):
@@ -68,8 +51,7 @@ class WalletDetailView(TenantAPIView):
     @extend_schema(responses=ser.WalletDetailOut)
     def get(self, request, pk: int):
         wallet = selectors.wallet_get(actor=self.actor, pk=pk)
-        context = {"available": selectors.wallet_available}
-        body = ser.WalletDetailOut(wallet, context=context).data
+        body = ser.WalletDetailOut(wallet).data
         body["consumptions"] = ser.WalletConsumptionOut(
             wallet.consumptions.select_related("product").order_by("product__code"), many=True
         ).data
@@ -84,10 +66,8 @@ class WalletTransactionListView(TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        wallet = selectors.wallet_get(actor=self.actor, pk=self.kwargs["pk"])
-        return selectors.transaction_list(actor=self.actor, wallet_id=wallet.pk).select_related(
-            "service", "created_by"
-        )
+        # the selector answers 404 for a wallet of another tenant
+        return selectors.transaction_list(actor=self.actor, wallet_id=self.kwargs["pk"])
 
     def paginate_queryset(self, queryset):
         self.paginator.ordering = "-pk"
@@ -123,7 +103,7 @@ class PrepaidRunListCreateView(TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        f = _filters(self.request, ser.PrepaidRunFilterIn)
+        f = query_filters(self.request, ser.PrepaidRunFilterIn)
         return reads.prepaid_run_list(actor=self.actor, status=f.get("status", ""))
 
     def paginate_queryset(self, queryset):
@@ -162,7 +142,7 @@ class PrepaidRunDetailView(TenantAPIView):
         return Response(ser.PrepaidRunOut(reads.prepaid_run_get(actor=self.actor, pk=pk)).data)
 
 
-class PrepaidRunErrorListView(_OldestFirst, TenantListAPIView):
+class PrepaidRunErrorListView(OldestFirst, TenantListAPIView):
     """A run's errors (which service, which account, why), cursor pages."""
 
     required_scopes = {"GET": VIEW}
@@ -173,7 +153,7 @@ class PrepaidRunErrorListView(_OldestFirst, TenantListAPIView):
         return reads.prepaid_run_errors(actor=self.actor, run_id=self.kwargs["pk"])
 
 
-class PrepaidRunItemListView(_OldestFirst, TenantListAPIView):
+class PrepaidRunItemListView(OldestFirst, TenantListAPIView):
     """The items a run rated (filter `service`), cursor pages."""
 
     required_scopes = {"GET": VIEW}
@@ -181,7 +161,7 @@ class PrepaidRunItemListView(_OldestFirst, TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        f = _filters(self.request, ser.PrepaidItemFilterIn)
+        f = query_filters(self.request, ser.PrepaidItemFilterIn)
         return reads.prepaid_run_items(
             actor=self.actor, run_id=self.kwargs["pk"], service_id=f.get("service")
         )

@@ -13,13 +13,13 @@ from core import scopes as S
 from core.api.views import TenantAPIView, TenantListAPIView
 from wallets import selectors
 from wallets.api import serializers_catalog as ser
-from wallets.api.views import _filters, _OldestFirst
+from wallets.api.common import OldestFirst, query_filters
 from wallets.services import catalog
 
 VIEW, WRITE = S.WALLETS_VIEW, S.WALLETS_RUN_TRIGGER
 
 
-class SubscriptionListCreateView(_OldestFirst, TenantListAPIView):
+class SubscriptionListCreateView(OldestFirst, TenantListAPIView):
     """Subscriptions (filter `account` number), in id order; POST creates one."""
 
     required_scopes = {"GET": VIEW, "POST": WRITE}
@@ -27,7 +27,7 @@ class SubscriptionListCreateView(_OldestFirst, TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        f = _filters(self.request, ser.PrepaidSubscriptionFilterIn)
+        f = query_filters(self.request, ser.PrepaidSubscriptionFilterIn)
         return selectors.subscription_list(
             actor=self.actor, account=f.get("account", "")
         ).select_related("account")
@@ -66,7 +66,7 @@ class SubscriptionDetailView(TenantAPIView):
         return Response(ser.PrepaidSubscriptionDetailOut(sub).data)
 
 
-class ServiceListCreateView(_OldestFirst, TenantListAPIView):
+class ServiceListCreateView(OldestFirst, TenantListAPIView):
     """Services (filter `account_id`, `subscription_id`), in id order; POST creates one."""
 
     required_scopes = {"GET": VIEW, "POST": WRITE}
@@ -74,7 +74,7 @@ class ServiceListCreateView(_OldestFirst, TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        f = _filters(self.request, ser.PrepaidServiceFilterIn)
+        f = query_filters(self.request, ser.PrepaidServiceFilterIn)
         return selectors.service_list(
             actor=self.actor,
             account_id=f.get("account_id"),
@@ -160,7 +160,7 @@ class UsageListCreateView(TenantListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        f = _filters(self.request, ser.PrepaidUsageFilterIn)
+        f = query_filters(self.request, ser.PrepaidUsageFilterIn)
         return selectors.usage_list(
             actor=self.actor, service_id=f.get("service"), state=f.get("state", "")
         ).select_related("service")
