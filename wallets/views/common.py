@@ -58,6 +58,19 @@ def wallet_state(wallet: Wallet, today: date) -> str:
     return "healthy"
 
 
+def decorate_run(run: PrepaidBillingRun, now) -> PrepaidBillingRun:
+    """Badge colour, and whether screens poll it: a recurring successor waiting for its day
+    is not polled (it would be, every second, for weeks)."""
+    run.badge = RUN_BADGES.get(run.status, "grey")
+    run.waits_for_its_day = (
+        run.status == PrepaidBillingRun.Status.DRAFT
+        and run.scheduled_for is not None
+        and run.scheduled_for > now
+    )
+    run.live = run.is_active and not run.waits_for_its_day
+    return run
+
+
 def run_list(actor: Actor):
     """The tenant's prepaid runs, newest first (no run selector in the CONTRACT yet)."""
     return PrepaidBillingRun.objects.filter(tenant=actor.tenant).select_related("triggered_by")
