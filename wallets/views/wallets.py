@@ -134,6 +134,11 @@ def _wallet_context(request: HttpRequest, wallet: Wallet) -> dict:
             "subscription", "product"
         )
     )
+    for s in services:  # the life-cycle period in force today ([start, end), end null = open)
+        s.period_now = next(
+            (p for p in s.periods.all() if p.start <= today and (p.end is None or p.end > today)),
+            None,
+        )
     state = wallet_state(wallet, today)
     return {
         "wallet": wallet,
