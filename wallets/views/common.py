@@ -1,14 +1,8 @@
-"""Helpers shared by the wallet screens: the CONTRACT modules, run reads, badges, a 404 page.
-
-The selectors and services are written beside these screens by other parts (issue 15 CONTRACT);
-they are imported when a screen runs, so a missing piece never breaks the whole URL map.
-"""
+"""Helpers shared by the wallet screens: the wallet state badge, run reads, a 404 page."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from importlib import import_module
-from types import ModuleType
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -26,21 +20,6 @@ RUN_BADGES = {
     PrepaidBillingRun.Status.FAILED: "red",
 }
 STATE_BADGES = {"healthy": "green", "low": "amber", "empty": "red"}
-
-
-def selectors() -> ModuleType:
-    """wallets.selectors (CONTRACT, ledger part)."""
-    return import_module("wallets.selectors")
-
-
-def ledger() -> ModuleType:
-    """wallets.services.ledger (CONTRACT, ledger part)."""
-    return import_module("wallets.services.ledger")
-
-
-def runs() -> ModuleType:
-    """wallets.services.runs (CONTRACT, runs part)."""
-    return import_module("wallets.services.runs")
 
 
 def wallet_state(wallet: Wallet, today: date) -> str:

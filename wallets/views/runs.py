@@ -14,7 +14,8 @@ from core.views import tenant_view
 from invoicing.models import Account
 from wallets.forms import TriggerForm, field_errors
 from wallets.models import PrepaidBillingRun, PrepaidRunError, RatedItem
-from wallets.views.common import decorate_run, not_found, run_get, run_list, runs
+from wallets.services import runs
+from wallets.views.common import decorate_run, not_found, run_get, run_list
 
 RUNS_PAGE, ITEMS_PAGE = 25, 50
 
@@ -65,7 +66,7 @@ def prepaid_run_list(request: HttpRequest) -> HttpResponse:
         return _list_page(request, TriggerForm(as_of=timezone.localdate().isoformat()), {})
     form = TriggerForm.from_post(request.POST)
     try:
-        run = runs().prepaid_run_trigger(actor=request.actor, **form.trigger_kwargs())
+        run = runs.prepaid_run_trigger(actor=request.actor, **form.trigger_kwargs())
     except DomainError as exc:
         errors = field_errors(exc, TriggerForm.FIELDS)
         return _list_page(request, form, errors, status=exc.http_status)
