@@ -13,3 +13,7 @@ class WalletsConfig(AppConfig):
         from wallets import dashboard
 
         dashboard.register()
+
+        from wallets import bench
+
+        bench.register()

@@ -311,3 +311,22 @@ def test_audit_entry_per_account_summarises_it(world):
     assert entry.payload["debited"] in ("10.00", 10.0, "10")
     assert entry.payload["services_rated"] == 1
     assert AuditEntry.objects.filter(tenant=t, action="PrepaidRun.complete").count() == 1
+
+
+def test_service_with_bad_data_is_an_error_and_its_neighbours_are_rated(world):
+    # given an account with a service whose rating mode is garbage (written around the services)
+    t = world.tenant
+    acc = b.account(t)
+    w = b.wallet(t, acc, balance="50.00")
+    bad = b.service(t, acc, rating="POST")
+    SubscriptionService.objects.filter(pk=bad.pk).update(rating="XX")
+    good = b.service(t, acc, rating="POST")
+
+    run = run_now(world.actor())
+
+    assert run.status == PrepaidBillingRun.Status.COMPLETED_WITH_ERRORS
+    error = PrepaidRunError.objects.get(run=run)
+    assert (error.service_id, error.code) == (bad.pk, "rating_failed")
+    assert "rating" in error.message and bad.external_id in error.message
+    assert fresh(good).rated_up_to == AS_OF
+    assert balance(w) == D("40.00")
