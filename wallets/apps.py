@@ -15,6 +15,8 @@ class WalletsConfig(AppConfig):
         dashboard.register()
         from wallets import demo
 
+        from wallets import bench
+
         demo.register()
         from wallets import bench
         bench.register()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,6 +9,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.dashboard import Counter, Panel, register_panel
 from core.templatetags.present import money
+from wallets import selectors as sel
 from wallets.views.common import wallet_state
 
 SHOWN = 10
@@ -31,12 +30,6 @@ def _why(wallet, today) -> str:
 def low_balance_panel(actor: Actor) -> Panel | None:
     """The lowest wallets first (empty, below a threshold or running out within 7 days)."""
     if not actor.has(S.WALLETS_VIEW):
-        return None
-    try:
-        sel = import_module("wallets.selectors")
-    except ModuleNotFoundError as exc:  # the ledger part's selectors not merged yet: no panel
-        if exc.name != "wallets.selectors":
-            raise
         return None
     today = timezone.localdate()
     low = sel.low_balance_wallets(actor=actor, limit=SHOWN)

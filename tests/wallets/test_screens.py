@@ -131,6 +131,8 @@ def test_wallet_page_after_a_run_shows_balance_ledger_services_and_the_run_out_o
     assert "-$10.00" in html and f'href="/wallets/runs/{run.pk}/"' in html
     # the service's prepayment state and how far it is rated
     assert f'id="service-{svc.pk}" data-state="VALID"' in html
+    since = (today - timedelta(days=60)).isoformat()
+    assert f'<td class="period-now">Active since {since}</td>' in html
     assert f"{today.isoformat()}</td>" in html
 
 

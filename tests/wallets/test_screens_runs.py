@@ -207,3 +207,26 @@ def test_run_of_another_tenant_is_not_found(world):
     progress = world.client(S.Role.OWNER).get(f"/wallets/runs/{run.pk}/progress/")
 
     assert response.status_code == 404 and progress.status_code == 404
+
+
+def test_a_recurring_runs_successor_waiting_for_its_day_is_not_polled(world):
+    acc = b.account(world.tenant, "PP-R1")
+    b.wallet(world.tenant, acc, balance="50.00")
+    run = runs.prepaid_run_trigger(
+        actor=world.actor(),
+        as_of=timezone.localdate(),
+        accounts=["PP-R1"],
+        recurring_interval_days=30,
+        enqueue=False,
+    )
+    runs.prepaid_run_execute(run_id=run.pk)
+    successor = PrepaidBillingRun.objects.get(previous=run)
+    client = world.client(S.Role.VIEWER)
+
+    rows = _body(client.get("/wallets/runs/rows/"))
+    page = _body(client.get(f"/wallets/runs/{successor.pk}/"))
+
+    assert successor.status == "DRAFT" and successor.scheduled_for > timezone.now()
+    assert f'id="run-{successor.pk}" data-status="DRAFT"' in rows and "hx-trigger" not in rows
+    assert "(the next run of a recurring one)" in page and "hx-trigger" not in page
+    assert f'href="/wallets/runs/{run.pk}/" id="previous-link"' in page

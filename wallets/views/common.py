@@ -1,14 +1,8 @@
-"""Helpers shared by the wallet screens: the CONTRACT modules, run reads, badges, a 404 page.
-
-The selectors and services are written beside these screens by other parts (issue 15 CONTRACT);
-they are imported when a screen runs, so a missing piece never breaks the whole URL map.
-"""
+"""Helpers shared by the wallet screens: the wallet state badge, run reads, a 404 page."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from importlib import import_module
-from types import ModuleType
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -28,21 +22,6 @@ RUN_BADGES = {
 STATE_BADGES = {"healthy": "green", "low": "amber", "empty": "red"}
 
 
-def selectors() -> ModuleType:
-    """wallets.selectors (CONTRACT, ledger part)."""
-    return import_module("wallets.selectors")
-
-
-def ledger() -> ModuleType:
-    """wallets.services.ledger (CONTRACT, ledger part)."""
-    return import_module("wallets.services.ledger")
-
-
-def runs() -> ModuleType:
-    """wallets.services.runs (CONTRACT, runs part)."""
-    return import_module("wallets.services.runs")
-
-
 def wallet_state(wallet: Wallet, today: date) -> str:
     """'empty' at zero; 'low' below the minimum threshold or running out within 7 days; else
     'healthy' (what the list's badge and the dashboard panel say)."""
@@ -56,6 +35,19 @@ def wallet_state(wallet: Wallet, today: date) -> str:
     if runout is not None and runout <= today + timedelta(days=LOW_WITHIN_DAYS):
         return "low"
     return "healthy"
+
+
+def decorate_run(run: PrepaidBillingRun, now) -> PrepaidBillingRun:
+    """Badge colour, and whether screens poll it: a recurring successor waiting for its day
+    is not polled (it would be, every second, for weeks)."""
+    run.badge = RUN_BADGES.get(run.status, "grey")
+    run.waits_for_its_day = (
+        run.status == PrepaidBillingRun.Status.DRAFT
+        and run.scheduled_for is not None
+        and run.scheduled_for > now
+    )
+    run.live = run.is_active and not run.waits_for_its_day
+    return run
 
 
 def run_list(actor: Actor):

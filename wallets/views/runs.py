@@ -14,21 +14,21 @@ from core.views import tenant_view
 from invoicing.models import Account
 from wallets.forms import TriggerForm, field_errors
 from wallets.models import PrepaidBillingRun, PrepaidRunError, RatedItem
-from wallets.views.common import RUN_BADGES, not_found, run_get, run_list, runs
+from wallets.services import runs
+from wallets.views.common import decorate_run, not_found, run_get, run_list
 
 RUNS_PAGE, ITEMS_PAGE = 25, 50
 
 
 def _decorate(rows):
-    for r in rows:
-        r.badge = RUN_BADGES.get(r.status, "grey")
-    return rows
+    now = timezone.now()
+    return [decorate_run(r, now) for r in rows]
 
 
 def _rows_context(request: HttpRequest) -> dict:
     page = Paginator(run_list(request.actor), RUNS_PAGE).get_page(request.GET.get("page"))
     rows = _decorate(list(page.object_list))
-    return {"page": page, "rows": rows, "any_active": any(r.is_active for r in rows)}
+    return {"page": page, "rows": rows, "any_active": any(r.live for r in rows)}
 
 
 def _classifications(actor) -> list[str]:
@@ -66,7 +66,7 @@ def prepaid_run_list(request: HttpRequest) -> HttpResponse:
         return _list_page(request, TriggerForm(as_of=timezone.localdate().isoformat()), {})
     form = TriggerForm.from_post(request.POST)
     try:
-        run = runs().prepaid_run_trigger(actor=request.actor, **form.trigger_kwargs())
+        run = runs.prepaid_run_trigger(actor=request.actor, **form.trigger_kwargs())
     except DomainError as exc:
         errors = field_errors(exc, TriggerForm.FIELDS)
         return _list_page(request, form, errors, status=exc.http_status)
@@ -87,7 +87,7 @@ def _run_context(request: HttpRequest, run: PrepaidBillingRun) -> dict:
         .order_by("account_id", "service_id", "start", "id")
     )
     errors = PrepaidRunError.objects.filter(run=run).select_related("service", "account")
-    run.badge = RUN_BADGES.get(run.status, "grey")
+    decorate_run(run, timezone.now())
     return {
         "run": run,
         "items": Paginator(items, ITEMS_PAGE).get_page(request.GET.get("page")),
@@ -113,12 +113,8 @@ def prepaid_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
         run = run_get(request.actor, pk)
     except NotFound:
         raise Http404 from None
-    run.badge = RUN_BADGES.get(run.status, "grey")
+    decorate_run(run, timezone.now())
     response = render(request, "wallets/_run_progress.html", {"run": run})
-    if (
-        not run.is_active
-        and request.headers.get("HX-Request")
-        and request.GET.get("was") == "active"
-    ):
+    if not run.live and request.headers.get("HX-Request") and request.GET.get("was") == "active":
         response["HX-Refresh"] = "true"  # finished: reload once to show errors and items
     return response

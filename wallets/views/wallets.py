@@ -17,15 +17,11 @@ from core.listexport import csv_response
 from core.templatetags.present import money
 from core.views import tenant_view
 from wallets import charts
+from wallets import selectors as sel
 from wallets.forms import field_errors, parse_amount
 from wallets.models import Wallet
-from wallets.views.common import (
-    STATE_BADGES,
-    ledger,
-    not_found,
-    selectors,
-    wallet_state,
-)
+from wallets.services import ledger
+from wallets.views.common import STATE_BADGES, not_found, wallet_state
 
 LIST_PAGE, LEDGER_PAGE = 50, 25
 TOPUP_FIELDS = ("amount", "reference")
@@ -41,14 +37,13 @@ def _list_filters(q) -> dict:
 
 
 def _wallets(request: HttpRequest, f: dict):
-    qs = selectors().wallet_list(actor=request.actor, account=f["account"], low=f["low"])
+    qs = sel.wallet_list(actor=request.actor, account=f["account"], low=f["low"])
     if f["currency"]:
         qs = qs.filter(currency=f["currency"])
     return qs.select_related("account")
 
 
 def _decorate(wallets, today) -> list[Wallet]:
-    sel = selectors()
     rows = list(wallets)
     for w in rows:
         w.available = sel.wallet_available(w)
@@ -100,7 +95,6 @@ def wallet_list_csv(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
 
     def rows():
-        sel = selectors()
         for w in qs.iterator(chunk_size=2000):
             yield [
                 w.pk,
@@ -123,7 +117,6 @@ def wallet_list_csv(request: HttpRequest) -> HttpResponse:
 def _wallet_context(request: HttpRequest, wallet: Wallet) -> dict:
     """Everything the wallet page shows: figures, chart, products, services, ledger page."""
     actor = request.actor
-    sel = selectors()
     today = timezone.localdate()
     available = sel.wallet_available(wallet)
     transactions = sel.transaction_list(actor=actor, wallet_id=wallet.pk).select_related("service")
@@ -134,6 +127,11 @@ def _wallet_context(request: HttpRequest, wallet: Wallet) -> dict:
             "subscription", "product"
         )
     )
+    for s in services:  # the life-cycle period in force today ([start, end), end null = open)
+        s.period_now = next(
+            (p for p in s.periods.all() if p.start <= today and (p.end is None or p.end > today)),
+            None,
+        )
     state = wallet_state(wallet, today)
     return {
         "wallet": wallet,
@@ -160,7 +158,7 @@ def _wallet_context(request: HttpRequest, wallet: Wallet) -> dict:
 def wallet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Balance, available, thresholds, run-out estimate and burn-down, ledger, services."""
     try:
-        wallet = selectors().wallet_get(actor=request.actor, pk=pk)
+        wallet = sel.wallet_get(actor=request.actor, pk=pk)
     except NotFound:
         return not_found(request, f"Wallet {pk}")
     return render(request, "wallets/wallet.html", _wallet_context(request, wallet))
@@ -172,14 +170,14 @@ def wallet_topup(request: HttpRequest, pk: int) -> HttpResponse:
     """Credit the wallet (after the confirmation); a refusal is shown beside its field."""
     actor = request.actor
     try:
-        wallet = selectors().wallet_get(actor=actor, pk=pk)
+        wallet = sel.wallet_get(actor=actor, pk=pk)
     except NotFound:
         return not_found(request, f"Wallet {pk}")
     amount_text = request.POST.get("amount", "")
     reference = request.POST.get("reference", "").strip()
     try:
         amount = parse_amount(amount_text)
-        tx = ledger().wallet_topup(
+        tx = ledger.wallet_topup(
             actor=actor, wallet_id=wallet.pk, amount=amount, reference=reference
         )
     except DomainError as exc:
