@@ -13,3 +13,7 @@ class WalletsConfig(AppConfig):
         from wallets import demo
 
         demo.register()
+
+        from wallets import bench
+
+        bench.register()

@@ -311,3 +311,59 @@ def test_audit_entry_per_account_summarises_it(world):
     assert entry.payload["debited"] in ("10.00", 10.0, "10")
     assert entry.payload["services_rated"] == 1
     assert AuditEntry.objects.filter(tenant=t, action="PrepaidRun.complete").count() == 1
+
+
+def test_service_with_bad_data_is_an_error_and_its_neighbours_are_rated(world):
+    # given an account with a service whose rating mode is garbage (written around the services)
+    t = world.tenant
+    acc = b.account(t)
+    w = b.wallet(t, acc, balance="50.00")
+    bad = b.service(t, acc, rating="POST")
+    SubscriptionService.objects.filter(pk=bad.pk).update(rating="XX")
+    good = b.service(t, acc, rating="POST")
+
+    run = run_now(world.actor())
+
+    assert run.status == PrepaidBillingRun.Status.COMPLETED_WITH_ERRORS
+    error = PrepaidRunError.objects.get(run=run)
+    assert (error.service_id, error.code) == (bad.pk, "rating_failed")
+    assert "rating" in error.message and bad.external_id in error.message
+    assert fresh(good).rated_up_to == AS_OF
+    assert balance(w) == D("40.00")
+
+
+@pytest.mark.parametrize("per_transaction", [1, 3, 50])
+def test_accounts_batched_per_transaction_give_the_same_result(world, settings, per_transaction):
+    # given healthy, under-minimum, stop-capped and wallet-less accounts in one chunk
+    settings.PREPAID_ACCOUNTS_PER_TRANSACTION = per_transaction
+    t = world.tenant
+    healthy = b.wallet(t, b.account(t), balance="50.00")
+    b.service(t, healthy.account)
+    b.usage(t, b.service(t, healthy.account, price="0.00"), "2.50", on=date(2026, 1, 2))
+    poor = b.wallet(t, b.account(t), balance="12.00", min_balance="5.00")
+    poor_svc = b.service(t, poor.account)
+    capped = b.wallet(
+        t, b.account(t), balance="14.00", stop_service="10.00", restrict_below_stop=True
+    )
+    b.service(t, capped.account)
+    odd = b.account(t)
+    b.wallet(t, odd, currency="EUR")
+    b.wallet(t, odd, currency="GBP")
+    b.service(t, odd)
+    healthy2 = b.wallet(t, b.account(t), balance="10.00")
+    b.service(t, healthy2.account)
+
+    run = run_now(world.actor())
+
+    assert [balance(w) for w in (healthy, poor, capped, healthy2)] == [
+        D("37.50"),
+        D("12.00"),
+        D("10.00"),
+        D("0.00"),
+    ]
+    assert fresh(poor_svc).prepayment_state == "INVALID"
+    assert run.status == PrepaidBillingRun.Status.COMPLETED_WITH_ERRORS
+    assert (run.rated_count, run.invalid_count, run.errors_count) == (5, 1, 1)
+    assert run.debited_total == D("26.50")  # 10 + 2.50 + 4 (capped) + 10 (to exactly 0.00)
+    for w in (healthy, poor, capped, healthy2):
+        assert sum(x.amount for x in WalletTransaction.objects.filter(wallet=w)) == balance(w)

@@ -51,23 +51,23 @@ def test_chunk_re_executed_after_a_crash_debits_nothing_twice(world, monkeypatch
     wallets = scene(world)
     run = prepaid_run_trigger(actor=world.actor(), as_of=AS_OF, enqueue=False)
     (chunk_id,) = prepaid_run_start(run_id=run.pk)
-    real = chunks._process_account
+    real = chunks._process_accounts
     seen = []
 
-    def dies_on_the_third(run, account_id, *args):
+    def dies_on_the_third(run, account_ids, *args):
         if len(seen) == 2:
             raise RuntimeError("worker lost")
-        seen.append(account_id)
-        return real(run, account_id, *args)
+        seen.append(account_ids)
+        return real(run, account_ids, *args)
 
-    monkeypatch.setattr(chunks, "_process_account", dies_on_the_third)
+    monkeypatch.setattr(chunks, "_process_accounts", dies_on_the_third)
     with pytest.raises(RuntimeError):
         chunks.prepaid_run_process_chunk(chunk_id=chunk_id)
     assert balances(wallets) == [D("37.00"), D("37.00"), D("50.00"), D("50.00")]
     assert not PrepaidRunChunk.objects.get(pk=chunk_id).done
 
     # when the chunk is executed again (the queue retries it) and the run finalises
-    monkeypatch.setattr(chunks, "_process_account", real)
+    monkeypatch.setattr(chunks, "_process_accounts", real)
     assert chunks.prepaid_run_process_chunk(chunk_id=chunk_id) == 4
     run = prepaid_run_finalize(run_id=run.pk)
 
@@ -227,3 +227,27 @@ def test_command_refuses_a_bad_date_and_an_unknown_account(world):
             "PP-NOBODY",
             "--sync",
         )
+
+
+def test_chunk_task_failing_every_attempt_fails_the_run(world, monkeypatch, settings):
+    from wallets import tasks
+
+    settings.PREPAID_CHUNK_ATTEMPTS = 2
+    wallets = scene(world, 1)
+    run = prepaid_run_trigger(actor=world.actor(), as_of=AS_OF, enqueue=False)
+    (chunk_id,) = prepaid_run_start(run_id=run.pk)
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(chunks.rating, "debit_plan", broken)
+    with pytest.raises(ZeroDivisionError):
+        tasks.prepaid_run_chunk(chunk_id)
+    run.refresh_from_db()
+    assert run.status == PrepaidBillingRun.Status.IDENTIFICATION_AND_RATING  # retried later
+    with pytest.raises(ZeroDivisionError):
+        tasks.prepaid_run_chunk(chunk_id)
+    run.refresh_from_db()
+    assert run.status == PrepaidBillingRun.Status.FAILED
+    assert "chunk 0 failed 2 times: ZeroDivisionError" in run.failure
+    assert balances(wallets) == [D("50.00")]
