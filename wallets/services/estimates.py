@@ -13,10 +13,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from core.bulk import fetch_rows, insert_rows
 from core.exceptions import DomainError
 from wallets import rating
 from wallets.models import (
@@ -30,7 +31,8 @@ from wallets.models import (
 log = logging.getLogger("healthbill.wallets")
 
 MODES = ("SKIP", "ALL", "CHANGED")
-BATCH = 2000  # wallets per batch: bounded memory, IN lists well under SQLite's variable limit
+BATCH_PG = 5000
+BATCH = 900  # wallets per batch: IN lists under SQLite's 999 variables; bounded memory
 DEFAULT_MAX_DAYS = 365
 
 WALLET_FIELDS = [
@@ -76,7 +78,7 @@ def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
         state=ServiceStatePeriod.State.ACTIVE,
         start__lte=as_of,
     ).filter(Q(end__isnull=True) | Q(end__gt=as_of))
-    rows = (
+    rows = fetch_rows(
         SubscriptionService.objects.filter(
             tenant_id=tenant_id, subscription__account_id__in=account_ids
         )
@@ -107,61 +109,68 @@ def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
     return by_account, products
 
 
+def _update_plain(model, fields: Sequence[str], rows: list[tuple]) -> None:
+    """Update rows given as plain tuples (pk, *values in `fields` order); call inside atomic().
+
+    `core.bulk.update_rows` wants model instances, and building 100,000 of them costs seconds;
+    on PostgreSQL this is the same `UPDATE ... FROM unnest(arrays)`, elsewhere `bulk_update`.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        objs = [model(pk=row[0], **dict(zip(fields, row[1:], strict=True))) for row in rows]
+        model.objects.bulk_update(objs, list(fields), batch_size=500)
+        return
+    qn = connection.ops.quote_name
+    pk = model._meta.pk
+    columns = [pk, *(model._meta.get_field(name) for name in fields)]
+    selects = ", ".join(
+        f"unnest(%s::{f.rel_db_type(connection) if f is pk else f.db_type(connection)}[]) "
+        f"AS {qn(f.column)}"
+        for f in columns
+    )
+    sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in columns[1:])
+    # Identifiers come from the model's meta, values go as parameters.
+    sql = f"UPDATE {qn(model._meta.db_table)} AS t SET {sets} FROM (SELECT {selects}) AS v "  # noqa: S608
+    sql += f"WHERE t.{qn(pk.column)} = v.{qn(pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
+
+
 def _estimate_batch(
     tenant_id: int, wallet_ids: Sequence[int], as_of: date, max_days: int, now
 ) -> int:
     """Estimate one batch of wallets and write the results (one transaction)."""
-    wallets = list(
-        Wallet.objects.filter(tenant_id=tenant_id, pk__in=wallet_ids).only(
-            "id", "tenant_id", "account_id", "balance", *WALLET_FIELDS
-        )
+    wallets = fetch_rows(
+        Wallet.objects.filter(tenant_id=tenant_id, pk__in=wallet_ids)
+        .order_by("pk")
+        .values_list("pk", "account_id", "balance")
     )
     if not wallets:
         return 0
-    by_account, product_ids = _burn_facts(tenant_id, sorted({w.account_id for w in wallets}), as_of)
-    keep: set[tuple[int, int]] = set()
-    rows: list[WalletProductConsumption] = []
-    for w in wallets:
+    by_account, product_ids = _burn_facts(tenant_id, sorted({a for _, a, _ in wallets}), as_of)
+    updated: list[tuple] = []
+    consumptions: list[tuple] = []
+    for pk, account_id, balance in wallets:
         est = rating.estimate(
-            balance=w.balance,
-            services=by_account.get(w.account_id, ()),
-            as_of=as_of,
-            max_days=max_days,
+            balance=balance, services=by_account.get(account_id, ()), as_of=as_of, max_days=max_days
         )
-        w.daily_burn = est.daily_burn if est.days is not None else None
-        w.estimated_consumption_days = est.days
-        w.estimated_consumption_date = est.date
-        w.estimated_as_of = as_of
-        w.estimated_at = now
+        burn = est.daily_burn if est.days is not None else None
+        updated.append((pk, burn, est.days, est.date, as_of, now))
         for p in est.products:
             pid = product_ids[p.product]
-            keep.add((w.pk, pid))
-            rows.append(
-                WalletProductConsumption(
-                    tenant_id=tenant_id,
-                    wallet_id=w.pk,
-                    product_id=pid,
-                    daily_burn=p.daily_burn,
-                    available_amount=p.available_amount,
-                    estimated_consumption_days=p.days,
-                    estimated_consumption_date=p.date,
-                    estimated_as_of=as_of,
-                )
+            consumptions.append(
+                (tenant_id, pk, pid, p.daily_burn, p.available_amount, p.days, p.date, as_of)
             )
     with transaction.atomic():
-        Wallet.objects.bulk_update(wallets, WALLET_FIELDS, batch_size=500)
-        existing = WalletProductConsumption.objects.filter(wallet_id__in=wallet_ids).values_list(
-            "id", "wallet_id", "product_id"
-        )
-        stale = [pk for pk, wid, pid in existing if (wid, pid) not in keep]
-        for ids in _batches(stale, 1000):
-            WalletProductConsumption.objects.filter(pk__in=ids).delete()
-        WalletProductConsumption.objects.bulk_create(
-            rows,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["wallet", "product"],
-            update_fields=CONSUMPTION_FIELDS,
+        _update_plain(Wallet, WALLET_FIELDS, updated)
+        # the rows of the batch are rewritten: a product no longer burning loses its row, and
+        # DELETE + COPY is ~4x faster than updating 100,000 rows in place on PostgreSQL
+        WalletProductConsumption.objects.filter(wallet_id__in=[pk for pk, _, _ in wallets]).delete()
+        insert_rows(
+            WalletProductConsumption,
+            ["tenant", "wallet", "product", *CONSUMPTION_FIELDS],
+            consumptions,
         )
     return len(wallets)
 
@@ -189,7 +198,8 @@ def wallets_estimate(
     else:
         ids = list(wallets.order_by("pk").values_list("pk", flat=True))
     done = 0
-    for batch in _batches(ids, BATCH):
+    size = BATCH_PG if connection.vendor == "postgresql" else BATCH
+    for batch in _batches(ids, size):
         done += _estimate_batch(tenant_id, batch, as_of, max_days, now)
     log.info("wallets_estimate tenant=%s as_of=%s mode=%s wallets=%s", tenant_id, as_of, mode, done)
     return done
