@@ -15,6 +15,7 @@ class WalletsConfig(AppConfig):
         dashboard.register()
         from wallets import demo
 
+        demo.register()
         from wallets import bench
 
         demo.register()

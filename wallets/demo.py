@@ -260,7 +260,7 @@ def load_wallets_demo(tenant: Tenant) -> str:
         run = prepaid_run_execute(run_id=run.pk)
         said.append(
             f"prepaid run {run.pk} {run.status}: {run.rated_count} items rated, "
-            f"{run.debited_total} debited, {run.invalid_count} services INVALID; "
+            f"{run.debited_total} debited, INVALID services: {run.invalid_count}; "
             f"the next one every {RECURRING_DAYS} days"
         )
     return "; ".join(said) or "already loaded"

@@ -4,10 +4,13 @@ estimates and a recurring successor scheduled; loading it again changes nothing.
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django_q.models import Schedule
 
 from core.audit import verify_chain
@@ -30,6 +33,14 @@ def demo(db):
     load_core_demo(tenant)
     said = load_wallets_demo(tenant)
     return tenant, said
+
+
+def _command(*args) -> dict:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    return json.loads(lines[0])
 
 
 def _wallet(tenant, number: str) -> Wallet:
@@ -179,3 +190,35 @@ def test_loading_the_wallets_demo_again_changes_nothing(demo):
     )
     assert after == before
     assert verify_chain(tenant).ok
+
+
+def test_demo_low_wallet_topped_up_gets_its_invalid_service_rated_next_run(demo):
+    # the README's walk-through with the four commands, on the demo's low wallet
+    tenant, _ = demo
+    week = (date.today() + timedelta(days=7)).isoformat()
+    shown = _command("wallet_show", "--tenant", "demo", "--account", "DEMO-2002")
+    assert shown["balance"] == "34.00"
+    assert {
+        "external_id": "DEMO-2002-MOBILE",
+        "prepayment_state": "INVALID",
+        "rated_up_to": None,
+    } in (shown["services"])
+    topped = _command(
+        "topup_wallet",
+        *("--tenant", "demo", "--account", "DEMO-2002", "--amount", "70.00"),
+        *("--reference", "RCPT-9", "--user", "demo-manager"),
+    )
+    assert topped["balance"] == "104.00"
+    run = _command(
+        "trigger_prepaid_run",
+        *("--tenant", "demo", "--as-of", week, "--account", "DEMO-2002"),
+        *("--estimation", "all", "--sync"),
+    )
+    # 104.00 - 45.00 = 59.00 stays above the minimum 50.00: MOBILE is rated a period ahead;
+    # SMS is rated for the week since (0.70)
+    assert run["status"] == "COMPLETED"
+    assert (run["rated"], run["debited"], run["invalid"]) == (2, "45.70", 0)
+    mobile = _service(tenant, "DEMO-2002-MOBILE")
+    assert mobile.prepayment_state == "VALID"
+    assert mobile.rated_up_to == date.today() + timedelta(days=37)
+    assert _wallet(tenant, "DEMO-2002").balance == Decimal("58.30")
