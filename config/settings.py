@@ -321,3 +321,13 @@ API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMOR
 # --- Billing runs -------------------------------------------------------------------------------
 BILLING_CHUNK_SIZE = env.int("BILLING_CHUNK_SIZE", default=5000)
 BILLING_CHUNK_ATTEMPTS = 3
+
+# --- Prepaid runs (wallets) ----------------------------------------------------------------------
+# Accounts per chunk (one task each) and per transaction: each account's wallet is locked for its
+# debits; a transaction groups up to this many accounts (locked together, in id order) so a
+# 100,000-service run is not 100,000 commits. An unexpected error rolls the group back and the
+# chunk is retried; a service's bad data is an error row on the run, not a rollback.
+PREPAID_CHUNK_ACCOUNTS = int(os.environ.get("PREPAID_CHUNK_ACCOUNTS", "500"))
+PREPAID_ACCOUNTS_PER_TRANSACTION = int(os.environ.get("PREPAID_ACCOUNTS_PER_TRANSACTION", "100"))
+# Ledger commits wait for their disk flush unless this is turned on (see wallets.services.chunks).
+PREPAID_ASYNC_COMMIT = os.environ.get("PREPAID_ASYNC_COMMIT", "false").lower() == "true"

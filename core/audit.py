@@ -85,7 +85,7 @@ def iso_utc(at: datetime) -> str:
 
 
 def _lock_head(tenant: Tenant) -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(tenant=tenant).first()
+    head = AuditChainHead.objects.select_for_update(of=("self",)).filter(tenant=tenant).first()
     if head is None:
         AuditChainHead.objects.get_or_create(tenant=tenant)
         head = AuditChainHead.objects.select_for_update().get(tenant=tenant)

@@ -7,17 +7,9 @@ class WalletsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import scopes as S
+        from wallets import bench, dashboard, demo
 
         S.offer_scopes("wallets", [S.WALLETS_VIEW, S.WALLETS_TOPUP, S.WALLETS_RUN_TRIGGER])
-
-        from wallets import dashboard
-
-        dashboard.register()
-        from wallets import demo
-
+        dashboard.register()  # low-balance wallets panel
         demo.register()
-        from wallets import bench
-
-        demo.register()
-        from wallets import bench
-        bench.register()
+        bench.register()  # manage.py bench prepaid

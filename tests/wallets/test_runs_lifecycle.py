@@ -46,8 +46,10 @@ def balances(wallets) -> list[Decimal]:
     return [Wallet.objects.get(pk=w.pk).balance for w in wallets]
 
 
-def test_chunk_re_executed_after_a_crash_debits_nothing_twice(world, monkeypatch):
-    # given four accounts in one chunk, and a worker that dies after the second account
+def test_chunk_re_executed_after_a_crash_debits_nothing_twice(world, monkeypatch, settings):
+    # given four accounts in one chunk, one transaction each, and a worker that dies after the
+    # second account's transaction committed
+    settings.PREPAID_ACCOUNTS_PER_TRANSACTION = 1
     wallets = scene(world)
     run = prepaid_run_trigger(actor=world.actor(), as_of=AS_OF, enqueue=False)
     (chunk_id,) = prepaid_run_start(run_id=run.pk)

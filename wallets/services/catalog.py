@@ -205,7 +205,7 @@ def service_create(
 
 def _lock_service(actor: Actor, service_id) -> SubscriptionService:
     service = (
-        SubscriptionService.objects.select_for_update()
+        SubscriptionService.objects.select_for_update(of=("self",))
         .filter(tenant=actor.tenant, pk=service_id)
         .select_related("subscription")
         .first()
@@ -368,7 +368,7 @@ def usage_update(
         )
     with transaction.atomic():
         record = (
-            UsageRecord.objects.select_for_update()
+            UsageRecord.objects.select_for_update(of=("self",))
             .filter(tenant=actor.tenant, pk=usage_id)
             .select_related("service__subscription")
             .first()

@@ -259,11 +259,11 @@ def _insert_items(run, rows: list[tuple]) -> list[int]:
 @contextmanager
 def _async_commits():
     """On PostgreSQL, the chunk's commits do not wait for their WAL flush (setting
-    PREPAID_ASYNC_COMMIT, default on): a crash can lose the last moments of work, never half of
+    PREPAID_ASYNC_COMMIT, default off): a crash can lose the last moments of work, never half of
     an account's transaction, and WAL order is kept, so a lost account belongs to a chunk whose
     done mark (written after it) is lost too, and the chunk rates it again. Any later synchronous
     commit (the task's result) flushes them. One disk flush per account cost ~7 ms here."""
-    on = connection.vendor == "postgresql" and getattr(settings, "PREPAID_ASYNC_COMMIT", True)
+    on = connection.vendor == "postgresql" and getattr(settings, "PREPAID_ASYNC_COMMIT", False)
     if on and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO OFF")
@@ -481,7 +481,7 @@ def prepaid_run_process_chunk(*, chunk_id: int) -> int:
     periods = _load_periods(run, ids)
     not_billed = _not_billed(ids)
     tally = {"items": 0, "debited": ZERO, "credited": ZERO, "invalid": 0, "errors": 0}
-    per = max(1, int(getattr(settings, "PREPAID_ACCOUNTS_PER_TRANSACTION", 1)))
+    per = max(1, int(getattr(settings, "PREPAID_ACCOUNTS_PER_TRANSACTION", 100)))
     with _async_commits():
         for start in range(0, len(ids), per):
             batch = ids[start : start + per]

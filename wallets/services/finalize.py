@@ -97,7 +97,11 @@ def _schedule_successor(run: PrepaidBillingRun, system: Actor) -> PrepaidBilling
 def prepaid_run_finalize(*, run_id: int) -> PrepaidBillingRun:
     """Complete the run once every chunk is done: estimates, status, recurring successor."""
     with transaction.atomic():
-        run = PrepaidBillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        run = (
+            PrepaidBillingRun.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=run_id)
+        )
         if run.status != Status.IDENTIFICATION_AND_RATING or not run.all_chunks_done():
             return run
         system = Actor.system_for(run.tenant)
@@ -129,7 +133,11 @@ def prepaid_run_finalize(*, run_id: int) -> PrepaidBillingRun:
 def prepaid_run_fail(*, run_id: int, error: str) -> PrepaidBillingRun:
     """The run stops FAILED with a message (no PHI); what it debited stays with its items."""
     with transaction.atomic():
-        run = PrepaidBillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        run = (
+            PrepaidBillingRun.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=run_id)
+        )
         if run.status not in (Status.DRAFT, Status.IDENTIFICATION_AND_RATING):
             return run
         system = Actor.system_for(run.tenant)

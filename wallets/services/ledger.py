@@ -53,7 +53,11 @@ def wallet_lock(*, tenant_id: int, wallet_id: int) -> Wallet:
     """The wallet row locked for update (call inside atomic()); NotFound across tenants."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("wallet_lock must be called inside transaction.atomic()")
-    wallet = Wallet.objects.select_for_update().filter(tenant_id=tenant_id, pk=wallet_id).first()
+    wallet = (
+        Wallet.objects.select_for_update(of=("self",))
+        .filter(tenant_id=tenant_id, pk=wallet_id)
+        .first()
+    )
     if wallet is None:
         raise NotFound(f"wallet {wallet_id}: not found", details={"wallet": wallet_id})
     return wallet

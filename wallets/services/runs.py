@@ -154,7 +154,11 @@ def run_account_ids(run: PrepaidBillingRun) -> list[int]:
 def prepaid_run_start(*, run_id: int) -> list[int]:
     """DRAFT -> IDENTIFICATION_AND_RATING: plan chunks of accounts; ids of the pending chunks."""
     with transaction.atomic():
-        run = PrepaidBillingRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        run = (
+            PrepaidBillingRun.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=run_id)
+        )
         if run.status == Status.IDENTIFICATION_AND_RATING:
             return list(run.chunks.filter(done=False).values_list("id", flat=True))
         if run.status != Status.DRAFT:
