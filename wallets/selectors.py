@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from core import scopes as S
@@ -41,7 +41,21 @@ def wallet_list(*, actor: Actor, account: str = "", low: bool = False) -> QueryS
         qs = qs.filter(account__number__iexact=account.strip())
     if low:
         qs = qs.filter(_low_filter())
-    return qs.order_by("account__number", "currency", "id")
+    return _with_pending_charges(qs).order_by("account__number", "currency", "id")
+
+
+def _with_pending_charges(qs: QuerySet[Wallet]) -> QuerySet[Wallet]:
+    """Annotate each wallet with its account's NOT_BILLED charges (one query for a whole page)."""
+    pending = (
+        RatedItem.objects.filter(
+            account_id=OuterRef("account_id"), state=RatedItem.State.NOT_BILLED, amount__gt=0
+        )
+        .order_by()
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return qs.annotate(pending_charges=Subquery(pending))
 
 
 def wallet_get(*, actor: Actor, pk: int) -> Wallet:
@@ -76,6 +90,8 @@ def wallet_for_account(*, actor: Actor, account_number: str, currency: str | Non
 
 def wallet_available(wallet: Wallet) -> Decimal:
     """The balance minus the amounts of the account's NOT_BILLED charge items."""
+    if hasattr(wallet, "pending_charges"):  # annotated by wallet_list
+        return wallet.balance - (wallet.pending_charges or Decimal("0"))
     pending = RatedItem.objects.filter(
         account_id=wallet.account_id,
         state=RatedItem.State.NOT_BILLED,

@@ -14,7 +14,7 @@ from core import scopes as S
 from core.api.views import TenantAPIView, TenantListAPIView
 from core.transitions import state_reload
 from wallets import selectors
-from wallets.api import reads
+from wallets import selectors_runs as reads
 from wallets.api import serializers as ser
 from wallets.api.common import OldestFirst, query_filters
 from wallets.services import ledger, runs

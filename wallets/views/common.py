@@ -7,8 +7,6 @@ from datetime import date, timedelta
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from core.actors import Actor
-from core.exceptions import NotFound
 from wallets.models import PrepaidBillingRun, Wallet
 
 LOW_WITHIN_DAYS = 7
@@ -47,19 +45,6 @@ def decorate_run(run: PrepaidBillingRun, now) -> PrepaidBillingRun:
         and run.scheduled_for > now
     )
     run.live = run.is_active and not run.waits_for_its_day
-    return run
-
-
-def run_list(actor: Actor):
-    """The tenant's prepaid runs, newest first (no run selector in the CONTRACT yet)."""
-    return PrepaidBillingRun.objects.filter(tenant=actor.tenant).select_related("triggered_by")
-
-
-def run_get(actor: Actor, pk: int) -> PrepaidBillingRun:
-    """One prepaid run of the actor's tenant; NotFound across tenants."""
-    run = run_list(actor).filter(pk=pk).first()
-    if run is None:
-        raise NotFound(f"prepaid run {pk}: not found")
     return run
 
 

@@ -12,10 +12,11 @@ from core import scopes as S
 from core.exceptions import DomainError, NotFound
 from core.views import tenant_view
 from invoicing.models import Account
+from wallets import selectors_runs as run_reads
 from wallets.forms import TriggerForm, field_errors
-from wallets.models import PrepaidBillingRun, PrepaidRunError, RatedItem
+from wallets.models import PrepaidBillingRun
 from wallets.services import runs
-from wallets.views.common import decorate_run, not_found, run_get, run_list
+from wallets.views.common import decorate_run, not_found
 
 RUNS_PAGE, ITEMS_PAGE = 25, 50
 
@@ -26,7 +27,9 @@ def _decorate(rows):
 
 
 def _rows_context(request: HttpRequest) -> dict:
-    page = Paginator(run_list(request.actor), RUNS_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(run_reads.prepaid_run_list(actor=request.actor), RUNS_PAGE).get_page(
+        request.GET.get("page")
+    )
     rows = _decorate(list(page.object_list))
     return {"page": page, "rows": rows, "any_active": any(r.live for r in rows)}
 
@@ -81,12 +84,10 @@ def prepaid_run_rows(request: HttpRequest) -> HttpResponse:
 
 
 def _run_context(request: HttpRequest, run: PrepaidBillingRun) -> dict:
-    items = (
-        RatedItem.objects.filter(run=run)
-        .select_related("account", "service")
-        .order_by("account_id", "service_id", "start", "id")
+    items = run_reads.prepaid_run_items(actor=request.actor, run_id=run.pk).order_by(
+        "account_id", "service_id", "start", "id"
     )
-    errors = PrepaidRunError.objects.filter(run=run).select_related("service", "account")
+    errors = run_reads.prepaid_run_errors(actor=request.actor, run_id=run.pk)
     decorate_run(run, timezone.now())
     return {
         "run": run,
@@ -100,7 +101,7 @@ def _run_context(request: HttpRequest, run: PrepaidBillingRun) -> dict:
 def prepaid_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Live progress, counters, debited total, errors, rated items, successor when recurring."""
     try:
-        run = run_get(request.actor, pk)
+        run = run_reads.prepaid_run_get(actor=request.actor, pk=pk)
     except NotFound:
         return not_found(request, f"Prepaid run {pk}")
     return render(request, "wallets/run_detail.html", _run_context(request, run))
@@ -110,7 +111,7 @@ def prepaid_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def prepaid_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """Status, progress and counters of a run (HTMX polls it while it is active)."""
     try:
-        run = run_get(request.actor, pk)
+        run = run_reads.prepaid_run_get(actor=request.actor, pk=pk)
     except NotFound:
         raise Http404 from None
     decorate_run(run, timezone.now())

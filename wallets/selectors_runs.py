@@ -1,7 +1,6 @@
-"""Reads of prepaid runs for the API (tenant-filtered, `wallets.view`): runs, errors, items.
+"""Reads of prepaid runs (tenant-filtered, `wallets.view`): runs, errors, items.
 
-The ledger helper's `wallets.selectors` covers wallets and the catalog; prepaid runs have no
-selector in the contract, so the API keeps these few reads here, in the same style.
+`wallets.selectors` covers wallets and the catalog; the screens and the API read runs here.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ def prepaid_run_list(*, actor: Actor, status: str = "") -> QuerySet[PrepaidBilli
     """The tenant's prepaid runs, newest first (filter by status)."""
     actor.require(S.WALLETS_VIEW)
     runs = PrepaidBillingRun.objects.filter(tenant=actor.tenant).select_related(
-        "triggered_by", "successor"
+        "triggered_by", "successor", "previous"
     )
     return runs.filter(status=status) if status else runs
 
