@@ -91,7 +91,7 @@ class TriggerForm:
         """Blank -> None (a one-off run); otherwise a whole number of days."""
         if not self.recurring:
             return None
-        if not self.recurring.isdigit():
+        if not (self.recurring.isascii() and self.recurring.isdigit() and len(self.recurring) <= 4):
             raise DomainError(
                 "recurring_interval_days: expected a whole number of days, or blank for a one-off"
             )

@@ -149,7 +149,8 @@ def _period_item(service: ServiceFacts, start: date, end: date) -> Item | None:
     days = active_days(service.periods, start, end)
     if days == 0:
         return None
-    amount = cents(Decimal(service.price_per_period) / service.period_days * days)
+    # multiply before dividing: an exact half cent (1.07 x 14 / 28 = 0.535) must stay exact
+    amount = cents(Decimal(service.price_per_period) * days / service.period_days)
     return Item(
         service_id=service.id,
         kind=SERVICE,

@@ -19,7 +19,11 @@ def prepaid_run_chunk(chunk_id: int) -> int:
     try:
         done = chunks.prepaid_run_process_chunk(chunk_id=chunk_id)
     except Exception as exc:
-        finalize.prepaid_run_chunk_failed(chunk_id=chunk_id, error=type(exc).__name__)
+        failed = finalize.prepaid_run_chunk_failed(chunk_id=chunk_id, error=type(exc).__name__)
+        if failed is None and finalize.prepaid_chunk_retryable(chunk_id=chunk_id):
+            # the queue acknowledges failed tasks (ack_failures): the retry is queued here, or
+            # the run would wait in IDENTIFICATION_AND_RATING for a chunk nobody runs again
+            queue.enqueue("wallets.tasks.prepaid_run_chunk", chunk_id)
         raise
     from wallets.models import PrepaidRunChunk
 

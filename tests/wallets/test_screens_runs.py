@@ -74,6 +74,16 @@ def test_trigger_form_creates_a_run_and_lands_on_its_live_page(
             "recurring_interval_days",
             "expected a whole number of days",
         ),
+        (  # a superscript two is a digit to str.isdigit, not to int()
+            {"as_of": "2026-11-30", "recurring_interval_days": "\u00b2"},
+            "recurring_interval_days",
+            "expected a whole number of days",
+        ),
+        (
+            {"as_of": "2026-11-30", "recurring_interval_days": "7" * 5000},
+            "recurring_interval_days",
+            "expected a whole number of days",
+        ),
         (
             {"as_of": "2026-11-30", "recurring_interval_days": "400"},
             "recurring_interval_days",

@@ -12,7 +12,7 @@ from wallets.models import PrepaidBillingRun, RatedItem, WalletTransaction
 from wallets.selectors import wallet_available
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
-BURN = {"max_digits": 14, "decimal_places": 4}
+BURN = {"max_digits": 20, "decimal_places": 4}
 MAX_FILTER_ITEMS = 1000
 
 

@@ -39,7 +39,7 @@ class Wallet(models.Model):
     stop_service_threshold = models.DecimalField(default=0, **MONEY)
     restrict_below_stop = models.BooleanField(default=False)
     # estimates (SPEC 7, Estimation); null when there is no burn
-    daily_burn = models.DecimalField(null=True, blank=True, max_digits=14, decimal_places=4)
+    daily_burn = models.DecimalField(null=True, blank=True, max_digits=20, decimal_places=4)
     estimated_consumption_days = models.PositiveIntegerField(null=True, blank=True)
     estimated_consumption_date = models.DateField(null=True, blank=True)
     estimated_as_of = models.DateField(null=True, blank=True)
@@ -148,7 +148,7 @@ class WalletProductConsumption(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="consumptions")
     product = models.ForeignKey("wallets.Product", on_delete=models.PROTECT, related_name="+")
-    daily_burn = models.DecimalField(max_digits=14, decimal_places=4)
+    daily_burn = models.DecimalField(max_digits=20, decimal_places=4)
     available_amount = models.DecimalField(**MONEY)
     estimated_consumption_days = models.PositiveIntegerField(null=True, blank=True)
     estimated_consumption_date = models.DateField(null=True, blank=True)

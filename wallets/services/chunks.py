@@ -4,11 +4,12 @@
 locked in id order: the same rows with fewer round trips; an unexpected error then rolls back the
 whole batch, which the chunk's retry rates again.)
 
-Facts that runs never change (state periods, product codes) are read once per chunk; what a run
-does change (how far each service is rated, which usage is posted, the balance) is read again
-under the account's wallet lock, so a second run over the same accounts, or a chunk executed
-again after a crash, finds the periods already rated and debits nothing twice. The unique
-constraint on a service item's (service, start, end) is the last guard.
+Everything a rating depends on (state periods, how far each service is rated, which usage is
+posted, the balance, charges not yet billed) is read under the accounts' wallet locks (the
+partner API locks the wallets before it changes a service, a period or usage), so a second run
+over the same accounts, or a chunk executed again after a crash, finds the periods already
+rated and debits nothing twice. The unique constraint on a service item's (service, start, end)
+is the last guard.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _services_qs(run: PrepaidBillingRun, account_ids):
 
 
 def _load_periods(run: PrepaidBillingRun, account_ids) -> dict[int, tuple]:
-    """State periods of the chunk's services, set-based (runs never change them)."""
+    """State periods of the batch's services, set-based (read under the wallet locks)."""
     periods: dict[int, list] = defaultdict(list)
     rows = fetch_rows(
         ServiceStatePeriod.objects.filter(
@@ -276,7 +277,7 @@ def _async_commits():
         yield
 
 
-def _process_accounts(run, account_ids, periods, not_billed) -> dict:
+def _process_accounts(run, account_ids) -> dict:
     """Rate and debit accounts in one transaction under their wallet locks; what it wrote.
 
     One account per transaction unless PREPAID_ACCOUNTS_PER_TRANSACTION says more (the wallets
@@ -291,6 +292,8 @@ def _process_accounts(run, account_ids, periods, not_billed) -> dict:
             .order_by("id")
         ):
             wallets[w.account_id].append(w)
+        periods = _load_periods(run, account_ids)
+        not_billed = _not_billed(account_ids)
         services: dict[int, list] = defaultdict(list)
         for account_id, *row in fetch_rows(
             _services_qs(run, account_ids)
@@ -478,14 +481,12 @@ def prepaid_run_process_chunk(*, chunk_id: int) -> int:
         return 0
     PrepaidRunChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1)
     ids = sorted(chunk.account_ids)
-    periods = _load_periods(run, ids)
-    not_billed = _not_billed(ids)
     tally = {"items": 0, "debited": ZERO, "credited": ZERO, "invalid": 0, "errors": 0}
     per = max(1, int(getattr(settings, "PREPAID_ACCOUNTS_PER_TRANSACTION", 100)))
     with _async_commits():
         for start in range(0, len(ids), per):
             batch = ids[start : start + per]
-            for key, value in _process_accounts(run, batch, periods, not_billed).items():
+            for key, value in _process_accounts(run, batch).items():
                 tally[key] += value
         # Counters move with the chunk's done mark (finalisation ties the money out from the
         # rows): an account re-run after a crash counts its still-INVALID services once.

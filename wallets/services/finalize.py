@@ -157,6 +157,17 @@ def prepaid_run_fail(*, run_id: int, error: str) -> PrepaidBillingRun:
     return run
 
 
+def prepaid_chunk_retryable(*, chunk_id: int) -> bool:
+    """The chunk is not done, its run is rating, and it has attempts left."""
+    chunk = PrepaidRunChunk.objects.select_related("run").filter(pk=chunk_id).first()
+    return bool(
+        chunk
+        and not chunk.done
+        and chunk.run.status == Status.IDENTIFICATION_AND_RATING
+        and chunk.attempts < getattr(settings, "PREPAID_CHUNK_ATTEMPTS", 3)
+    )
+
+
 def prepaid_run_chunk_failed(*, chunk_id: int, error: str) -> PrepaidBillingRun | None:
     """After the last allowed attempt of a chunk (each counted as it starts) the run fails."""
     chunk = PrepaidRunChunk.objects.select_related("run__tenant").get(pk=chunk_id)

@@ -16,6 +16,8 @@ from wallets.models import Wallet, WalletTransaction
 
 CENT = Decimal("0.01")
 TOPUP_MAX = Decimal("1000000.00")
+# what a balance column holds (14 digits, 2 decimals): past it a credit is refused, not a 500
+BALANCE_MAX = Decimal("999999999999.99")
 REFERENCE_MAX = 120
 _CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
 
@@ -86,6 +88,12 @@ def wallet_post(
             details={"field": "cause"},
         )
     balance = wallet.balance + amount
+    if balance > BALANCE_MAX:
+        raise DomainError(
+            f"amount: the balance of wallet {wallet.pk} would pass {BALANCE_MAX}",
+            code="balance_limit",
+            details={"wallet": wallet.pk, "field": "amount"},
+        )
     if balance < 0:
         raise DomainError(
             f"amount: a debit of {-amount} exceeds the balance {wallet.balance} "

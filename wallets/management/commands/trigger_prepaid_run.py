@@ -75,3 +75,8 @@ class Command(BaseCommand):
         )
         if run.status == PrepaidBillingRun.Status.FAILED:
             raise SystemExit(1)
+        if o["wait"] and run.is_active:
+            raise CommandError(
+                f"--wait: run {run.pk} is still {run.status} after {o['timeout']} s "
+                "(is a worker running?)"
+            )
