@@ -71,6 +71,7 @@ def wallet_for_account(*, actor: Actor, account_number: str, currency: str | Non
     """The wallet of an account number (the currency is needed only when it has several)."""
     actor.require(S.WALLETS_VIEW)
     qs = Wallet.objects.filter(tenant=actor.tenant, account__number=account_number)
+    currency = (currency or "").strip().upper()  # codes are stored upper-case: "usd" is USD
     if currency:
         qs = qs.filter(currency=currency)
     wallets = list(qs.select_related("account")[:2])

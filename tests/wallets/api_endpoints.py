@@ -2,7 +2,8 @@
 
 Each setup makes a fresh prepaid account of tenant A with a funded wallet (100.00), a POST
 service with an open ACTIVE period, a posted usage record, and a prepaid run with one error
-and one rated item; the account number is the marker tenant B must never see.
+and one rated item, plus a second account with a wallet (where a subscription may move); the
+account number is the marker tenant B must never see.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def _setup(world) -> dict:
     wallet = b.wallet(world.tenant, acc, balance="100.00")
     svc = b.service(world.tenant, acc, price="30.00", period_days=30, rating="POST")
     record = b.usage(world.tenant, svc, "2.50")
+    other = b.account(world.tenant, f"MXW-{n:05d}-B")  # a subscription may move here
+    b.wallet(world.tenant, other)
     run = PrepaidBillingRun.objects.create(tenant=world.tenant, as_of=date(2026, 2, 1))
     PrepaidRunError.objects.create(
         run=run, account=acc, service=svc, code="matrix", message=f"matrix error {number}"
@@ -47,6 +50,7 @@ def _setup(world) -> dict:
     return {
         "n": n,
         "account": number,
+        "other_account": other.number,
         "wallet": wallet.pk,
         "subscription": svc.subscription_id,
         "subscription_external_id": svc.subscription.external_id,
@@ -101,6 +105,16 @@ register(
         "api subscription detail",
         lambda c: f"/api/subscriptions/{c['subscription']}",
         of_tenant=True,
+    ),
+    Endpoint(
+        "api subscription update",
+        "PATCH",
+        lambda c: f"/api/subscriptions/{c['subscription']}",
+        TRIGGER,
+        setup=_setup,
+        data=lambda c: {"account": c["other_account"]},
+        success=frozenset({200}),
+        object_of_tenant=True,
     ),
     _get("api services list", lambda c: "/api/services", of_tenant=False),
     Endpoint(

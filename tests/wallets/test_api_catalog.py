@@ -331,3 +331,69 @@ def test_partner_writes_need_the_run_scope(world, role):
     )
     svc.refresh_from_db()
     assert svc.price_per_period == Decimal("30.00")
+
+
+def test_subscription_patch_moves_it_to_another_account(world):
+    old = b.account(world.tenant, "PP-OLD")
+    old_wallet = b.wallet(world.tenant, old)
+    new_wallet = b.wallet(world.tenant, b.account(world.tenant, "PP-NEW"))
+    svc = b.service(world.tenant, old)
+    client = world.client(MANAGER)
+
+    moved = client.patch(
+        f"/api/subscriptions/{svc.subscription_id}", {"account": "PP-NEW"}, format="json"
+    )
+
+    assert moved.status_code == 200, moved.json()
+    body = moved.json()
+    assert (body["account"], [s["id"] for s in body["services"]]) == ("PP-NEW", [svc.pk])
+    assert client.get(f"/api/services/{svc.pk}").json()["account"] == "PP-NEW"
+    listed = client.get("/api/subscriptions", {"account": "PP-NEW"}).json()["results"]
+    assert [s["id"] for s in listed] == [svc.subscription_id]
+    assert AuditEntry.objects.filter(action="Subscription.update").count() == 1
+    for w in (old_wallet, new_wallet):
+        w.refresh_from_db()
+        assert w.changed_at is not None
+
+
+def test_subscription_patch_refusals(world):
+    acc = b.account(world.tenant, "PP-OLD")
+    b.wallet(world.tenant, acc)
+    b.account(world.tenant, "PP-NO-WALLET")
+    svc = b.service(world.tenant, acc)
+    url = f"/api/subscriptions/{svc.subscription_id}"
+    client = world.client(OWNER)
+
+    no_wallet = client.patch(url, {"account": "PP-NO-WALLET"}, format="json")
+    assert no_wallet.status_code == 409
+    assert no_wallet.json()["error"]["message"].startswith("account_number: account 'PP-NO-")
+    unknown = client.patch(url, {"account": "PP-NOPE"}, format="json")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["message"].startswith("account_number: no account")
+    extra = client.patch(url, {"account": "PP-OLD", "external_id": "X"}, format="json")
+    assert extra.status_code == 400
+    assert "external_id" in extra.json()["error"]["details"]
+    for role in (OPS, VIEWER):
+        denied = world.client(role).patch(url, {"account": "PP-NO-WALLET"}, format="json")
+        assert denied.status_code == 403
+    other = b.service(world.other_tenant, b.account(world.other_tenant, "PP-B"))
+    foreign = client.patch(
+        f"/api/subscriptions/{other.subscription_id}", {"account": "PP-OLD"}, format="json"
+    )
+    assert foreign.status_code == 404
+    assert Subscription.objects.get(pk=svc.subscription_id).account == acc
+    assert not AuditEntry.objects.filter(action="Subscription.update").exists()
+
+
+@pytest.mark.parametrize(("days", "status"), [(3660, 201), (3661, 400)])
+def test_service_period_days_limit_is_the_catalog_limit(world, days, status):
+    acc = b.account(world.tenant, "PP-CAT")
+    Subscription.objects.create(tenant=world.tenant, account=acc, external_id="SUB-API-1")
+    created = world.client(OWNER).post(
+        "/api/services", _service_body(period_days=days), format="json"
+    )
+    assert created.status_code == status, created.json()
+    if status == 400:  # refused by the schema bound, which is the catalog's PERIOD_DAYS_MAX
+        assert "3660" in str(created.json()["error"]["details"]["period_days"])
+    else:
+        assert SubscriptionService.objects.get(external_id="SVC-API-1").period_days == 3660

@@ -53,7 +53,10 @@ def test_load_prepaid_lists_every_error_and_writes_nothing(world, tmp_path):
     message = str(err.value)
     assert "nothing was loaded" in message
     assert "wallets[1].account: no account numbered 'PP-1002'" in message
-    assert "subscriptions[0].services[0].period_days: expected a whole number >= 1" in message
+    assert (
+        "subscriptions[0].services[0].period_days: expected a whole number from 1 to 3660"
+        in message
+    )
     assert "subscriptions[1].account: no account numbered 'PP-1002'" in message
     assert not Wallet.objects.filter(tenant=world.tenant).exists()
     assert not Subscription.objects.filter(tenant=world.tenant).exists()
@@ -115,6 +118,19 @@ def test_topup_wallet_refusals(world, loaded, role, amount, message):
             world.users[role].username,
         )
     assert Wallet.objects.get(account__number="PP-1002").balance == Decimal("8.00")
+
+
+def test_commands_find_the_wallet_by_a_lower_case_currency(world, loaded):
+    # PP-1001 gets a second wallet, so the currency must be named; "usd" is USD
+    b.wallet(world.tenant, b.account(world.tenant, "PP-1001"), currency="EUR", balance="3.00")
+    owner = world.users[S.Role.OWNER].username
+    args = ("--tenant", world.tenant.slug, "--account", "PP-1001", "--currency")
+    out = run("topup_wallet", *args, "usd", "--amount", "5.00", "--reference", "R", "--user", owner)
+    usd = Wallet.objects.get(account__number="PP-1001", currency="USD")
+    assert (out["wallet"], out["balance"]) == (usd.pk, "125.00")
+    assert run("wallet_show", *args, " eur ")["balance"] == "3.00"
+    with pytest.raises(CommandError, match="no wallet in GBP for account 'PP-1001'"):
+        run("wallet_show", *args, "gbp")
 
 
 def test_topup_wallet_refuses_an_outsider_and_an_unknown_account(world, loaded):

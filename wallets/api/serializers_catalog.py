@@ -8,6 +8,7 @@ from core.api.fields import bounded_integer
 from core.api.strict import DayField, StrictSerializer
 from wallets.api.fields import MoneyInField
 from wallets.models import ServiceStatePeriod, SubscriptionService, UsageRecord
+from wallets.services.catalog import PERIOD_DAYS_MAX
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 MAX_PERIODS = 100
@@ -27,6 +28,12 @@ class PrepaidSubscriptionFilterIn(serializers.Serializer):
 class PrepaidSubscriptionIn(StrictSerializer):
     account = serializers.CharField(max_length=40, help_text="account number")
     external_id = serializers.CharField(max_length=80)
+
+
+class PrepaidSubscriptionUpdateIn(StrictSerializer):
+    account = serializers.CharField(
+        max_length=40, required=False, help_text="number of the account to move it to"
+    )
 
 
 class PrepaidServiceBriefOut(serializers.Serializer):
@@ -86,7 +93,7 @@ class PrepaidServiceIn(StrictSerializer):
     external_id = serializers.CharField(max_length=80)
     product = serializers.CharField(max_length=60, help_text="product code")
     price_per_period = MoneyInField()
-    period_days = bounded_integer("int4", min_value=1, max_value=3660)
+    period_days = bounded_integer("int4", min_value=1, max_value=PERIOD_DAYS_MAX)
     rating = serializers.ChoiceField(SubscriptionService.Rating.choices)
     rated_up_to = DayField(
         required=False, allow_null=True, default=None, help_text="first day not yet rated"
@@ -96,7 +103,7 @@ class PrepaidServiceIn(StrictSerializer):
 
 class PrepaidServiceUpdateIn(StrictSerializer):
     price_per_period = MoneyInField(required=False)
-    period_days = bounded_integer("int4", min_value=1, max_value=3660, required=False)
+    period_days = bounded_integer("int4", min_value=1, max_value=PERIOD_DAYS_MAX, required=False)
     product = serializers.CharField(max_length=60, required=False, help_text="product code")
 
 

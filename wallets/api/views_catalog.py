@@ -54,14 +54,30 @@ class SubscriptionListCreateView(OldestFirst, TenantListAPIView):
 
 
 class SubscriptionDetailView(TenantAPIView):
-    """A subscription and its services."""
+    """A subscription and its services; PATCH moves it to another account (one with a wallet)."""
 
-    required_scopes = {"GET": VIEW}
+    required_scopes = {"GET": VIEW, "PATCH": WRITE}
 
     @extend_schema(
         operation_id="prepaid_subscriptions_retrieve", responses=ser.PrepaidSubscriptionDetailOut
     )
     def get(self, request, pk: int):
+        sub = selectors.subscription_get(actor=self.actor, pk=pk)
+        return Response(ser.PrepaidSubscriptionDetailOut(sub).data)
+
+    @extend_schema(
+        operation_id="prepaid_subscriptions_partial_update",
+        request=ser.PrepaidSubscriptionUpdateIn,
+        responses=ser.PrepaidSubscriptionDetailOut,
+    )
+    def patch(self, request, pk: int):
+        form = ser.PrepaidSubscriptionUpdateIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        catalog.subscription_update(
+            actor=self.actor,
+            subscription_id=pk,
+            account_number=form.validated_data.get("account"),
+        )
         sub = selectors.subscription_get(actor=self.actor, pk=pk)
         return Response(ser.PrepaidSubscriptionDetailOut(sub).data)
 

@@ -25,6 +25,7 @@ from wallets.services.ledger import parse_money
 
 EXTERNAL_ID_MAX = 80
 PRODUCT_MAX = 60
+PERIOD_DAYS_MAX = 3660  # the API's schema bound too (one limit for every entry point)
 
 
 def as_date(value, *, field: str, optional: bool = False) -> date | None:
@@ -50,9 +51,12 @@ def as_text(value, *, field: str, limit: int, required: bool = True) -> str:
 
 
 def as_period_days(value, *, field: str = "period_days") -> int:
-    """A whole number of days >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 36600:
-        raise DomainError(f"{field}: expected a whole number >= 1", details={"field": field})
+    """A whole number of days from 1 to PERIOD_DAYS_MAX."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= PERIOD_DAYS_MAX:
+        raise DomainError(
+            f"{field}: expected a whole number from 1 to {PERIOD_DAYS_MAX}",
+            details={"field": field},
+        )
     return value
 
 
@@ -63,8 +67,23 @@ def as_choice(value, choices, *, field: str) -> str:
     return value
 
 
+def lock_wallets(*, tenant_id: int, account_ids) -> list[Wallet]:
+    """Lock the accounts' wallet rows in id order (inside atomic()).
+
+    Every catalog write takes these locks FIRST and only then locks its service or usage row:
+    a prepaid run chunk locks an account's wallets and then updates its services and usage, so
+    the opposite order would deadlock against a run on PostgreSQL.
+    """
+    return list(
+        Wallet.objects.select_for_update(of=("self",))
+        .filter(tenant_id=tenant_id, account_id__in=set(account_ids))
+        .order_by("id")
+    )
+
+
 def touch_wallets(*, tenant_id: int, account_id: int) -> None:
-    """Mark the account's wallets changed now (CHANGED estimation picks them up)."""
+    """Mark the account's wallets changed now (CHANGED estimation picks them up); the caller
+    has locked them with lock_wallets first."""
     Wallet.objects.filter(tenant_id=tenant_id, account_id=account_id).update(
         changed_at=timezone.now()
     )
@@ -90,12 +109,18 @@ def subscription_create(*, actor: Actor, account_number: str, external_id: str) 
     actor.require(S.WALLETS_RUN_TRIGGER)
     external_id = as_text(external_id, field="external_id", limit=EXTERNAL_ID_MAX)
     account = _account(actor, account_number)
+    taken = Conflict(f"external_id: subscription '{external_id}' already exists")
     with transaction.atomic():
+        lock_wallets(tenant_id=actor.tenant.pk, account_ids=[account.pk])
         if Subscription.objects.filter(tenant=actor.tenant, external_id=external_id).exists():
-            raise Conflict(f"external_id: subscription '{external_id}' already exists")
-        sub = Subscription.objects.create(
-            tenant=actor.tenant, account=account, external_id=external_id
-        )
+            raise taken
+        try:
+            with transaction.atomic():  # a concurrent create of the same id: 409, not 500
+                sub = Subscription.objects.create(
+                    tenant=actor.tenant, account=account, external_id=external_id
+                )
+        except IntegrityError:
+            raise taken from None
         touch_wallets(tenant_id=actor.tenant.pk, account_id=account.pk)
         audit_record(
             tenant=actor.tenant,
@@ -103,6 +128,59 @@ def subscription_create(*, actor: Actor, account_number: str, external_id: str) 
             action="Subscription.create",
             obj=sub,
             payload={"account": account.number, "external_id": external_id},
+        )
+    return sub
+
+
+def subscription_update(
+    *, actor: Actor, subscription_id: int, account_number: str | None = None
+) -> Subscription:
+    """Move a subscription (with its services) to another account of the tenant."""
+    actor.require(S.WALLETS_RUN_TRIGGER)
+    with transaction.atomic():
+        old_id = (
+            Subscription.objects.filter(tenant=actor.tenant, pk=subscription_id)
+            .values_list("account_id", flat=True)
+            .first()
+        )
+        if old_id is None:
+            raise NotFound(
+                f"subscription {subscription_id}: not found",
+                details={"subscription": subscription_id},
+            )
+        target = None if account_number is None else _account(actor, account_number)
+        new_id = old_id if target is None else target.pk
+        # the run's lock order: both accounts' wallets (id order), then the subscription row
+        wallets = lock_wallets(tenant_id=actor.tenant.pk, account_ids=[old_id, new_id])
+        sub = (
+            Subscription.objects.select_for_update(of=("self",))
+            .filter(tenant=actor.tenant, pk=subscription_id, account_id=old_id)
+            .select_related("account")
+            .first()
+        )
+        if sub is None:  # moved meanwhile: start again from its new account
+            return subscription_update(
+                actor=actor, subscription_id=subscription_id, account_number=account_number
+            )
+        if new_id == old_id:
+            return sub
+        if not any(w.account_id == new_id for w in wallets):
+            raise Conflict(
+                f"account_number: account '{target.number}' has no wallet; open one first",
+                code="no_wallet",
+                details={"account": target.number},
+            )
+        before = sub.account.number
+        sub.account = target
+        sub.save(update_fields=["account"])
+        for account_id in sorted({old_id, new_id}):
+            touch_wallets(tenant_id=actor.tenant.pk, account_id=account_id)
+        audit_record(
+            tenant=actor.tenant,
+            actor=actor,
+            action="Subscription.update",
+            obj=sub,
+            payload={"account": {"from": before, "to": target.number}},
         )
     return sub
 
@@ -164,21 +242,28 @@ def service_create(
         raise DomainError(
             f"subscription_external_id: no subscription '{sub_id}'", code="unknown_subscription"
         )
+    taken = Conflict(f"external_id: service '{external_id}' already exists")
     with transaction.atomic():
+        lock_wallets(tenant_id=actor.tenant.pk, account_ids=[sub.account_id])
         if SubscriptionService.objects.filter(
             tenant=actor.tenant, external_id=external_id
         ).exists():
-            raise Conflict(f"external_id: service '{external_id}' already exists")
-        service = SubscriptionService.objects.create(
-            tenant=actor.tenant,
-            subscription=sub,
-            external_id=external_id,
-            product=product_for(tenant=actor.tenant, code=code),
-            price_per_period=price,
-            period_days=days,
-            rating=rating,
-            rated_up_to=rated,
-        )
+            raise taken
+        product_row = product_for(tenant=actor.tenant, code=code)
+        try:
+            with transaction.atomic():  # a concurrent create of the same id: 409, not 500
+                service = SubscriptionService.objects.create(
+                    tenant=actor.tenant,
+                    subscription=sub,
+                    external_id=external_id,
+                    product=product_row,
+                    price_per_period=price,
+                    period_days=days,
+                    rating=rating,
+                    rated_up_to=rated,
+                )
+        except IntegrityError:
+            raise taken from None
         ServiceStatePeriod.objects.bulk_create(
             ServiceStatePeriod(tenant=actor.tenant, service=service, state=s, start=a, end=e)
             for s, a, e in spans
@@ -204,14 +289,23 @@ def service_create(
 
 
 def _lock_service(actor: Actor, service_id) -> SubscriptionService:
+    """Lock the account's wallets, then the service row (the prepaid run's lock order)."""
+    account_id = (
+        SubscriptionService.objects.filter(tenant=actor.tenant, pk=service_id)
+        .values_list("subscription__account_id", flat=True)
+        .first()
+    )
+    if account_id is None:
+        raise NotFound(f"service {service_id}: not found", details={"service": service_id})
+    lock_wallets(tenant_id=actor.tenant.pk, account_ids=[account_id])
     service = (
         SubscriptionService.objects.select_for_update(of=("self",))
-        .filter(tenant=actor.tenant, pk=service_id)
+        .filter(tenant=actor.tenant, pk=service_id, subscription__account_id=account_id)
         .select_related("subscription")
         .first()
     )
-    if service is None:
-        raise NotFound(f"service {service_id}: not found", details={"service": service_id})
+    if service is None:  # deleted or moved to another account meanwhile: retry once
+        return _lock_service(actor, service_id)
     return service
 
 
@@ -347,6 +441,27 @@ def usage_create(
     return record
 
 
+def _lock_usage(actor: Actor, usage_id) -> UsageRecord:
+    """Lock the account's wallets, then the usage row (the prepaid run's lock order)."""
+    account_id = (
+        UsageRecord.objects.filter(tenant=actor.tenant, pk=usage_id)
+        .values_list("service__subscription__account_id", flat=True)
+        .first()
+    )
+    if account_id is None:
+        raise NotFound(f"usage record {usage_id}: not found", details={"usage": usage_id})
+    lock_wallets(tenant_id=actor.tenant.pk, account_ids=[account_id])
+    record = (
+        UsageRecord.objects.select_for_update(of=("self",))
+        .filter(tenant=actor.tenant, pk=usage_id, service__subscription__account_id=account_id)
+        .select_related("service__subscription")
+        .first()
+    )
+    if record is None:  # its subscription moved to another account meanwhile: retry
+        return _lock_usage(actor, usage_id)
+    return record
+
+
 def usage_update(
     *,
     actor: Actor,
@@ -367,14 +482,7 @@ def usage_update(
             billing_effective_date, field="billing_effective_date"
         )
     with transaction.atomic():
-        record = (
-            UsageRecord.objects.select_for_update(of=("self",))
-            .filter(tenant=actor.tenant, pk=usage_id)
-            .select_related("service__subscription")
-            .first()
-        )
-        if record is None:
-            raise NotFound(f"usage record {usage_id}: not found", details={"usage": usage_id})
+        record = _lock_usage(actor, usage_id)
         if record.state != UsageRecord.State.POSTED:
             raise Conflict(
                 f"usage record {usage_id}: it is {record.state}; only a POSTED record can change",
