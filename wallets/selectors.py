@@ -27,7 +27,8 @@ RUN_OUT_DAYS = 7
 def _low_filter() -> Q:
     soon = timezone.localdate() + timedelta(days=RUN_OUT_DAYS)
     return (
-        Q(balance__lt=F("stop_service_threshold"))
+        Q(balance__lte=0)
+        | Q(balance__lt=F("stop_service_threshold"))
         | Q(balance__lt=F("min_balance_threshold"))
         | Q(estimated_consumption_date__isnull=False, estimated_consumption_date__lte=soon)
     )

@@ -225,7 +225,7 @@ def test_errors_are_all_named_by_path_and_nothing_is_written(world, accounts, ex
         "subscriptions[0].services[0].price_per_period: expected an amount >= 0",
         "subscriptions[0].services[0].rated_up_to: expected YYYY-MM-DD",
         "subscriptions[0].services[1].rating: expected one of PRE, POST",
-        "subscriptions[0].services[1].period_days: expected a whole number >= 1",
+        "subscriptions[0].services[1].period_days: expected a whole number from 1 to 3660",
         "subscriptions[0].services[1].periods[0].end: expected a date after start",
         "subscriptions[1].services[0].external_id: duplicate 'SVC-1001-DATA' "
         "(also subscriptions[0].services[0])",
@@ -289,7 +289,7 @@ def test_one_bad_field_in_a_big_file_writes_nothing(world, accounts, example):
                     }
                 ]
             },
-            "subscriptions[0].services[0].period_days: expected a whole number >= 1",
+            "subscriptions[0].services[0].period_days: expected a whole number from 1 to 3660",
         ),
         (
             {

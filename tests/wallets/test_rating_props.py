@@ -72,7 +72,7 @@ def test_repeated_runs_tile_the_active_days_and_round_per_item(
         for item in r.items:
             # each item: its ACTIVE days, > 0, priced half-up on its own
             assert item.active_days == active_days(periods, item.start, item.end) > 0
-            assert item.amount == cents(price / period_days * item.active_days)
+            assert item.amount == cents(price * item.active_days / period_days)
             assert item.start >= (origin or item.start)
         if r.rated_up_to is not None and rated_up_to is not None:
             assert r.rated_up_to >= rated_up_to  # never goes back
@@ -89,7 +89,7 @@ def test_repeated_runs_tile_the_active_days_and_round_per_item(
     if origin is not None and rated_up_to is not None:
         assert sum(i.active_days for i in items) == active_days(periods, origin, rated_up_to)
         assert sum((i.amount for i in items), Decimal("0")) == sum(
-            (cents(price / period_days * i.active_days) for i in items), Decimal("0")
+            (cents(price * i.active_days / period_days) for i in items), Decimal("0")
         )
     else:
         assert items == []
