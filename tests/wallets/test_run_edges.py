@@ -90,3 +90,10 @@ def test_wait_that_runs_out_of_time_exits_with_an_error(world):
             "--account", w.account.number, "--wait", "--timeout", "0",
         )  # fmt: skip
     assert PrepaidBillingRun.objects.get(tenant=world.tenant).status == "DRAFT"
+
+
+def test_wallet_audit_actions_read_as_words():
+    from core.labels import label_for
+
+    assert label_for("PrepaidRun.schedule") == "Next prepaid run scheduled"
+    assert label_for("Wallet.topup") == "Wallet topped up"
