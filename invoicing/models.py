@@ -103,7 +103,7 @@ class Account(models.Model):
         "billing.Payer", null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
     )
     # an accounts-receivable classification (prepaid runs filter by it, seed 004)
-    classification = models.CharField(max_length=40, blank=True, default="")
+    classification = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["tenant", "number"]
