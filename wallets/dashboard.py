@@ -10,7 +10,7 @@ from core.actors import Actor
 from core.dashboard import Counter, Panel, register_panel
 from core.templatetags.present import money
 from wallets import selectors as sel
-from wallets.views.common import wallet_state
+from wallets.selectors import wallet_state
 
 SHOWN = 10
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
@@ -32,6 +32,19 @@ def _low_filter() -> Q:
         | Q(balance__lt=F("min_balance_threshold"))
         | Q(estimated_consumption_date__isnull=False, estimated_consumption_date__lte=soon)
     )
+
+
+def wallet_state(wallet: Wallet, today: date) -> str:
+    """'empty' at zero; 'low' below a threshold or running out within RUN_OUT_DAYS; else
+    'healthy': the same rule as the low filter, for one wallet (badges, dashboard panel)."""
+    if wallet.balance <= 0:
+        return "empty"
+    if wallet.balance < max(wallet.min_balance_threshold, wallet.stop_service_threshold):
+        return "low"
+    runout = wallet.estimated_consumption_date
+    if runout is not None and runout <= today + timedelta(days=RUN_OUT_DAYS):
+        return "low"
+    return "healthy"
 
 
 def wallet_list(*, actor: Actor, account: str = "", low: bool = False) -> QuerySet[Wallet]:

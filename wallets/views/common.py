@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from wallets.models import PrepaidBillingRun, Wallet
+from wallets.models import PrepaidBillingRun
 
-LOW_WITHIN_DAYS = 7
 RUN_BADGES = {
     PrepaidBillingRun.Status.DRAFT: "blue",
     PrepaidBillingRun.Status.IDENTIFICATION_AND_RATING: "blue",
@@ -18,21 +15,6 @@ RUN_BADGES = {
     PrepaidBillingRun.Status.FAILED: "red",
 }
 STATE_BADGES = {"healthy": "green", "low": "amber", "empty": "red"}
-
-
-def wallet_state(wallet: Wallet, today: date) -> str:
-    """'empty' at zero; 'low' below the minimum threshold or running out within 7 days; else
-    'healthy' (what the list's badge and the dashboard panel say)."""
-    if wallet.balance <= 0:
-        return "empty"
-    if wallet.balance < wallet.min_balance_threshold or wallet.balance < (
-        wallet.stop_service_threshold
-    ):
-        return "low"
-    runout = wallet.estimated_consumption_date
-    if runout is not None and runout <= today + timedelta(days=LOW_WITHIN_DAYS):
-        return "low"
-    return "healthy"
 
 
 def decorate_run(run: PrepaidBillingRun, now) -> PrepaidBillingRun:

@@ -20,8 +20,9 @@ from wallets import charts
 from wallets import selectors as sel
 from wallets.forms import field_errors, parse_amount
 from wallets.models import Wallet
+from wallets.selectors import wallet_state
 from wallets.services import ledger
-from wallets.views.common import STATE_BADGES, not_found, wallet_state
+from wallets.views.common import STATE_BADGES, not_found
 
 LIST_PAGE, LEDGER_PAGE = 50, 25
 TOPUP_FIELDS = ("amount", "reference")
