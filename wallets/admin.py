@@ -16,17 +16,24 @@ from core import scopes as S
 from core.admin import ReadOnlyAdmin, admin_actor
 from core.exceptions import Conflict, DomainError
 from wallets.models import (
+    BundleComponent,
+    Discount,
     PrepaidBillingRun,
     PrepaidRunChunk,
     PrepaidRunError,
     PrepaidSettings,
+    PricePlan,
+    PricePlanRate,
     Product,
     RatedItem,
     ServiceStatePeriod,
     Subscription,
     SubscriptionService,
+    TaxClass,
+    TaxRate,
     UsageRecord,
     Wallet,
+    WalletDefinition,
     WalletProductConsumption,
     WalletTransaction,
 )
@@ -473,3 +480,16 @@ class RatedItemAdmin(ReadOnlyAdmin):
     list_filter = ["tenant", "kind", "state"]
     search_fields = ["service__external_id", "account__number"]
     raw_id_fields = ["run", "account", "service", "usage"]
+
+
+# issue 18: pricing (placeholder registrations, refined with the pricing services)
+for _model in (
+    BundleComponent,
+    Discount,
+    PricePlan,
+    PricePlanRate,
+    TaxClass,
+    TaxRate,
+    WalletDefinition,
+):
+    admin.site.register(_model, ReadOnlyAdmin)

@@ -7,6 +7,13 @@ Periods are half-open [start, end) and `rated_up_to` is the first day not yet ra
 - `debit_plan(wallet, ratings)` decides, per service in id order with a running available amount,
   whether the service is VALID (debited, capped below the stop-service threshold when the wallet
   restricts) or INVALID (not enough above the minimum balance: nothing debited, nothing rated).
+- Pricing (issue 18): `ServiceFacts.pricing` carries the effective-dated price plan rates,
+  automatic and ad hoc discounts, VAT rates, bundle components and the early-cancellation
+  penalty; a rated period is split wherever one of them changes, and each item keeps
+  net, discount (with the discounts applied), VAT rate, VAT and gross (= amount). Without
+  `pricing` a service rates at its own price, with no discount and no VAT.
+- `debit_plan(..., debit_causes=...)` bills only the items whose cause the active wallet
+  definition lists (credits always apply); the others are kept NOT_BILLED.
 - `estimate(balance=..., services=..., as_of=...)` turns the daily burn of the VALID, ACTIVE
   services into the days (and the date) the balance lasts, per wallet and per product.
 """
@@ -30,7 +37,17 @@ INVALID = "INVALID"
 TO_BE_BILLED = "TO_BE_BILLED"
 TO_BE_CREDITED = "TO_BE_CREDITED"
 CANCELLED = "CANCELLED"
+PENALTY = "PENALTY_EARLY_CANCELLATION"
+PERCENT = "PERCENT"
+FIXED = "FIXED"
+REMAINING_FEES = "REMAINING_FEES"
+PREPAID_BILLING = "PREPAID_BILLING"
+# bundle pricing models ("" = not a bundle; FIXED bundles rate as one service, like BUNDLE)
+BUNDLE = "BUNDLE"
+COMPONENTS = "COMPONENTS"
+BOTH = "BOTH"
 ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,70 @@ class StatePeriod:
     state: str
     start: date
     end: date | None = None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A price plan rate: `price_per_period` per `period_days`, in force from `effective_from`
+    until the next rate (None = the service's own price, in force always)."""
+
+    effective_from: date | None
+    price_per_period: Decimal
+    period_days: int
+
+
+@dataclass(frozen=True)
+class DiscountFacts:
+    """A discount in force on [effective_from, effective_to) (None = open).
+
+    PERCENT: `value` percent of the net; FIXED: `value` per `period_days` (None = the rate's
+    period), prorated by ACTIVE days like the price."""
+
+    code: str
+    name: str
+    kind: str  # "PERCENT" | "FIXED"
+    value: Decimal
+    effective_from: date
+    effective_to: date | None = None
+    period_days: int | None = None
+    automatic: bool = True  # a product's automatic discount; False = ad hoc (one service)
+
+
+@dataclass(frozen=True)
+class VatRate:
+    """A VAT rate in percent, in force from `effective_from` until the next one."""
+
+    effective_from: date
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class ProductPricing:
+    """How one product is priced: its rates (empty = the service's own price; a component
+    needs rates), its automatic discounts and its tax class's VAT rates (empty = no VAT).
+
+    `code` is the caller's key of the product (the run uses the product id); a component
+    item carries it in `Item.component`."""
+
+    code: str
+    rates: tuple[Rate, ...] = ()
+    discounts: tuple[DiscountFacts, ...] = ()
+    vat: tuple[VatRate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Everything that prices a service beyond its own price (issue 18)."""
+
+    product: ProductPricing
+    bundle_pricing: str = ""  # "" | "FIXED" | "BUNDLE" | "COMPONENTS" | "BOTH"
+    # component products, each with its rates for this bundle, else its standalone rates
+    components: tuple[ProductPricing, ...] = ()
+    ad_hoc: tuple[DiscountFacts, ...] = ()  # this service's ad hoc discounts
+    binding_end: date | None = None  # exclusive: a cancellation before it is penalised
+    penalty_kind: str = ""  # "" | "REMAINING_FEES" | "FIXED"
+    penalty_amount: Decimal | None = None  # FIXED penalties
+    penalties_charged: frozenset[date] = frozenset()  # cancellation dates already penalised
 
 
 @dataclass(frozen=True)
@@ -53,6 +134,7 @@ class ServiceFacts:
     rating: str  # "PRE" | "POST"
     rated_up_to: date | None
     periods: tuple[StatePeriod, ...]
+    pricing: Pricing | None = None  # None: the service's own price, no discount, no VAT
 
 
 @dataclass(frozen=True)
@@ -67,18 +149,82 @@ class UsageFacts:
 
 
 @dataclass(frozen=True)
+class AppliedDiscount:
+    """A discount in force on an item and the amount it took off."""
+
+    code: str
+    name: str
+    kind: str
+    value: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Item:
-    """A rated item: a service period or a usage record (on [d, d+1) of its effective date)."""
+    """A rated item: a service period (or a part of one, split where its price, discounts or
+    VAT rate change), a usage record (on [d, d+1) of its effective date) or an
+    early-cancellation penalty ([cancellation, binding_end)).
+
+    `amount` is the signed gross: net - discount + vat, charges > 0, credits < 0."""
 
     service_id: int
-    kind: str  # "SERVICE" | "USAGE"
+    kind: str  # "SERVICE" | "USAGE" | "PENALTY_EARLY_CANCELLATION"
     start: date
     end: date  # exclusive
-    active_days: int  # ACTIVE days of a service period; 0 for a usage record
-    amount: Decimal  # signed, cents: charges > 0, credits < 0
+    active_days: int  # ACTIVE days of a service period; 0 for usage and penalties
+    amount: Decimal  # signed gross, cents
     price_per_period: Decimal | None = None
     period_days: int | None = None
     usage_id: int | None = None
+    net: Decimal | None = None  # None: = amount (no discount, no VAT)
+    discount: Decimal = ZERO
+    vat_rate: Decimal = ZERO  # percent
+    vat: Decimal = ZERO
+    discounts: tuple[AppliedDiscount, ...] = ()
+    component: str | None = None  # a bundle component's product key
+    rate_from: date | None = None  # the rate's effective_from (None = the service's own price)
+    reasons: tuple[str, ...] = ()  # why the item starts or ends inside its rated period
+    existing_id: int | None = None  # a NOT_BILLED item stored by an earlier run (debit plans)
+
+    @property
+    def gross(self) -> Decimal:
+        """What the wallet is debited (credited when negative)."""
+        return self.amount
+
+    @property
+    def net_amount(self) -> Decimal:
+        """The undiscounted, untaxed amount."""
+        return self.amount if self.net is None else self.net
+
+    @property
+    def cause(self) -> str:
+        """The wallet definition cause that debits this item."""
+        return USAGE if self.kind == USAGE else PREPAID_BILLING
+
+    @property
+    def identity(self) -> str:
+        """Unique per service (issue 18): kind, period, component, rate, discounts, VAT rate.
+
+        A penalty is unique per cancellation date."""
+        if self.kind == PENALTY:
+            return f"{PENALTY}|{self.start.isoformat()}"
+        if self.kind == USAGE:
+            return f"{USAGE}|{self.usage_id}"
+        return "|".join(
+            (
+                self.kind,
+                self.start.isoformat(),
+                self.end.isoformat(),
+                self.component or "",
+                self.rate_from.isoformat() if self.rate_from else "",
+                ",".join(sorted(d.code for d in self.discounts)),
+                _pct(self.vat_rate),
+            )
+        )
+
+
+def _pct(value) -> str:
+    return format(Decimal(value).quantize(Decimal("0.0001")), "f")
 
 
 @dataclass(frozen=True)
@@ -144,23 +290,220 @@ def first_active_day(periods: Sequence[StatePeriod]) -> date | None:
     return min(starts) if starts else None
 
 
-def _period_item(service: ServiceFacts, start: date, end: date) -> Item | None:
-    """The item of [start, end): price / period_days x ACTIVE days, half-up; None with 0 days."""
-    days = active_days(service.periods, start, end)
-    if days == 0:
-        return None
-    # multiply before dividing: an exact half cent (1.07 x 14 / 28 = 0.535) must stay exact
-    amount = cents(Decimal(service.price_per_period) * days / service.period_days)
-    return Item(
-        service_id=service.id,
-        kind=SERVICE,
-        start=start,
-        end=end,
-        active_days=days,
-        amount=amount,
-        price_per_period=Decimal(service.price_per_period),
-        period_days=service.period_days,
-    )
+def _lines(service: ServiceFacts, pricing: Pricing) -> list[tuple[str | None, ProductPricing]]:
+    """What a service's periods are priced by: (component key or None, its pricing)."""
+    main = pricing.product
+    if not main.rates:
+        own = Rate(None, Decimal(service.price_per_period), service.period_days)
+        main = ProductPricing(code=main.code, rates=(own,), discounts=main.discounts, vat=main.vat)
+    if pricing.bundle_pricing == COMPONENTS:
+        lines = [(c.code, c) for c in pricing.components]
+    elif pricing.bundle_pricing == BOTH:
+        lines = [(None, main)] + [(c.code, c) for c in pricing.components]
+    else:
+        lines = [(None, main)]
+    if not lines:
+        raise ValueError(f"service {service.id}: bundle: expected at least one component")
+    for key, line in lines:
+        if not line.rates:
+            raise ValueError(f"service {service.id}: component {key}: no price plan rate")
+    return lines
+
+
+def _rate_at(service: ServiceFacts, rates: Sequence[Rate], day: date) -> Rate:
+    """The rate in force on `day`."""
+    found = None
+    for r in sorted(rates, key=lambda r: r.effective_from or date.min):
+        if r.effective_from is None or r.effective_from <= day:
+            found = r
+    if found is None:
+        raise ValueError(f"service {service.id}: no price plan rate in force on {day.isoformat()}")
+    if found.period_days < 1:
+        raise ValueError(f"service {service.id}: period_days: expected a whole number >= 1")
+    if Decimal(found.price_per_period) < 0:
+        raise ValueError(f"service {service.id}: price_per_period: expected an amount >= 0")
+    return found
+
+
+def _vat_at(vat: Sequence[VatRate], day: date) -> Decimal:
+    """The VAT rate (percent) in force on `day`; 0 before the first one or with none."""
+    rate = Decimal(0)
+    for v in sorted(vat, key=lambda v: v.effective_from):
+        if v.effective_from <= day:
+            rate = Decimal(v.rate)
+    return rate
+
+
+def _in_force(d: DiscountFacts, day: date) -> bool:
+    return d.effective_from <= day and (d.effective_to is None or day < d.effective_to)
+
+
+def _changes(line: ProductPricing, discounts: Sequence[DiscountFacts], day: date) -> list[str]:
+    """What changes on `day` (why an item starts or ends there)."""
+    said = []
+    if any(r.effective_from == day for r in line.rates):
+        said.append("price plan rate changes")
+    for d in discounts:
+        if d.effective_from == day:
+            said.append(f"discount {d.code} starts")
+        if d.effective_to == day:
+            said.append(f"discount {d.code} ends")
+    if any(v.effective_from == day for v in line.vat):
+        said.append("VAT rate changes")
+    return said
+
+
+def _discounted(
+    net: Decimal, days: int, rate: Rate, discounts: Sequence[DiscountFacts]
+) -> tuple[Decimal, tuple[AppliedDiscount, ...]]:
+    """Percentages first (summed, at most 100 %), then fixed amounts; never below zero."""
+    percents = sorted((d for d in discounts if d.kind == PERCENT), key=lambda d: d.code)
+    fixed = sorted((d for d in discounts if d.kind != PERCENT), key=lambda d: d.code)
+    applied: list[AppliedDiscount] = []
+    total_pct = min(sum((Decimal(d.value) for d in percents), Decimal(0)), HUNDRED)
+    pct_amount = cents(net * total_pct / HUNDRED)
+    taken = ZERO
+    for n, d in enumerate(percents):
+        if n == len(percents) - 1:
+            amount = pct_amount - taken
+        else:
+            amount = min(cents(net * Decimal(d.value) / HUNDRED), pct_amount - taken)
+        taken += amount
+        applied.append(AppliedDiscount(d.code, d.name, d.kind, Decimal(d.value), amount))
+    remaining = net - pct_amount
+    for d in fixed:
+        per = d.period_days or rate.period_days
+        if per < 1:
+            raise ValueError(f"discount {d.code}: period_days: expected a whole number >= 1")
+        amount = min(cents(Decimal(d.value) * days / per), remaining)
+        remaining -= amount
+        applied.append(AppliedDiscount(d.code, d.name, d.kind, Decimal(d.value), amount))
+    return net - remaining, tuple(applied)
+
+
+def _line_items(
+    service: ServiceFacts,
+    pricing: Pricing,
+    component: str | None,
+    line: ProductPricing,
+    start: date,
+    end: date,
+) -> list[Item]:
+    """The items of one line over the rated period [start, end), split at every change."""
+    discounts = [*line.discounts, *pricing.ad_hoc]
+    cuts = {start, end}
+    for r in line.rates:
+        if r.effective_from is not None and start < r.effective_from < end:
+            cuts.add(r.effective_from)
+    for d in discounts:
+        for day in (d.effective_from, d.effective_to):
+            if day is not None and start < day < end:
+                cuts.add(day)
+    for v in line.vat:
+        if start < v.effective_from < end:
+            cuts.add(v.effective_from)
+    bounds = sorted(cuts)
+    items = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        days = active_days(service.periods, a, b)
+        if days == 0:
+            continue
+        rate = _rate_at(service, line.rates, a)
+        price = Decimal(rate.price_per_period)
+        # multiply before dividing: an exact half cent (1.07 x 14 / 28 = 0.535) must stay exact
+        net = cents(price * days / rate.period_days)
+        in_force = [d for d in discounts if _in_force(d, a)]
+        discount, applied = _discounted(net, days, rate, in_force)
+        vat_rate = _vat_at(line.vat, a)
+        vat = cents((net - discount) * vat_rate / HUNDRED)
+        reasons = []
+        if a != start:
+            reasons += [f"starts {a.isoformat()}: {c}" for c in _changes(line, discounts, a)]
+        if b != end:
+            reasons += [f"ends {b.isoformat()}: {c}" for c in _changes(line, discounts, b)]
+        items.append(
+            Item(
+                service_id=service.id,
+                kind=SERVICE,
+                start=a,
+                end=b,
+                active_days=days,
+                amount=net - discount + vat,
+                price_per_period=price,
+                period_days=rate.period_days,
+                net=net,
+                discount=discount,
+                vat_rate=vat_rate,
+                vat=vat,
+                discounts=applied,
+                component=component,
+                rate_from=rate.effective_from,
+                reasons=tuple(reasons),
+            )
+        )
+    return items
+
+
+def _period_items(service: ServiceFacts, start: date, end: date) -> list[Item]:
+    """The items of the rated period [start, end): one per line and per stretch of the same
+    rate, discounts and VAT rate, each prorated by its ACTIVE days; none with 0 days."""
+    pricing = service.pricing or Pricing(product=ProductPricing(code=service.product))
+    items = []
+    for component, line in _lines(service, pricing):
+        items += _line_items(service, pricing, component, line, start, end)
+    return items
+
+
+def _penalties(service: ServiceFacts, as_of: date) -> list[Item]:
+    """One penalty per cancellation before the binding end, not yet charged, by as_of."""
+    pricing = service.pricing
+    if pricing is None or not pricing.penalty_kind or pricing.binding_end is None:
+        return []
+    binding_end = pricing.binding_end
+    items = []
+    for c in sorted({p.start for p in service.periods if p.state == CANCELLED}):
+        if c >= binding_end or c > as_of or c in pricing.penalties_charged:
+            continue
+        price = period_days = rate_from = None
+        if pricing.penalty_kind == FIXED:
+            if pricing.penalty_amount is None or Decimal(pricing.penalty_amount) < 0:
+                raise ValueError(f"service {service.id}: penalty_amount: expected an amount >= 0")
+            net = cents(Decimal(pricing.penalty_amount))
+        else:
+            days = (binding_end - c).days
+            net = ZERO
+            lines = _lines(service, pricing)
+            for _, line in lines:
+                rate = _rate_at(service, line.rates, c)
+                net += cents(Decimal(rate.price_per_period) * days / rate.period_days)
+                if len(lines) == 1:
+                    price, period_days = Decimal(rate.price_per_period), rate.period_days
+                    rate_from = rate.effective_from
+        vat_rate = _vat_at(pricing.product.vat, c)
+        vat = cents(net * vat_rate / HUNDRED)
+        if net + vat <= 0:
+            continue
+        items.append(
+            Item(
+                service_id=service.id,
+                kind=PENALTY,
+                start=c,
+                end=binding_end,
+                active_days=0,
+                amount=net + vat,
+                price_per_period=price,
+                period_days=period_days,
+                net=net,
+                vat_rate=vat_rate,
+                vat=vat,
+                rate_from=rate_from,
+                reasons=(
+                    f"cancelled {c.isoformat()}, before the binding period ends "
+                    f"{binding_end.isoformat()}",
+                ),
+            )
+        )
+    return items
 
 
 def _usage_item(service_id: int, u: UsageFacts) -> Item:
@@ -177,6 +520,7 @@ def _usage_item(service_id: int, u: UsageFacts) -> Item:
         active_days=0,
         amount=amount,
         usage_id=u.id,
+        net=amount,
     )
 
 
@@ -198,9 +542,7 @@ def rate_service(service: ServiceFacts, usage: Sequence[UsageFacts], as_of: date
     if service.rating == POST:
         r = service.rated_up_to if service.rated_up_to is not None else first
         if r is not None and r < as_of:
-            item = _period_item(service, r, as_of)
-            if item is not None:
-                items.append(item)
+            items += _period_items(service, r, as_of)
             new_rated = as_of
     else:
         if service.rated_up_to is not None:
@@ -209,9 +551,7 @@ def rate_service(service: ServiceFacts, usage: Sequence[UsageFacts], as_of: date
             r = None if first is None else max(first, as_of)
         step = timedelta(days=service.period_days)
         while r is not None and r <= as_of:
-            item = _period_item(service, r, r + step)
-            if item is not None:
-                items.append(item)
+            items += _period_items(service, r, r + step)
             r = r + step
             new_rated = r
     for u in usage:
@@ -219,7 +559,9 @@ def rate_service(service: ServiceFacts, usage: Sequence[UsageFacts], as_of: date
             continue
         if u.billing_effective_date <= as_of:
             items.append(_usage_item(service.id, u))
-    items.sort(key=lambda i: (i.start, i.kind != SERVICE, i.usage_id or 0))
+    items += _penalties(service, as_of)
+    order = {SERVICE: 0, PENALTY: 1, USAGE: 2}
+    items.sort(key=lambda i: (i.start, order[i.kind], i.component or "", i.usage_id or 0))
     return ServiceRating(
         service_id=service.id,
         items=tuple(items),
@@ -241,13 +583,22 @@ class WalletFacts:
 
 @dataclass(frozen=True)
 class ServiceOutcome:
-    """What happens to one service: its state, the items it keeps and what each one debits."""
+    """What happens to one service: its state, the items it keeps and what each one debits.
+
+    `billed[i]` says whether items[i] is billed now (its cause may debit, or it is a credit);
+    an item not billed is kept NOT_BILLED with a debit of 0 for a later run."""
 
     service_id: int
-    state: str | None  # "VALID" | "INVALID" | None (nothing identified: unchanged)
-    items: tuple[Item, ...]  # empty when INVALID; credits first, then charges
+    # "VALID" | "INVALID" | None (nothing billable: the prepayment state is unchanged)
+    state: str | None
+    items: tuple[Item, ...]  # empty when INVALID; credits first, then charges, then not billed
     debits: tuple[Decimal, ...]  # one per item: >0 debit, <0 credit, 0 none
     rated_up_to: date | None  # new value (unchanged when INVALID or nothing identified)
+    billed: tuple[bool, ...] = ()  # one per item (empty = all billed)
+
+    def is_billed(self, index: int) -> bool:
+        """items[index] is billed now."""
+        return not self.billed or self.billed[index]
 
 
 @dataclass(frozen=True)
@@ -261,8 +612,20 @@ class DebitPlan:
     credited: Decimal = field(default=ZERO)  # sum of credits, positive (beyond the contract)
 
 
-def debit_plan(wallet: WalletFacts, ratings: Sequence[ServiceRating]) -> DebitPlan:
-    """Plan a wallet's debits: min-balance rule, stop-service cap, credits always applied."""
+def may_debit(item: Item, debit_causes: frozenset[str] | None) -> bool:
+    """The item is billed now: no wallet definition, its cause is listed, or it is a credit."""
+    return debit_causes is None or item.amount < 0 or item.cause in debit_causes
+
+
+def debit_plan(
+    wallet: WalletFacts,
+    ratings: Sequence[ServiceRating],
+    debit_causes: frozenset[str] | None = None,
+) -> DebitPlan:
+    """Plan a wallet's debits: min-balance rule, stop-service cap, credits always applied.
+
+    `debit_causes` (the active wallet definition's; None = every cause) leaves the items whose
+    cause is not listed rated but NOT_BILLED: they neither debit nor count for the minimum."""
     available = Decimal(wallet.available)
     minimum = Decimal(wallet.min_balance_threshold)
     stop = Decimal(wallet.stop_service_threshold)
@@ -274,16 +637,29 @@ def debit_plan(wallet: WalletFacts, ratings: Sequence[ServiceRating]) -> DebitPl
         if not rating.identified:
             outcomes.append(ServiceOutcome(rating.service_id, None, (), (), rating.rated_up_to))
             continue
-        total = rating.total
+        billable = [i for i in rating.items if may_debit(i, debit_causes)]
+        held = [i for i in rating.items if not may_debit(i, debit_causes)]
+        if held and not billable:
+            # rated, nothing may debit: kept NOT_BILLED, the prepayment state is unchanged
+            outcomes.append(
+                ServiceOutcome(
+                    rating.service_id,
+                    None,
+                    tuple(held),
+                    tuple(ZERO for _ in held),
+                    rating.rated_up_to,
+                    tuple(False for _ in held),
+                )
+            )
+            continue
+        total = sum((i.amount for i in billable), ZERO)
         if total > 0 and available - total < minimum:
             outcomes.append(
                 ServiceOutcome(rating.service_id, INVALID, (), (), rating.previous_rated_up_to)
             )
             continue
         # credits first: a later credit never lets an earlier charge overdraw the wallet
-        ordered = [i for i in rating.items if i.amount < 0] + [
-            i for i in rating.items if i.amount >= 0
-        ]
+        ordered = [i for i in billable if i.amount < 0] + [i for i in billable if i.amount >= 0]
         debits: list[Decimal] = []
         for item in ordered:
             debit = item.amount
@@ -298,7 +674,12 @@ def debit_plan(wallet: WalletFacts, ratings: Sequence[ServiceRating]) -> DebitPl
             debits.append(debit)
         outcomes.append(
             ServiceOutcome(
-                rating.service_id, VALID, tuple(ordered), tuple(debits), rating.rated_up_to
+                rating.service_id,
+                VALID,
+                tuple(ordered + held),
+                tuple(debits + [ZERO] * len(held)),
+                rating.rated_up_to,
+                tuple([True] * len(ordered) + [False] * len(held)) if held else (),
             )
         )
     return DebitPlan(
@@ -308,6 +689,41 @@ def debit_plan(wallet: WalletFacts, ratings: Sequence[ServiceRating]) -> DebitPl
         debited=debited,
         credited=credited,
     )
+
+
+@dataclass(frozen=True)
+class BurnLine:
+    """A product's gross price per period for a service on a day (estimates' daily burn)."""
+
+    product: str
+    gross_per_period: Decimal  # unrounded: rate - discounts + VAT
+    period_days: int
+
+
+def burn_lines(service: ServiceFacts, on: date) -> tuple[BurnLine, ...]:
+    """What the service burns per period on `on`, per line (the product or each component),
+    gross: discounts in force taken off (percentages, then fixed amounts scaled to the rate's
+    period, never below zero), VAT added. A line with no rate in force on `on` burns nothing."""
+    pricing = service.pricing or Pricing(product=ProductPricing(code=service.product))
+    out = []
+    for component, line in _lines(service, pricing):
+        try:
+            rate = _rate_at(service, line.rates, on)
+        except ValueError:
+            continue
+        price = Decimal(rate.price_per_period)
+        in_force = [d for d in (*line.discounts, *pricing.ad_hoc) if _in_force(d, on)]
+        pct = min(
+            sum((Decimal(d.value) for d in in_force if d.kind == PERCENT), Decimal(0)), HUNDRED
+        )
+        left = price - price * pct / HUNDRED
+        for d in in_force:
+            if d.kind != PERCENT:
+                left -= Decimal(d.value) * rate.period_days / (d.period_days or rate.period_days)
+        left = max(left, Decimal(0))
+        gross = left + left * _vat_at(line.vat, on) / HUNDRED
+        out.append(BurnLine(component or line.code, gross, rate.period_days))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,14 @@
 """Wallets, subscriptions and prepaid billing runs (SPEC 7, seed 004)."""
 
+from wallets.models.pricing import (
+    BundleComponent,
+    Discount,
+    PricePlan,
+    PricePlanRate,
+    TaxClass,
+    TaxRate,
+    WalletDefinition,
+)
 from wallets.models.runs import PrepaidBillingRun, PrepaidRunChunk, PrepaidRunError, RatedItem
 from wallets.models.subscriptions import (
     Product,
@@ -16,6 +25,13 @@ from wallets.models.wallets import (
 )
 
 __all__ = [
+    "BundleComponent",
+    "Discount",
+    "PricePlan",
+    "PricePlanRate",
+    "TaxClass",
+    "TaxRate",
+    "WalletDefinition",
     "PrepaidBillingRun",
     "PrepaidRunChunk",
     "PrepaidRunError",

@@ -60,6 +60,16 @@ class PrepaidBillingRun(ConcurrentTransitionMixin, models.Model):
     errors_count = models.PositiveIntegerField(default=0)
     wallets_estimated = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True)
+    # the active wallet definition when the run started, and the causes it let debit
+    # (null = no definition: every cause debits)
+    wallet_definition = models.ForeignKey(
+        "wallets.WalletDefinition",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    debit_causes = models.JSONField(null=True, blank=True)
     summary = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -73,6 +83,11 @@ class PrepaidBillingRun(ConcurrentTransitionMixin, models.Model):
     def is_active(self) -> bool:
         """Draft or rating (screens poll it)."""
         return self.status in (self.Status.DRAFT, self.Status.IDENTIFICATION_AND_RATING)
+
+    @property
+    def debits_prepaid_billing(self) -> bool:
+        """Prepaid billing may debit the wallets in this run (no definition, or it is listed)."""
+        return self.debit_causes is None or "PREPAID_BILLING" in self.debit_causes
 
     @property
     def percent(self) -> int | None:
@@ -172,6 +187,7 @@ class RatedItem(models.Model):
     class Kind(models.TextChoices):
         SERVICE = "SERVICE", "Service period"
         USAGE = "USAGE", "Usage record"
+        PENALTY = "PENALTY_EARLY_CANCELLATION", "Early-cancellation penalty"
 
     class Sign(models.TextChoices):
         POSITIVE = "POSITIVE", "Positive (charge)"
@@ -194,14 +210,28 @@ class RatedItem(models.Model):
         on_delete=models.PROTECT,
         related_name="rated_item",
     )
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
     start = models.DateField()
     end = models.DateField()  # exclusive
     active_days = models.PositiveIntegerField(default=0)
     # the price in force when rated: a later price change never touches this item
     price_per_period = models.DecimalField(null=True, blank=True, **MONEY)
     period_days = models.PositiveIntegerField(null=True, blank=True)
-    amount = models.DecimalField(**MONEY)  # signed: charges positive, credits negative
+    amount = models.DecimalField(**MONEY)  # signed gross: charges positive, credits negative
+    # issue 18: the breakdown (gross = net - discount + vat), what priced it and why it was split
+    component = models.ForeignKey(
+        "wallets.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rate_from = models.DateField(null=True, blank=True)  # the price plan rate's effective_from
+    net = models.DecimalField(default=0, db_default=0, **MONEY)
+    discount = models.DecimalField(default=0, db_default=0, **MONEY)
+    vat_rate = models.DecimalField(default=0, db_default=0, max_digits=7, decimal_places=4)
+    vat = models.DecimalField(default=0, db_default=0, **MONEY)
+    gross = models.DecimalField(default=0, db_default=0, **MONEY)
+    discounts = models.JSONField(default=list, blank=True)  # [{code, name, kind, value, amount}]
+    reasons = models.JSONField(default=list, blank=True)  # why the item starts/ends where it does
+    # unique per service: kind, start, end, component, rate, discounts, VAT rate (rating.py)
+    identity = models.CharField(max_length=255, default="", db_default="")
     sign = models.CharField(max_length=8, choices=Sign.choices)
     debited = models.DecimalField(default=0, **MONEY)  # what the wallet gave (capped or not)
     state = FSMField(default=State.NOT_BILLED, choices=State.choices, protected=True)
@@ -212,9 +242,9 @@ class RatedItem(models.Model):
         indexes = [models.Index(fields=["service", "start"], name="rated_item_service_idx")]
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "start", "end"],
-                condition=Q(kind="SERVICE"),
-                name="uniq_rated_service_period",
+                fields=["service", "identity"],
+                condition=~Q(kind="USAGE"),
+                name="uniq_rated_item_identity",
             ),
             models.CheckConstraint(
                 condition=Q(end__gte=models.F("start")), name="item_end_ge_start"

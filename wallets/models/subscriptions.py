@@ -15,13 +15,41 @@ class Product(models.Model):
     """What a service sells; estimates are kept per product."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+
+    class BundlePricing(models.TextChoices):
+        NONE = "", "Not a bundle"
+        FIXED = "FIXED", "Fixed bundle (rated as one service)"
+        BUNDLE = "BUNDLE", "Flexible bundle: the bundle's rate"
+        COMPONENTS = "COMPONENTS", "Flexible bundle: each component's rate"
+        BOTH = "BOTH", "Flexible bundle: the bundle's and each component's rate"
+
+    class PenaltyKind(models.TextChoices):
+        NONE = "", "No early-cancellation penalty"
+        REMAINING_FEES = "REMAINING_FEES", "Fees of the remaining binding days"
+        FIXED = "FIXED", "Fixed amount"
+
     code = models.CharField(max_length=60)
     name = models.CharField(max_length=200, blank=True)
+    # issue 18: VAT, flexible bundles, early-cancellation penalty (db defaults: COPY inserts)
+    tax_class = models.ForeignKey(
+        "wallets.TaxClass", null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    bundle_pricing = models.CharField(
+        max_length=10, choices=BundlePricing.choices, blank=True, default="", db_default=""
+    )
+    penalty_kind = models.CharField(
+        max_length=14, choices=PenaltyKind.choices, blank=True, default="", db_default=""
+    )
+    penalty_amount = models.DecimalField(null=True, blank=True, **MONEY)  # FIXED penalties
 
     class Meta:
         ordering = ["tenant", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "code"], name="uniq_product_tenant_code")
+            models.UniqueConstraint(fields=["tenant", "code"], name="uniq_product_tenant_code"),
+            models.CheckConstraint(
+                condition=~Q(penalty_kind="FIXED") | Q(penalty_amount__gte=0),
+                name="product_fixed_penalty_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,6 +104,8 @@ class SubscriptionService(models.Model):
         max_length=7, choices=PrepaymentState.choices, default=PrepaymentState.VALID
     )
     prepayment_checked_at = models.DateTimeField(null=True, blank=True)
+    # the binding period ends here (exclusive): a cancellation before it is penalised
+    binding_end = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -190,6 +190,16 @@ ITEM_FIELDS = (
     "debited",
     "state",
     "created_at",
+    "component",
+    "rate_from",
+    "net",
+    "discount",
+    "vat_rate",
+    "vat",
+    "gross",
+    "discounts",
+    "reasons",
+    "identity",
 )
 LEDGER_FIELDS = (
     "tenant",
@@ -226,6 +236,25 @@ def _item_row(run, account_id, item, debit, now) -> tuple:
         debit,
         RatedItem.State.BILLED,
         now,
+        int(item.component) if item.component else None,
+        item.rate_from,
+        item.net_amount,
+        item.discount,
+        item.vat_rate,
+        item.vat,
+        item.amount,
+        [
+            {
+                "code": d.code,
+                "name": d.name,
+                "kind": d.kind,
+                "value": str(d.value),
+                "amount": str(d.amount),
+            }
+            for d in item.discounts
+        ],
+        list(item.reasons),
+        item.identity,
     )
 
 
@@ -381,7 +410,7 @@ def _ledger_rows(*, wallet: Wallet, run, entries, ids, now) -> list[tuple]:
             else WalletTransaction.Cause.USAGE
         )
         kind = WalletTransaction.Kind.CREDIT if amount > 0 else WalletTransaction.Kind.DEBIT
-        item_id = ids[(item.service_id, item.kind, item.start, item.usage_id)]
+        item_id = ids[(item.service_id, item.identity)]
         rows.append(
             (
                 run.tenant_id,
@@ -443,7 +472,7 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
     ]
     ids: dict[tuple, int] = {}
     if items:
-        keys = [(r[3], r[5], r[6], r[4]) for r in items]  # service, kind, start, usage: unique
+        keys = [(r[3], r[-1]) for r in items]  # service, identity: unique
         ids = dict(zip(keys, _insert_items(run, items), strict=True))
     ledger, touched, updates, usage, errors = [], [], [], [], []
     for acc in changed.values():
