@@ -5,8 +5,12 @@ ledger), one subscription and K services (two in three post-rated, one in three 
 products, one ACTIVE period each), and one posted usage record for every tenth service; written
 with COPY, not timed, no audit entries (bench data). The clock covers trigger, start, every chunk
 (one transaction per account under its wallet lock: rated items, ledger rows, services, usage,
-counters and one audit entry) and finalisation. The floor is one set-based read of the facts a
-run must read (services with their periods and the wallets), measured in the same process.
+counters and one audit entry) and finalisation. With `--pricing` (issue 18) every product has a
+tax class whose VAT rate changes on 2026-02-01, DATA has a price plan whose rate changes on
+2026-02-15 and VOICE a 10 % automatic discount ending 2026-03-01, so post-rated periods are split
+three ways and every item carries a discount/VAT breakdown. The floor is one set-based read of
+the facts a run must read (services with their periods and the wallets), measured in the same
+process.
 """
 
 from __future__ import annotations
@@ -26,7 +30,37 @@ START = date(2026, 1, 1)
 OPENING = Decimal("1000.00")
 
 
-def _setup(tenant, services: int, per_account: int) -> None:
+def _pricing(tenant, products: list[int]) -> None:
+    """VAT for every product (20 %, then 21 % from 2026-02-01), a DATA price plan (9.99 a
+    30-day period, then 12.99 from 2026-02-15), a 10 % VOICE discount until 2026-03-01."""
+    from wallets.models import Discount, PricePlan, PricePlanRate, Product, TaxClass, TaxRate
+
+    tax = TaxClass.objects.create(tenant=tenant, code="VAT")
+    for day, rate in ((date(2020, 1, 1), "20"), (date(2026, 2, 1), "21")):
+        TaxRate.objects.create(tenant=tenant, tax_class=tax, effective_from=day, rate=Decimal(rate))
+    Product.objects.filter(pk__in=products).update(tax_class=tax)
+    plan = PricePlan.objects.create(tenant=tenant, code="DATA-PLAN", product_id=products[0])
+    for day, price in ((date(2020, 1, 1), "9.99"), (date(2026, 2, 15), "12.99")):
+        PricePlanRate.objects.create(
+            tenant=tenant,
+            plan=plan,
+            effective_from=day,
+            price_per_period=Decimal(price),
+            period_days=30,
+        )
+    Discount.objects.create(
+        tenant=tenant,
+        code="VOICE-10",
+        name="Voice 10 %",
+        product_id=products[1],
+        kind="PERCENT",
+        value=Decimal("10"),
+        effective_from=date(2020, 1, 1),
+        effective_to=date(2026, 3, 1),
+    )
+
+
+def _setup(tenant, services: int, per_account: int, pricing: bool = False) -> None:
     from invoicing.models import Account
     from wallets.models import (
         Product,
@@ -147,6 +181,8 @@ def _setup(tenant, services: int, per_account: int) -> None:
                 for s in svc_ids[::10]
             ),
         )
+    if pricing:
+        _pricing(tenant, products)
     if connection.vendor == "postgresql":  # as autovacuum would, before anyone reads it
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -187,9 +223,16 @@ def _args(parser) -> None:
         default=None,
         help="PREPAID_ACCOUNTS_PER_TRANSACTION for this run (default: the setting, 1)",
     )
+    parser.add_argument(
+        "--pricing",
+        action="store_true",
+        help="price plans with a rate change, a discount and VAT changes (issue 18)",
+    )
 
 
-def _run(*, services: int, per_account: int, accounts_per_transaction=None, **_) -> dict:
+def _run(
+    *, services: int, per_account: int, accounts_per_transaction=None, pricing=False, **_
+) -> dict:
     from django.conf import settings
     from django.db.models import Sum
     from django.test.utils import override_settings
@@ -200,7 +243,7 @@ def _run(*, services: int, per_account: int, accounts_per_transaction=None, **_)
 
     tenant = tenant_create(slug=f"bench-prepaid-{int(time.time())}", name="bench")
     with Timer() as setup:
-        _setup(tenant, services, per_account)
+        _setup(tenant, services, per_account, pricing)
     floor = _floor(tenant)
     per_tx = accounts_per_transaction or getattr(settings, "PREPAID_ACCOUNTS_PER_TRANSACTION", 1)
     with override_settings(PREPAID_ACCOUNTS_PER_TRANSACTION=per_tx), Timer() as clock:
@@ -212,6 +255,7 @@ def _run(*, services: int, per_account: int, accounts_per_transaction=None, **_)
         "bench": "prepaid",
         "database": connection.vendor,
         "services": services,
+        "pricing": bool(pricing),
         "accounts": run.accounts_total,
         "accounts_per_transaction": per_tx,
         "setup_seconds": setup.seconds,

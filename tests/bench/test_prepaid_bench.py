@@ -24,3 +24,14 @@ def test_bench_prepaid_small_run_ties_out(per_transaction):
     assert figures["rated_items"] == 660
     assert figures["balance_equals_ledger"] is True
     assert (figures["invalid"], figures["errors"]) == (0, 0)
+
+
+def test_bench_prepaid_with_pricing_splits_and_ties_out():
+    figures = BENCHES["prepaid"].run(services=600, per_account=10, pricing=True)
+    assert figures["status"] == "COMPLETED" and figures["pricing"] is True
+    # post-rated [01-01, 03-16): DATA split at the VAT change (02-01) and its rate change (02-15),
+    # VOICE at the VAT change and its discount's end (03-01): 3 items each x 200; SMS is pre-rated
+    # from 03-16 (no change inside): 1 item x 200; and 60 usage items
+    assert figures["rated_items"] == 200 * 3 + 200 * 3 + 200 + 60
+    assert figures["balance_equals_ledger"] is True
+    assert (figures["invalid"], figures["errors"]) == (0, 0)
