@@ -816,3 +816,80 @@ def test_burn_lines_of_a_both_bundle():
 
 def test_burn_lines_without_pricing_use_the_service_price():
     assert burn_lines(svc(None, price="45.00"), JAN1) == (BurnLine("P", D("45.00"), 30),)
+
+
+# --- ad hoc discounts on bundles rated as several lines (bug fix) --------------------------------
+
+
+def test_an_ad_hoc_fixed_discount_applies_once_to_a_bundle_rated_as_several_lines():
+    # ad hoc 5.00 off per period on a BOTH bundle (50.00 + 20.00 + 15.00): 5.00 off the bundle's
+    # own item only, 80.00 in all (it used to be taken off every line: 15.00 off, 70.00)
+    p = bundle("BOTH", ad_hoc=(fixed("OFF5", "5.00", auto=False),))
+    r = rate_service(svc(p), [], JAN1)
+    assert [(i.component, i.discount, i.gross) for i in r.items] == [
+        (None, D("5.00"), D("45.00")),
+        ("C1", D("0.00"), D("20.00")),
+        ("C2", D("0.00"), D("15.00")),
+    ]
+    assert r.total == D("80.00")
+    # COMPONENTS: once, on the first component: 20.00 - 5.00 + 15.00 = 30.00
+    p = bundle("COMPONENTS", ad_hoc=(fixed("OFF5", "5.00", auto=False),))
+    r = rate_service(svc(p), [], JAN1)
+    assert [(i.component, i.discount) for i in r.items] == [("C1", D("5.00")), ("C2", D("0.00"))]
+    assert r.total == D("30.00")
+    # the estimate burns the same: 45.00 + 20.00 + 15.00
+    p = bundle("BOTH", ad_hoc=(fixed("OFF5", "5.00", auto=False),))
+    assert [b.gross_per_period for b in burn_lines(svc(p), JAN1)] == [
+        D("45.00"),
+        D("20.00"),
+        D("15.00"),
+    ]
+
+
+def test_an_ad_hoc_percentage_applies_to_every_line_of_a_bundle():
+    # 10 % of the whole service: 5.00 + 2.00 + 1.50 = 8.50 off 85.00 -> 76.50
+    p = bundle("BOTH", ad_hoc=(pct("TEN", "10", auto=False),))
+    r = rate_service(svc(p), [], JAN1)
+    assert [i.discount for i in r.items] == [D("5.00"), D("2.00"), D("1.50")]
+    assert r.total == D("76.50")
+
+
+# --- bad pricing facts are refused, naming the field ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pricing", "message"),
+    [
+        (Pricing(product(), bundle_pricing="bundle"), "service 7: bundle_pricing: expected"),
+        (Pricing(product(), penalty_kind="PERCENT"), "service 7: penalty_kind: expected"),
+        (
+            Pricing(product(vat_rates=(vat(JAN1, "120"),))),
+            "service 7: product P: VAT rate: expected 0 to 100",
+        ),
+        (
+            Pricing(product(discounts=(pct("P", "101"),))),
+            "service 7: discount P: value: expected > 0 and <= 100",
+        ),
+        (
+            Pricing(product(), ad_hoc=(fixed("F", "0.00", auto=False),)),
+            "service 7: discount F: value: expected > 0",
+        ),
+        (
+            Pricing(product(discounts=(fixed("F", "1.00", per=0),))),
+            "service 7: discount F: period_days: expected a whole number >= 1",
+        ),
+        (
+            Pricing(product(discounts=(replace(pct("K", "5"), kind="AMOUNT"),))),
+            "service 7: discount K: kind: expected PERCENT or FIXED",
+        ),
+        (
+            Pricing(product(discounts=(pct("E", "5", start=JAN31, end=JAN1),))),
+            "service 7: discount E: effective_to: expected a date after effective_from",
+        ),
+    ],
+)
+def test_bad_pricing_facts_are_refused_naming_the_field(pricing, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        rate_service(svc(pricing), [], JAN1)
+    with pytest.raises(ValueError, match=f"^{message}"):
+        burn_lines(svc(pricing), JAN1)
