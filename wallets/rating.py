@@ -20,6 +20,8 @@ Periods are half-open [start, end) and `rated_up_to` is the first day not yet ra
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -210,17 +212,37 @@ class Item:
             return f"{PENALTY}|{self.start.isoformat()}"
         if self.kind == USAGE:
             return f"{USAGE}|{self.usage_id}"
-        return "|".join(
-            (
-                self.kind,
-                self.start.isoformat(),
-                self.end.isoformat(),
-                self.component or "",
-                self.rate_from.isoformat() if self.rate_from else "",
-                ",".join(sorted(d.code for d in self.discounts)),
-                _pct(self.vat_rate),
-            )
-        )
+        parts = [
+            self.kind,
+            self.start.isoformat(),
+            self.end.isoformat(),
+            self.component or "",
+            self.rate_from.isoformat() if self.rate_from else "",
+            _codes(sorted(d.code for d in self.discounts)),
+            _pct(self.vat_rate),
+        ]
+        identity = "|".join(parts)
+        if len(identity) > IDENTITY_MAX:
+            parts[5] = _codes_digest(sorted(d.code for d in self.discounts))
+            identity = "|".join(parts)
+        return identity
+
+
+IDENTITY_MAX = 255  # RatedItem.identity's column
+
+
+def _codes(codes: list[str]) -> str:
+    """The discount codes as they read; a code holding a separator (',' or '|') would make two
+    different sets read the same, so such a set is written as its digest."""
+    if any("," in c or "|" in c or c.startswith("#") for c in codes):
+        return _codes_digest(codes)
+    return ",".join(codes)
+
+
+def _codes_digest(codes: list[str]) -> str:
+    """A fixed-length stand-in for a set of discount codes (long codes, or several, would not
+    fit the identity column; discount codes are up to 60 characters)."""
+    return "#" + hashlib.sha256(json.dumps(codes).encode()).hexdigest()[:40]
 
 
 def _pct(value) -> str:

@@ -101,6 +101,7 @@ def change_days(period_days: int):
 def check_items(rating, pricing: Pricing) -> None:
     identities = [i.identity for i in rating.items]
     assert len(identities) == len(set(identities))
+    assert all(len(i) <= 255 for i in identities)  # RatedItem.identity column
     for item in rating.items:
         assert item.gross == item.amount == item.net - item.discount + item.vat
         assert Decimal("0.00") <= item.discount <= item.net

@@ -893,3 +893,30 @@ def test_bad_pricing_facts_are_refused_naming_the_field(pricing, message):
         rate_service(svc(pricing), [], JAN1)
     with pytest.raises(ValueError, match=f"^{message}"):
         burn_lines(svc(pricing), JAN1)
+
+
+# --- identities always fit the column and never read alike for different discount sets --------
+
+
+def test_identity_fits_255_characters_with_many_long_discount_codes():
+    # four 60-character codes would make a ~310-character identity; the codes become a digest
+    codes = [c * 60 for c in "ABCD"]
+    p = Pricing(product(discounts=tuple(pct(c, "5") for c in codes)))
+    (item,) = rate_service(svc(p), [], JAN1).items
+    assert len(item.identity) <= 255
+    assert item.identity.startswith("SERVICE|2026-01-01|2026-01-31||2025-12-01|#")
+    # the same set gives the same identity; another set another one
+    again = rate_service(svc(p), [], JAN1).items[0]
+    assert again.identity == item.identity
+    assert replace(item, discounts=item.discounts[:3]).identity != item.identity
+    # short codes stay readable
+    p = Pricing(product(discounts=(pct("A", "5"), pct("B", "5"))))
+    assert rate_service(svc(p), [], JAN1).items[0].identity.endswith("|A,B|0.0000")
+
+
+def test_identity_tells_a_code_with_a_comma_from_two_codes():
+    one = Pricing(product(discounts=(pct("A,B", "10"),)))
+    two = Pricing(product(discounts=(pct("A", "5"), pct("B", "5"))))
+    a = rate_service(svc(one), [], JAN1).items[0].identity
+    b = rate_service(svc(two), [], JAN1).items[0].identity
+    assert a != b
