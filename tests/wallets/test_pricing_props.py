@@ -195,3 +195,44 @@ def test_every_item_adds_up_and_identities_are_unique_and_stable(data, period_da
     for key in lines:
         got = sum(i.active_days for i in r.items if i.kind == "SERVICE" and i.component == key)
         assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    kind=st.sampled_from(["REMAINING_FEES", "FIXED"]),
+    binding=st.integers(-10, 120),
+    steps=st.lists(st.integers(0, 40), min_size=1, max_size=5),
+)
+def test_a_cancellation_is_penalised_exactly_once_over_repeated_runs(data, kind, binding, steps):
+    # ACTIVE / CANCELLED stretches from BASE; each run feeds back the penalties it charged
+    periods = data.draw(life_cycles(60))
+    binding_end = BASE + timedelta(days=binding)
+    price = data.draw(money)
+    charged: set[date] = set()
+    as_of = BASE
+    for step in steps:
+        as_of = as_of + timedelta(days=step)
+        pricing = Pricing(
+            product=ProductPricing("P", rates=(Rate(BASE - timedelta(days=10), price, 30),)),
+            binding_end=binding_end,
+            penalty_kind=kind,
+            penalty_amount=price if kind == "FIXED" else None,
+            penalties_charged=frozenset(charged),
+        )
+        s = ServiceFacts(7, "P", price, 30, "PRE", BASE + timedelta(days=999), periods, pricing)
+        for item in rate_service(s, [], as_of).items:
+            assert item.kind == "PENALTY_EARLY_CANCELLATION"
+            assert item.start < binding_end and item.start <= as_of
+            assert item.start not in charged
+            assert item.end == binding_end
+            expected = price if kind == "FIXED" else price * (binding_end - item.start).days / 30
+            assert item.net == cents(expected) and item.gross == item.net
+            charged.add(item.start)
+
+    def owed(c: date) -> Decimal:
+        return cents(price if kind == "FIXED" else price * (binding_end - c).days / 30)
+
+    cancels = {p.start for p in periods if p.state == "CANCELLED"}
+    # every cancellation before the binding end, by the last run, with something to charge
+    assert charged == {c for c in cancels if c < binding_end and c <= as_of and owed(c) > 0}
