@@ -20,6 +20,8 @@ Periods are half-open [start, end) and `rated_up_to` is the first day not yet ra
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -210,17 +212,37 @@ class Item:
             return f"{PENALTY}|{self.start.isoformat()}"
         if self.kind == USAGE:
             return f"{USAGE}|{self.usage_id}"
-        return "|".join(
-            (
-                self.kind,
-                self.start.isoformat(),
-                self.end.isoformat(),
-                self.component or "",
-                self.rate_from.isoformat() if self.rate_from else "",
-                ",".join(sorted(d.code for d in self.discounts)),
-                _pct(self.vat_rate),
-            )
-        )
+        parts = [
+            self.kind,
+            self.start.isoformat(),
+            self.end.isoformat(),
+            self.component or "",
+            self.rate_from.isoformat() if self.rate_from else "",
+            _codes(sorted(d.code for d in self.discounts)),
+            _pct(self.vat_rate),
+        ]
+        identity = "|".join(parts)
+        if len(identity) > IDENTITY_MAX:
+            parts[5] = _codes_digest(sorted(d.code for d in self.discounts))
+            identity = "|".join(parts)
+        return identity
+
+
+IDENTITY_MAX = 255  # RatedItem.identity's column
+
+
+def _codes(codes: list[str]) -> str:
+    """The discount codes as they read; a code holding a separator (',' or '|') would make two
+    different sets read the same, so such a set is written as its digest."""
+    if any("," in c or "|" in c or c.startswith("#") for c in codes):
+        return _codes_digest(codes)
+    return ",".join(codes)
+
+
+def _codes_digest(codes: list[str]) -> str:
+    """A fixed-length stand-in for a set of discount codes (long codes, or several, would not
+    fit the identity column; discount codes are up to 60 characters)."""
+    return "#" + hashlib.sha256(json.dumps(codes).encode()).hexdigest()[:40]
 
 
 def _pct(value) -> str:
@@ -381,6 +403,15 @@ def _discounted(
     return net - remaining, tuple(applied)
 
 
+def _ad_hoc(pricing: Pricing, first: bool) -> tuple[DiscountFacts, ...]:
+    """The service's ad hoc discounts that apply to a line: percentages to every line (a share
+    of the whole service), fixed amounts once, to the first line (the bundle's own item, or the
+    first component), so a bundle rated as several lines is not discounted once per line."""
+    if first:
+        return pricing.ad_hoc
+    return tuple(d for d in pricing.ad_hoc if d.kind == PERCENT)
+
+
 def _line_items(
     service: ServiceFacts,
     pricing: Pricing,
@@ -388,9 +419,10 @@ def _line_items(
     line: ProductPricing,
     start: date,
     end: date,
+    first: bool = True,
 ) -> list[Item]:
     """The items of one line over the rated period [start, end), split at every change."""
-    discounts = [*line.discounts, *pricing.ad_hoc]
+    discounts = [*line.discounts, *_ad_hoc(pricing, first)]
     cuts = {start, end}
     for r in line.rates:
         if r.effective_from is not None and start < r.effective_from < end:
@@ -449,8 +481,8 @@ def _period_items(service: ServiceFacts, start: date, end: date) -> list[Item]:
     rate, discounts and VAT rate, each prorated by its ACTIVE days; none with 0 days."""
     pricing = service.pricing or Pricing(product=ProductPricing(code=service.product))
     items = []
-    for component, line in _lines(service, pricing):
-        items += _line_items(service, pricing, component, line, start, end)
+    for n, (component, line) in enumerate(_lines(service, pricing)):
+        items += _line_items(service, pricing, component, line, start, end, n == 0)
     return items
 
 
@@ -531,6 +563,39 @@ def _check(service: ServiceFacts) -> None:
         raise ValueError(f"service {service.id}: rating: expected PRE or POST")
     if Decimal(service.price_per_period) < 0:
         raise ValueError(f"service {service.id}: price_per_period: expected an amount >= 0")
+    if service.pricing is not None:
+        _check_pricing(service.id, service.pricing)
+
+
+def _check_pricing(service_id: int, pricing: Pricing) -> None:
+    """A value rating would otherwise misread (an unknown model or kind, a rate out of range)
+    is refused, naming the field, rather than rated as something else."""
+    where = f"service {service_id}"
+    if pricing.bundle_pricing not in ("", FIXED, BUNDLE, COMPONENTS, BOTH):
+        raise ValueError(f"{where}: bundle_pricing: expected '', FIXED, BUNDLE, COMPONENTS or BOTH")
+    if pricing.penalty_kind not in ("", REMAINING_FEES, FIXED):
+        raise ValueError(f"{where}: penalty_kind: expected '', REMAINING_FEES or FIXED")
+    for p in (pricing.product, *pricing.components):
+        for v in p.vat:
+            if not 0 <= Decimal(v.rate) <= HUNDRED:
+                raise ValueError(f"{where}: product {p.code}: VAT rate: expected 0 to 100")
+    for p in (pricing.product, *pricing.components):
+        for d in (*p.discounts, *pricing.ad_hoc):
+            _check_discount(where, d)
+
+
+def _check_discount(where: str, d: DiscountFacts) -> None:
+    said = f"{where}: discount {d.code}"
+    if d.kind not in (PERCENT, FIXED):
+        raise ValueError(f"{said}: kind: expected PERCENT or FIXED")
+    value = Decimal(d.value)
+    if value <= 0 or (d.kind == PERCENT and value > HUNDRED):
+        top = " and <= 100" if d.kind == PERCENT else ""
+        raise ValueError(f"{said}: value: expected > 0{top}")
+    if d.period_days is not None and d.period_days < 1:
+        raise ValueError(f"{said}: period_days: expected a whole number >= 1")
+    if d.effective_to is not None and d.effective_to <= d.effective_from:
+        raise ValueError(f"{said}: effective_to: expected a date after effective_from")
 
 
 def rate_service(service: ServiceFacts, usage: Sequence[UsageFacts], as_of: date) -> ServiceRating:
@@ -704,15 +769,18 @@ def burn_lines(service: ServiceFacts, on: date) -> tuple[BurnLine, ...]:
     """What the service burns per period on `on`, per line (the product or each component),
     gross: discounts in force taken off (percentages, then fixed amounts scaled to the rate's
     period, never below zero), VAT added. A line with no rate in force on `on` burns nothing."""
+    if service.pricing is not None:
+        _check_pricing(service.id, service.pricing)
     pricing = service.pricing or Pricing(product=ProductPricing(code=service.product))
     out = []
-    for component, line in _lines(service, pricing):
+    for n, (component, line) in enumerate(_lines(service, pricing)):
         try:
             rate = _rate_at(service, line.rates, on)
         except ValueError:
             continue
         price = Decimal(rate.price_per_period)
-        in_force = [d for d in (*line.discounts, *pricing.ad_hoc) if _in_force(d, on)]
+        discounts = (*line.discounts, *_ad_hoc(pricing, n == 0))
+        in_force = [d for d in discounts if _in_force(d, on)]
         pct = min(
             sum((Decimal(d.value) for d in in_force if d.kind == PERCENT), Decimal(0)), HUNDRED
         )
