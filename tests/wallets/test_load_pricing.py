@@ -288,3 +288,33 @@ def test_command_loads_the_example_with_file_option(world, account):
     assert counters["created"]["price_plans"] == 5
     with pytest.raises(CommandError, match="Give the file once"):
         call_command("load_prepaid", "--tenant", world.tenant.slug, stdout=StringIO())
+
+
+def test_a_new_plan_without_rates_is_refused_by_path(world, account):
+    data = {
+        "products": [{"code": "FIBER"}],
+        "price_plans": [{"code": "FIBER-STD", "product": "FIBER"}],
+    }
+    with pytest.raises(DomainError) as err:
+        load(world, data)
+    assert err.value.details["errors"] == [
+        "price_plans[0].rates: a new price plan needs at least one rate"
+    ]
+    assert not Product.objects.filter(tenant=world.tenant).exists()
+
+
+def test_load_is_audited_per_row_and_counts_product_changes(world, account, example):
+    load(world, example)
+    actions = list(
+        AuditEntry.objects.filter(tenant=world.tenant, action__contains=".")
+        .exclude(action__startswith="Subscription")
+        .values_list("action", flat=True)
+    )
+    assert actions.count("PricePlan.create") == 5
+    assert actions.count("Discount.create") == 2
+    assert actions.count("WalletDefinition.create") == 1
+    changed = copy.deepcopy(example)
+    changed["products"][1]["penalty_amount"] = "30.00"
+    out = load(world, changed)
+    assert out["updated"]["products"] == 1
+    assert Product.objects.get(code="PHONE").penalty_amount == Decimal("30.00")
