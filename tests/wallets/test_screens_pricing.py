@@ -228,7 +228,7 @@ def test_run_page_reads_items_in_a_fixed_number_of_queries(world, scene, django_
         client.get(url)
 
 
-# --- the not-debited notice ---
+# --- the not-debited notice -------------------------------------------------------------------
 
 
 def test_run_without_prepaid_billing_as_a_debit_cause_says_so_with_the_not_billed_total(
