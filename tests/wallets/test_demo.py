@@ -27,6 +27,17 @@ from wallets.models import (
 )
 
 
+FIRST_FOUR = [  # issue 15's accounts; DEMO-2005/2006 (issue 18's pricing) are checked below
+    "DEMO-2001-MOBILE",
+    "DEMO-2001-DATA",
+    "DEMO-2002-MOBILE",
+    "DEMO-2002-SMS",
+    "DEMO-2003-DATA",
+    "DEMO-2004-DATA",
+    "DEMO-2004-TV",
+]
+
+
 @pytest.fixture
 def demo(db):
     tenant = _ensure_tenant("demo", "Demo")
@@ -106,7 +117,7 @@ def test_demo_services_are_rated_or_invalid_as_the_rules_say(demo):
     today = date.today()
     state = {
         s.external_id: (s.prepayment_state, s.rated_up_to)
-        for s in SubscriptionService.objects.filter(tenant=tenant)
+        for s in SubscriptionService.objects.filter(tenant=tenant, external_id__in=FIRST_FOUR)
     }
     assert state == {
         "DEMO-2001-MOBILE": ("VALID", today + timedelta(days=15)),  # pre-rated a period ahead
