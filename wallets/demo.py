@@ -11,6 +11,19 @@ Four prepaid accounts, loaded through the operators' `load_prepaid` file shape (
 - DEMO-2004, empty: a post-rated service takes the last cent; a pre-rated TV service has been
   suspended for longer than it was rated, so it is rated forward without a charge.
 
+Issue 18 adds prepaid pricing with two more accounts (the first four keep their own prices):
+
+- DEMO-2005, priced: a post-rated CARE service on a price plan whose rate rises 10 days ago,
+  with an automatic 10 % WELCOME discount that ended 20 days ago, an ad hoc GOODWILL discount
+  (3.00 per 30 days) and VAT 20 % rising to 21 % 15 days ago, so its last 30 days are rated as
+  four items; and a CARE-PACK bundle priced BOTH (the bundle's own plan, CARE-LAB on a plan
+  inside the bundle, CARE-TELE on its standalone plan), each line split at the VAT change.
+- DEMO-2006, penalty: a REHAB service bound until 60 days ahead, cancelled 5 days ago, so the
+  run charges the remaining fees as an early-cancellation penalty.
+- An active wallet definition (WD-DEMO) lets all three causes debit.
+
+The pricing is written through the pricing services (`wallets.services.pricing`), audited.
+
 Then demo-manager triggers a recurring prepaid run as of today with estimation ALL; it is
 executed inline, so wallets have estimates and ledgers have DEBIT rows, and on completion it
 creates its DRAFT successor with a django-q2 schedule. Idempotent: accounts are matched by
@@ -33,12 +46,17 @@ RECURRING_DAYS = 7
 TOPUP = (Decimal("100.00"), "DEMO-RECEIPT-0001")
 
 HEALTHY, LOW, CAPPED, EMPTY = "DEMO-2001", "DEMO-2002", "DEMO-2003", "DEMO-2004"
+PRICED, PENALTY = "DEMO-2005", "DEMO-2006"
 ACCOUNTS = [
     (HEALTHY, "Cedar Prepaid Clinic (healthy wallet)"),
     (LOW, "Juniper Prepaid Practice (low wallet)"),
     (CAPPED, "Maple Prepaid Therapy (capped at the stop threshold)"),
     (EMPTY, "Willow Prepaid Home Care (empty wallet)"),
+    (PRICED, "Aspen Prepaid Wellness (price plans, discounts, VAT, a bundle)"),
+    (PENALTY, "Birch Prepaid Rehab (cancelled early: a penalty)"),
 ]
+WALLET_DEFINITION = "WD-DEMO"
+TAX_CLASS = "VAT-STD"
 # the balance each wallet ends the demo run with, worked out by hand from SPEC 7's rules
 EXPECTED_BALANCES = {
     HEALTHY: Decimal("557.50"),  # 500 + 100 top-up - 30 MOBILE - 10 DATA - 4.50 + 2.00 usage
@@ -210,6 +228,151 @@ def demo_prepaid_data(today: date) -> dict:
     }
 
 
+def demo_pricing_prepaid_data(today: date) -> dict:
+    """The priced accounts' wallets and services in the `load_prepaid` file shape."""
+
+    def ago(n: int) -> date:
+        return today - timedelta(days=n)
+
+    return {
+        "wallets": [
+            _wallet(PRICED, "300.00", "20.00", "0.00", False),
+            _wallet(PENALTY, "200.00", "0.00", "0.00", False),
+        ],
+        "subscriptions": [
+            {
+                "external_id": f"{PRICED}-S1",
+                "account": PRICED,
+                "services": [
+                    # the service's own price is what it rates at without a price plan
+                    _service(
+                        f"{PRICED}-CARE",
+                        "CARE",
+                        "30.00",
+                        30,
+                        "POST",
+                        ago(30),
+                        [("ACTIVE", ago(90), None)],
+                    ),
+                    _service(
+                        f"{PRICED}-PACK",
+                        "CARE-PACK",
+                        "25.00",
+                        30,
+                        "POST",
+                        ago(30),
+                        [("ACTIVE", ago(90), None)],
+                    ),
+                ],
+            },
+            {
+                "external_id": f"{PENALTY}-S1",
+                "account": PENALTY,
+                "services": [
+                    _service(
+                        f"{PENALTY}-REHAB",
+                        "REHAB",
+                        "20.00",
+                        30,
+                        "POST",
+                        ago(30),
+                        [("ACTIVE", ago(60), ago(5)), ("CANCELLED", ago(5), None)],
+                    ),
+                ],
+            },
+        ],
+        "usage": [],
+    }
+
+
+def load_demo_pricing(actor: Actor, today: date) -> None:
+    """Tax class, price plans, discounts, the bundle, the binding end and the active wallet
+    definition of the priced accounts, through the pricing services (each write audited)."""
+    from wallets.models import SubscriptionService
+    from wallets.services import pricing as P
+
+    def ago(n: int) -> str:
+        return (today - timedelta(days=n)).isoformat()
+
+    long_ago = ago(365)
+    P.tax_class_upsert(
+        actor=actor,
+        code=TAX_CLASS,
+        name="Standard VAT",
+        rates=[
+            {"effective_from": long_ago, "rate": "20"},
+            {"effective_from": ago(15), "rate": "21"},  # mid-way through the rated month
+        ],
+    )
+    for code in ("CARE", "CARE-LAB", "CARE-TELE", "REHAB"):
+        P.product_pricing_update(actor=actor, product=code, tax_class=TAX_CLASS)
+    P.product_pricing_update(
+        actor=actor,
+        product="CARE-PACK",
+        tax_class=TAX_CLASS,
+        bundle_pricing="BOTH",
+        components=["CARE-LAB", "CARE-TELE"],
+    )
+    P.product_pricing_update(actor=actor, product="REHAB", penalty_kind="REMAINING_FEES")
+
+    def plan(code: str, product: str, rates, bundle: str | None = None, name: str = "") -> None:
+        P.price_plan_upsert(
+            actor=actor,
+            code=code,
+            product=product,
+            bundle=bundle,
+            name=name,
+            rates=[
+                {"effective_from": day, "price_per_period": price, "period_days": 30}
+                for day, price in rates
+            ],
+        )
+
+    # CARE's rate rises from 30.00 to 36.00 a month 10 days ago
+    plan("PLAN-CARE", "CARE", [(long_ago, "30.00"), (ago(10), "36.00")], name="Care monthly")
+    plan("PLAN-CARE-PACK", "CARE-PACK", [(long_ago, "10.00")], name="Care pack (bundle fee)")
+    plan(  # inside the pack CARE-LAB costs less than alone
+        "PLAN-CARE-LAB-IN-PACK",
+        "CARE-LAB",
+        [(long_ago, "6.00")],
+        bundle="CARE-PACK",
+        name="Lab in the care pack",
+    )
+    plan("PLAN-CARE-TELE", "CARE-TELE", [(long_ago, "9.00")], name="Tele-consult monthly")
+    plan("PLAN-REHAB", "REHAB", [(long_ago, "20.00")], name="Rehab monthly")
+    P.discount_upsert(
+        actor=actor,
+        code="WELCOME",
+        name="Welcome discount",
+        kind="PERCENT",
+        value="10",
+        effective_from=ago(90),
+        effective_to=ago(20),
+        product="CARE",
+    )
+    P.discount_upsert(
+        actor=actor,
+        code="GOODWILL-2005",
+        name="Goodwill credit",
+        kind="FIXED",
+        value="3.00",
+        period_days=30,
+        effective_from=ago(30),
+        service=f"{PRICED}-CARE",
+    )
+    rehab = SubscriptionService.objects.get(tenant=actor.tenant, external_id=f"{PENALTY}-REHAB")
+    P.service_binding_update(
+        actor=actor, service=rehab, binding_end=(today + timedelta(days=60)).isoformat()
+    )
+    P.wallet_definition_upsert(
+        actor=actor,
+        code=WALLET_DEFINITION,
+        name="Prepaid, usage and manual debits",
+        debit_causes=["PREPAID_BILLING", "USAGE", "MANUAL"],
+        active=True,
+    )
+
+
 def _person(tenant: Tenant, username: str) -> Actor:
     return Actor(tenant=tenant, user=get_user_model().objects.get(username=username))
 
@@ -231,7 +394,8 @@ def _accounts(tenant: Tenant) -> int:
 
 
 def load_wallets_demo(tenant: Tenant) -> str:
-    """Prepaid accounts, wallets, services and usage, a top-up, a completed recurring run."""
+    """Prepaid accounts, wallets, services and usage, a top-up, pricing, a completed recurring
+    run."""
     from wallets.models import PrepaidBillingRun, Subscription, Wallet
     from wallets.services.ledger import wallet_topup
     from wallets.services.loading import prepaid_load
@@ -249,6 +413,14 @@ def load_wallets_demo(tenant: Tenant) -> str:
         amount, reference = TOPUP
         wallet_topup(actor=manager, wallet_id=wallet.pk, amount=amount, reference=reference)
         said.append("4 wallets, 4 subscriptions, 7 services, 5 usage records, a top-up")
+    if not Subscription.objects.filter(tenant=tenant, external_id=f"{PRICED}-S1").exists():
+        system = Actor.system_for(tenant)
+        prepaid_load(actor=system, data=demo_pricing_prepaid_data(today))
+        load_demo_pricing(system, today)
+        said.append(
+            "pricing: 2 wallets, 3 services, a tax class, 5 price plans, 2 discounts, "
+            "a bundle, a binding end, an active wallet definition"
+        )
     if not PrepaidBillingRun.objects.filter(tenant=tenant).exists():
         run = prepaid_run_trigger(
             actor=_person(tenant, "demo-manager"),

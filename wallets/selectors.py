@@ -192,6 +192,17 @@ def usage_get(*, actor: Actor, pk: int) -> UsageRecord:
     return record
 
 
+def rated_item_list(*, actor: Actor, account_id: int) -> QuerySet[RatedItem]:
+    """An account's rated items, the newest run first (then by service and date), with the
+    service and bundle component the screens show."""
+    actor.require(S.WALLETS_VIEW)
+    return (
+        RatedItem.objects.filter(tenant=actor.tenant, account_id=account_id)
+        .select_related("account", "service", "component", "run")
+        .order_by("-run_id", "account_id", "service_id", "start", "id")
+    )
+
+
 def low_balance_wallets(*, actor: Actor, limit: int = 10) -> list[Wallet]:
     """Wallets under a threshold or running out within 7 days, lowest balance first."""
     actor.require(S.WALLETS_VIEW)

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
 
 from core import scopes as S
 from core.actors import Actor
@@ -17,7 +19,7 @@ def prepaid_run_list(*, actor: Actor, status: str = "") -> QuerySet[PrepaidBilli
     """The tenant's prepaid runs, newest first (filter by status)."""
     actor.require(S.WALLETS_VIEW)
     runs = PrepaidBillingRun.objects.filter(tenant=actor.tenant).select_related(
-        "triggered_by", "successor", "previous"
+        "triggered_by", "successor", "previous", "wallet_definition"
     )
     return runs.filter(status=status) if status else runs
 
@@ -42,6 +44,15 @@ def prepaid_run_items(
     """The items a run rated (optionally of one service)."""
     run = prepaid_run_get(actor=actor, pk=run_id)
     items = RatedItem.objects.filter(run=run, tenant=actor.tenant).select_related(
-        "account", "service"
+        "account", "service", "component"
     )
     return items.filter(service_id=service_id) if service_id is not None else items
+
+
+def prepaid_run_not_billed(*, actor: Actor, run_id: int) -> tuple[int, Decimal]:
+    """How many of a run's items were left NOT_BILLED, and their signed total (one query)."""
+    run = prepaid_run_get(actor=actor, pk=run_id)
+    totals = RatedItem.objects.filter(
+        run=run, tenant=actor.tenant, state=RatedItem.State.NOT_BILLED
+    ).aggregate(count=Count("id"), total=Sum("amount"))
+    return totals["count"], totals["total"] or Decimal("0.00")

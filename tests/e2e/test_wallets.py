@@ -1,11 +1,12 @@
 """A billing manager tops a wallet up through the form, triggers a prepaid run (the worker runs
 synchronously: Q_SYNC=1), and the wallet page shows the new balance, the ledger rows and the
-burn-down chart's updated run-out date."""
+burn-down chart's updated run-out date. A viewer opens a run whose items were priced (issue 18)
+and reads each item's breakdown and the notice that prepaid billing was not a debit cause."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +18,8 @@ from core import scopes as S
 from core.services import user_ensure
 from tests.fixtures import add_user, make_tenant
 from tests.wallets import builders as b
-from wallets.models import PrepaidBillingRun, Wallet
+from tests.wallets import pricing_builders as pb
+from wallets.models import PrepaidBillingRun, RatedItem, Wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -109,3 +111,88 @@ def test_top_up_then_run_updates_balance_ledger_and_run_out_date(live_server, pa
     expect(page.locator("#burndown-runout")).to_have_text(f"runs out {runout}")
     expect(page.locator("#burndown-chart .projection")).to_have_attribute("data-runout", runout)
     assert Wallet.objects.get(pk=wallet.pk).transactions.count() == 3
+
+
+def test_run_page_shows_each_items_breakdown_and_the_not_debited_notice(live_server, page):
+    tenant = make_tenant("alpha")
+    add_user(tenant, "alpha-viewer", S.Role.VIEWER)
+    user_ensure(username="alpha-viewer", password=PASSWORD)
+    acc = b.account(tenant, "PP-E2E-PRICE")
+    svc = b.service(tenant, acc, product_code="CARE")
+    run = PrepaidBillingRun.objects.create(
+        tenant=tenant,
+        as_of=date(2026, 12, 1),
+        status=PrepaidBillingRun.Status.COMPLETED,
+        wallet_definition=pb.wallet_definition(tenant, ("USAGE",), code="WD-USAGE"),
+        debit_causes=["USAGE"],
+    )
+    common = {"tenant": tenant, "run": run, "account": acc, "service": svc, "sign": "POSITIVE"}
+    split = RatedItem.objects.create(
+        **common,
+        kind="SERVICE",
+        start=date(2026, 11, 15),
+        end=date(2026, 12, 1),
+        active_days=16,
+        price_per_period=Decimal("33.00"),
+        period_days=30,
+        net=Decimal("17.60"),
+        discount=Decimal("1.76"),
+        vat_rate=Decimal("21"),
+        vat=Decimal("3.33"),
+        gross=Decimal("19.17"),
+        amount=Decimal("19.17"),
+        discounts=[
+            {
+                "code": "LOYAL10",
+                "name": "Loyalty discount",
+                "kind": "PERCENT",
+                "value": "10",
+                "amount": "1.76",
+            }
+        ],
+        reasons=["starts 2026-11-15: price plan rate changes"],
+        identity="e2e-1",
+    )
+    penalty = RatedItem.objects.create(
+        **common,
+        kind="PENALTY_EARLY_CANCELLATION",
+        start=date(2026, 11, 20),
+        end=date(2027, 2, 1),
+        net=Decimal("50.00"),
+        vat_rate=Decimal("20"),
+        vat=Decimal("10.00"),
+        gross=Decimal("60.00"),
+        amount=Decimal("60.00"),
+        reasons=["cancelled 2026-11-20, before the binding period ends 2027-02-01"],
+        identity="e2e-2",
+    )
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "alpha-viewer")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+    page.goto(f"{live_server.url}/wallets/runs/{run.pk}/")
+
+    expect(page.locator("#run-not-debited")).to_contain_text(
+        "Prepaid billing is not a debit cause of wallet definition WD-USAGE: "
+        "items were rated and left not billed."
+    )
+    expect(page.locator("#run-not-debited")).to_contain_text("2 items not billed, $79.17 in all")
+    row = page.locator(f"#item-{split.pk}")
+    expect(row.locator(".item-net")).to_have_text("$17.60")
+    expect(row.locator(".item-discount")).to_contain_text("Loyalty discount")
+    expect(row).to_contain_text("-$1.76")
+    expect(row).to_contain_text("VAT 21 %")
+    expect(row.locator(".item-vat")).to_have_text("$3.33")
+    expect(row.locator(".item-gross")).to_have_text("$19.17")
+    expect(row.locator(".item-reasons")).to_have_text(
+        "Starts 2026-11-15 because the price plan rate changes"
+    )
+    expect(row.locator(".item-state")).to_have_text("Not billed")
+    other = page.locator(f"#item-{penalty.pk}")
+    expect(other.locator(".item-kind")).to_contain_text("Early-cancellation penalty")
+    expect(other.locator(".item-gross")).to_have_text("$60.00")
+    # money is right-aligned in its column
+    align = row.locator(".item-gross").evaluate("el => getComputedStyle(el).textAlign")
+    assert align == "right"

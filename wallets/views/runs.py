@@ -16,7 +16,7 @@ from wallets import selectors_runs as run_reads
 from wallets.forms import TriggerForm, field_errors
 from wallets.models import PrepaidBillingRun
 from wallets.services import runs
-from wallets.views.common import decorate_run, not_found
+from wallets.views.common import decorate_items, decorate_run, not_found
 
 RUNS_PAGE, ITEMS_PAGE = 25, 50
 
@@ -88,12 +88,19 @@ def _run_context(request: HttpRequest, run: PrepaidBillingRun) -> dict:
         "account_id", "service_id", "start", "id"
     )
     errors = run_reads.prepaid_run_errors(actor=request.actor, run_id=run.pk)
+    not_billed_count, not_billed_total = run_reads.prepaid_run_not_billed(
+        actor=request.actor, run_id=run.pk
+    )
     decorate_run(run, timezone.now())
+    page = Paginator(items, ITEMS_PAGE).get_page(request.GET.get("page"))
     return {
         "run": run,
-        "items": Paginator(items, ITEMS_PAGE).get_page(request.GET.get("page")),
+        "items": decorate_items(page.object_list),
+        "page": page,
         "errors": errors,
         "successor": PrepaidBillingRun.objects.filter(previous=run).first(),
+        "not_billed_count": not_billed_count,
+        "not_billed_total": not_billed_total,
     }
 
 

@@ -22,9 +22,9 @@ from wallets.forms import field_errors, parse_amount
 from wallets.models import Wallet
 from wallets.selectors import wallet_state
 from wallets.services import ledger
-from wallets.views.common import STATE_BADGES, not_found
+from wallets.views.common import STATE_BADGES, decorate_items, not_found
 
-LIST_PAGE, LEDGER_PAGE = 50, 25
+LIST_PAGE, LEDGER_PAGE, RECENT_ITEMS = 50, 25, 25
 TOPUP_FIELDS = ("amount", "reference")
 
 
@@ -134,6 +134,8 @@ def _wallet_context(request: HttpRequest, wallet: Wallet) -> dict:
             None,
         )
     state = wallet_state(wallet, today)
+    recent = sel.rated_item_list(actor=actor, account_id=wallet.account_id)[: RECENT_ITEMS + 1]
+    rated_items = decorate_items(recent)
     return {
         "wallet": wallet,
         "available": available,
@@ -147,6 +149,8 @@ def _wallet_context(request: HttpRequest, wallet: Wallet) -> dict:
         ),
         "consumptions": wallet.consumptions.select_related("product").order_by("product__code"),
         "services": services,
+        "rated_items": rated_items[:RECENT_ITEMS],
+        "more_rated_items": len(rated_items) > RECENT_ITEMS,
         "page": page,
         "can_topup": actor.has(S.WALLETS_TOPUP),
         "topup_label": S.SCOPE_LABELS[S.WALLETS_TOPUP],
