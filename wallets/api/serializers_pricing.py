@@ -71,7 +71,12 @@ def _flat(errors, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(errors, dict):
         for key, inner in errors.items():
-            path = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else key)
+            if key == "non_field_errors":
+                path = prefix
+            elif isinstance(key, int) or str(key).isdigit():  # a list item (ListField's way)
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             out.update(_flat(inner, path or "non_field_errors"))
     elif isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
         for i, inner in enumerate(errors):
