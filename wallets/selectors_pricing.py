@@ -103,6 +103,8 @@ def bundle_list(*, actor: Actor) -> QuerySet[Product]:
 def product_pricing_get(*, actor: Actor, key: str) -> Product:
     """One product of the tenant by code, else by id when `key` is digits; NotFound otherwise."""
     actor.require(S.WALLETS_VIEW)
+    if len(key) > 60 or not key.isprintable():  # no such code (and nothing a database refuses)
+        raise NotFound("product: not found", details={"product": key[:60]})
     qs = _with_components(Product.objects.filter(tenant=actor.tenant))
     found = qs.filter(code=key).first()
     if found is None and key.isascii() and key.isdigit() and len(key) < 19:

@@ -21,7 +21,7 @@ MAX_RATES = 100
 MAX_COMPONENTS = 100
 CODE = 60
 
-PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,4})?$"
+PERCENT_PATTERN = r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"
 _PERCENT = re.compile(PERCENT_PATTERN)
 
 

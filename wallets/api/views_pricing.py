@@ -191,6 +191,7 @@ class DiscountDetailView(TenantAPIView):
     """A discount; PATCH {effective_to, reason} ends it (audited)."""
 
     required_scopes = {"GET": VIEW, "PATCH": WRITE}
+    patch_is_partial = False  # both fields are needed to end a discount
 
     @extend_schema(operation_id="prepaid_discounts_retrieve", responses=ser.DiscountOut)
     def get(self, request, pk: int):
