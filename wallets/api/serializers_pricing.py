@@ -9,7 +9,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.fields import bounded_integer
+from core.api.fields import StrictBooleanField, bounded_integer
 from core.api.strict import DayField, StrictSerializer
 from wallets.api.fields import MoneyInField
 from wallets.models import Discount, Product, WalletDefinition
@@ -293,7 +293,7 @@ class WalletDefinitionIn(StrictSerializer):
     code = _code(help_text="the definition's code (an existing code updates it)")
     name = _name()
     debit_causes = _causes()
-    active = serializers.BooleanField(
+    active = StrictBooleanField(
         required=False, default=False, help_text="true: the tenant's definition from now on"
     )
 
@@ -301,7 +301,7 @@ class WalletDefinitionIn(StrictSerializer):
 class WalletDefinitionUpdateIn(StrictSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     debit_causes = _causes(required=False)
-    active = serializers.BooleanField(required=False)
+    active = StrictBooleanField(required=False)
 
 
 class WalletDefinitionOut(serializers.Serializer):
