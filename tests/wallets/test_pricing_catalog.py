@@ -390,3 +390,11 @@ def test_service_binding_end(world):
         {"from": "2026-12-31", "to": None},
     ]
     assert not PricePlan.objects.exists()
+
+
+def test_pricing_audit_actions_read_as_words():
+    from core.labels import label_for
+
+    assert label_for("Discount.end") == "Discount ended"
+    assert label_for("WalletDefinition.deactivate") == "Wallet definition deactivated"
+    assert label_for("SubscriptionService.binding_update") == "Service binding end changed"

@@ -30,6 +30,7 @@ from wallets.models import (
     WalletTransaction,
 )
 from wallets.services import catalog as C
+from wallets.services import pricing as P
 from wallets.services.ledger import (
     parse_currency,
     parse_money,
@@ -57,6 +58,7 @@ SERVICE_KEYS = {
     "rating",
     "rated_up_to",
     "periods",
+    "binding_end",
 }
 USAGE_KEYS = {"service", "amount", "directive", "billing_effective_date", "external_id"}
 LOAD_REASON = "load_prepaid"
@@ -68,6 +70,7 @@ class _Plan:
     subscriptions: list[dict] = field(default_factory=list)
     services: list[dict] = field(default_factory=list)
     usage: list[dict] = field(default_factory=list)
+    pricing: dict = field(default_factory=dict)  # section -> entries (only the sections given)
 
 
 class _Checker:
@@ -126,8 +129,9 @@ def _validate(tenant, data) -> tuple[_Plan, list[str]]:
     ck, plan = _Checker(), _Plan()
     if not isinstance(data, dict):
         return plan, ["$: expected an object with wallets, subscriptions and usage"]
-    for extra in sorted(set(data) - {"wallets", "subscriptions", "usage"}, key=str):
-        ck.add(f"{extra}: unknown field (expected subscriptions, usage, wallets)")
+    sections = {"wallets", "subscriptions", "usage", *PRICING_SECTIONS}
+    for extra in sorted(set(data) - sections, key=str):
+        ck.add(f"{extra}: unknown field (expected {', '.join(sorted(sections))})")
     wallets = ck.items(data, "wallets", "wallets", WALLET_KEYS)
     subs = ck.items(data, "subscriptions", "subscriptions", SUBSCRIPTION_KEYS)
     usage = ck.items(data, "usage", "usage", USAGE_KEYS)
@@ -239,6 +243,7 @@ def _validate(tenant, data) -> tuple[_Plan, list[str]]:
         entry["external_id"] = ext or ""
         plan.usage.append(entry)
     _check_existing_usage(tenant, plan, ck)
+    _validate_pricing(tenant, data, plan, ck)
     return plan, ck.errors
 
 
@@ -260,6 +265,10 @@ def _service(ck: _Checker, where: str, item: dict, sub_ext, existing: dict, seen
     )
     raw = item.get("periods", [])
     entry["periods"] = ck.value(C.periods_parse, [] if raw is None else raw, f"{where}.periods")
+    if "binding_end" in item:  # absent: left as it is; null: cleared
+        entry["binding_end"] = ck.value(
+            C.as_date, item["binding_end"], field=f"{where}.binding_end", optional=True
+        )
     if ext is not None:
         if ext in seen:
             ck.add(f"{where}.external_id: duplicate '{ext}' (also {seen[ext]})")
@@ -325,15 +334,28 @@ def prepaid_load(*, actor: Actor, data: dict) -> dict:
     )
     created["opening_credits"] = 0
     updated = Counter(dict.fromkeys(("wallets", "services", "periods", "usage"), 0))
+    for section in PRICING_SECTIONS:  # counters for the pricing sections the file has
+        if section in plan.pricing:
+            created[section] = updated[section] = 0
+    if "products" in plan.pricing:
+        updated["products"] = 0
     with transaction.atomic():
         _load_wallets(actor, plan, created, updated)
+        _load_pricing(actor, plan, created, updated)
         _load_catalog(actor, plan, created, updated)
         _load_usage(actor, plan, created, updated)
+        _load_discounts(actor, plan, created, updated)
+        _load_wallet_definition(actor, plan, created, updated)
+    sizes = {
+        section: len(entries) if isinstance(entries, list) else int(entries is not None)
+        for section, entries in plan.pricing.items()
+    }
     return {
         "wallets": len(plan.wallets),
         "subscriptions": len(plan.subscriptions),
         "services": len(plan.services),
         "usage": len(plan.usage),
+        **sizes,
         "created": dict(created),
         "updated": dict(updated),
     }
@@ -408,7 +430,7 @@ def _load_catalog(actor: Actor, plan: _Plan, created: Counter, updated: Counter)
             tenant=tenant, external_id=entry["external_id"]
         ).first()
         if service is None:
-            C.service_create(
+            service = C.service_create(
                 actor=actor,
                 subscription_external_id=entry["subscription"],
                 external_id=entry["external_id"],
@@ -420,6 +442,14 @@ def _load_catalog(actor: Actor, plan: _Plan, created: Counter, updated: Counter)
                 periods=[{"state": s, "start": a, "end": e} for s, a, e in spans],
             )
             created["services"] += 1
+            if entry.get("binding_end") is not None:
+                _at(
+                    entry["path"],
+                    P.service_binding_apply,
+                    actor=actor,
+                    service=service,
+                    binding_end=entry["binding_end"],
+                )
             continue
         # rated_up_to of a known service is the runs' business: a re-load never rewinds it
         before = (service.price_per_period, service.period_days, service.product_id)
@@ -430,7 +460,19 @@ def _load_catalog(actor: Actor, plan: _Plan, created: Counter, updated: Counter)
             period_days=entry["period_days"],
             product=entry["product"],
         )
-        if (service.price_per_period, service.period_days, service.product_id) != before:
+        rebound = "binding_end" in entry and (
+            _at(
+                entry["path"],
+                P.service_binding_apply,
+                actor=actor,
+                service=service,
+                binding_end=entry["binding_end"],
+            )[1]
+            is not None
+        )
+        if rebound or (
+            (service.price_per_period, service.period_days, service.product_id) != before
+        ):
             updated["services"] += 1
         if _periods_replace(actor, service, spans):
             updated["periods"] += 1
@@ -508,3 +550,365 @@ def _load_usage(actor: Actor, plan: _Plan, created: Counter, updated: Counter) -
                 billing_effective_date=day,
             )
             created["usage"] += 1
+
+
+# -- pricing sections (issue 18) -------------------------------------------------------------
+
+PRICING_SECTIONS = (
+    "tax_classes",
+    "products",
+    "bundles",
+    "price_plans",
+    "discounts",
+    "wallet_definition",
+)
+TAX_CLASS_KEYS = {"code", "name", "rates"}
+PRODUCT_KEYS = {"code", "tax_class", "penalty_kind", "penalty_amount"}
+BUNDLE_KEYS = {"product", "bundle_pricing", "components"}
+PLAN_KEYS = {"code", "name", "product", "bundle", "rates"}
+DISCOUNT_KEYS = {
+    "code",
+    "name",
+    "kind",
+    "value",
+    "period_days",
+    "effective_from",
+    "effective_to",
+    "product",
+    "service",
+}
+DEFINITION_KEYS = {"code", "name", "debit_causes", "active"}
+
+
+def _under(where: str, parse: Callable, *args, **kwargs):
+    """Call a pricing parser whose messages name bare fields; name them under `where`."""
+    try:
+        return parse(*args, **kwargs)
+    except DomainError as exc:
+        raise DomainError(f"{where}.{exc.message}") from None
+
+
+def _at(where: str, write: Callable, **kwargs):
+    """A pricing write of the entry at `where`; a refusal names the entry's path (and, raised
+    inside the load's transaction, stores nothing)."""
+    try:
+        return write(**kwargs)
+    except DomainError as exc:
+        if exc.code == "permission_denied":
+            raise
+        message = f"{where}.{exc.message}"
+        raise DomainError(
+            f"1 error(s), nothing was loaded: {message}",
+            code="invalid_file",
+            details={"errors": [message]},
+        ) from None
+
+
+def _dupes(ck: _Checker, entries: list[dict], key: str, what: str) -> None:
+    seen: dict = {}
+    for e in entries:
+        value = e.get(key)
+        if value is None:
+            continue
+        if value in seen:
+            ck.add(f"{e['path']}.{key}: duplicate {what} '{value}' (also {seen[value]})")
+        seen.setdefault(value, e["path"])
+
+
+def _validate_pricing(tenant, data, plan: _Plan, ck: _Checker) -> None:
+    from wallets.models import BundleComponent, TaxClass
+
+    if not isinstance(data, dict):
+        return
+    given = [s for s in PRICING_SECTIONS if s in data]
+    for section in given:
+        if section != "wallet_definition":
+            plan.pricing[section] = []
+
+    def code(item, key, where, *, required=True):
+        if item.get(key) is None and not required:
+            return None
+        return ck.value(P.as_code, item.get(key), field=f"{where}.{key}")
+
+    # tax classes
+    for where, item in ck.items(data, "tax_classes", "tax_classes", TAX_CLASS_KEYS):
+        entry = {"path": where, "code": code(item, "code", where)}
+        entry["name"] = ck.value(P.as_name, item.get("name", ""), field=f"{where}.name")
+        raw = item.get("rates")
+        entry["rates"] = (
+            None if raw is None else ck.value(P.parse_tax_rates, raw, field=f"{where}.rates")
+        )
+        plan.pricing["tax_classes"].append(entry)
+    tax_codes = {e["code"] for e in plan.pricing.get("tax_classes", [])} | set(
+        TaxClass.objects.filter(tenant=tenant).values_list("code", flat=True)
+    )
+
+    # products: VAT class and penalty
+    for where, item in ck.items(data, "products", "products", PRODUCT_KEYS):
+        entry = {"path": where, "code": code(item, "code", where)}
+        if "tax_class" in item:
+            entry["tax_class"] = code(item, "tax_class", where, required=False)
+            if entry["tax_class"] is not None and entry["tax_class"] not in tax_codes:
+                ck.add(
+                    f"{where}.tax_class: no tax class '{entry['tax_class']}' in the file or "
+                    "this tenant"
+                )
+        if "penalty_kind" in item:
+            entry["penalty_kind"] = ck.value(
+                C.as_choice,
+                item["penalty_kind"] or "",
+                Product.PenaltyKind.values,
+                field=f"{where}.penalty_kind",
+            )
+        if "penalty_amount" in item:
+            entry["penalty_amount"] = (
+                None
+                if item["penalty_amount"] is None
+                else ck.value(parse_money, item["penalty_amount"], field=f"{where}.penalty_amount")
+            )
+        if entry.get("penalty_kind") == "FIXED" and entry.get("penalty_amount") is None:
+            ck.add(f"{where}.penalty_amount: a FIXED penalty needs an amount >= 0")
+        plan.pricing["products"].append(entry)
+
+    # bundles
+    for where, item in ck.items(data, "bundles", "bundles", BUNDLE_KEYS):
+        entry = {"path": where, "product": code(item, "product", where)}
+        entry["bundle_pricing"] = ck.value(
+            C.as_choice,
+            item.get("bundle_pricing"),
+            [v for v in Product.BundlePricing.values if v],
+            field=f"{where}.bundle_pricing",
+        )
+        comps = item.get("components", [])
+        if not isinstance(comps, list):
+            ck.add(f"{where}.components: expected a list of product codes")
+            comps = []
+        entry["components"] = [
+            ck.value(P.as_code, c, field=f"{where}.components[{i}]") for i, c in enumerate(comps)
+        ]
+        plan.pricing["bundles"].append(entry)
+
+    # price plans
+    for where, item in ck.items(data, "price_plans", "price_plans", PLAN_KEYS):
+        entry = {"path": where, "code": code(item, "code", where)}
+        entry["name"] = ck.value(P.as_name, item.get("name", ""), field=f"{where}.name")
+        entry["product"] = code(item, "product", where)
+        entry["bundle"] = code(item, "bundle", where, required=False)
+        raw = item.get("rates")
+        entry["rates"] = (
+            None if raw is None else ck.value(P.parse_plan_rates, raw, field=f"{where}.rates")
+        )
+        plan.pricing["price_plans"].append(entry)
+
+    # discounts
+    for where, item in ck.items(data, "discounts", "discounts", DISCOUNT_KEYS):
+        entry = {"path": where, "code": code(item, "code", where)}
+        entry["name"] = ck.value(P.as_name, item.get("name", ""), field=f"{where}.name")
+        present = [_required(item, k, where, ck) for k in ("kind", "value", "effective_from")]
+        entry["fields"] = None
+        if all(present):
+            entry["fields"] = ck.value(
+                _under,
+                where,
+                P._discount_fields,
+                item["kind"],
+                item["value"],
+                item["effective_from"],
+                item.get("effective_to"),
+                item.get("period_days"),
+            )
+        entry["product"] = code(item, "product", where, required=False)
+        entry["service"] = code(item, "service", where, required=False)
+        if (item.get("product") is None) == (item.get("service") is None):
+            ck.add(
+                f"{where}.product: expected a product code (automatic discount) or a service "
+                "(ad hoc discount), not both or neither"
+            )
+        plan.pricing["discounts"].append(entry)
+
+    # wallet definition
+    if "wallet_definition" in data:
+        raw = data["wallet_definition"]
+        entry = None
+        if raw is not None:
+            where = "wallet_definition"
+            if not isinstance(raw, dict):
+                ck.add(f"{where}: expected an object")
+            else:
+                for extra in sorted(set(raw) - DEFINITION_KEYS, key=str):
+                    ck.add(
+                        f"{where}.{extra}: unknown field "
+                        f"(expected {', '.join(sorted(DEFINITION_KEYS))})"
+                    )
+                _required(raw, "debit_causes", where, ck)
+                entry = {
+                    "path": where,
+                    "code": code(raw, "code", where),
+                    "name": ck.value(P.as_name, raw.get("name", ""), field=f"{where}.name"),
+                    "debit_causes": ck.value(
+                        P.parse_causes, raw.get("debit_causes", []), field=f"{where}.debit_causes"
+                    ),
+                    "active": ck.value(_bool, raw.get("active", True), field=f"{where}.active"),
+                }
+        plan.pricing["wallet_definition"] = entry
+
+    pricing = plan.pricing
+    for section, key, what in (
+        ("tax_classes", "code", "tax class"),
+        ("products", "code", "product"),
+        ("bundles", "product", "bundle"),
+        ("price_plans", "code", "price plan"),
+        ("discounts", "code", "discount"),
+    ):
+        _dupes(ck, pricing.get(section, []), key, what)
+
+    # cross references: products named anywhere must be known (in the file or this tenant)
+    db_products = {
+        p.code: p for p in Product.objects.filter(tenant=tenant).only("code", "bundle_pricing")
+    }
+    known = (
+        set(db_products)
+        | {e["code"] for e in pricing.get("products", [])}
+        | {e["product"] for e in pricing.get("bundles", [])}
+        | {e["product"] for e in plan.services}
+    )
+    bundles = {
+        code_: set(
+            BundleComponent.objects.filter(bundle=p).values_list("component__code", flat=True)
+        )
+        for code_, p in db_products.items()
+        if p.bundle_pricing
+    }
+    flexible = {c for c, p in db_products.items() if p.bundle_pricing in P.FLEXIBLE}
+    for e in pricing.get("bundles", []):
+        if e["product"] is not None:
+            bundles[e["product"]] = set(e["components"])
+            flexible.discard(e["product"])
+            if e["bundle_pricing"] in P.FLEXIBLE:
+                flexible.add(e["product"])
+    for e in pricing.get("bundles", []):
+        for i, c in enumerate(e["components"]):
+            where = f"{e['path']}.components[{i}]"
+            if c is None:
+                continue
+            if c not in known:
+                ck.add(f"{where}: no product '{c}' in the file or this tenant")
+            elif c == e["product"]:
+                ck.add(f"{where}: a bundle cannot be its own component")
+            elif c in bundles:
+                ck.add(f"{where}: '{c}' is itself a bundle; a component cannot be a bundle")
+    for e in pricing.get("price_plans", []):
+        if e["product"] is not None and e["product"] not in known:
+            ck.add(f"{e['path']}.product: no product '{e['product']}' in the file or this tenant")
+        bundle = e["bundle"]
+        if bundle is not None:
+            if bundle not in flexible:
+                ck.add(f"{e['path']}.bundle: '{bundle}' is not a flexible bundle")
+            elif e["product"] not in bundles.get(bundle, set()):
+                ck.add(
+                    f"{e['path']}.product: '{e['product']}' is not a component of bundle '{bundle}'"
+                )
+    services = {e["external_id"] for e in plan.services} | set(
+        SubscriptionService.objects.filter(
+            tenant=tenant,
+            external_id__in={e["service"] for e in pricing.get("discounts", [])},
+        ).values_list("external_id", flat=True)
+    )
+    for e in pricing.get("discounts", []):
+        if e["product"] is not None and e["product"] not in known:
+            ck.add(f"{e['path']}.product: no product '{e['product']}' in the file or this tenant")
+        if e["service"] is not None and e["service"] not in services:
+            ck.add(f"{e['path']}.service: no service '{e['service']}' in the file or this tenant")
+
+
+def _count(status, section: str, created: Counter, updated: Counter) -> None:
+    if status == P.CREATED:
+        created[section] += 1
+    elif status == P.UPDATED:
+        updated[section] += 1
+
+
+def _load_pricing(actor: Actor, plan: _Plan, created: Counter, updated: Counter) -> None:
+    """Tax classes, products' pricing, bundles, then price plans (before the services)."""
+    pricing = plan.pricing
+    for e in pricing.get("tax_classes", []):
+        tc, status = _at(
+            e["path"],
+            P.tax_class_apply,
+            actor=actor,
+            code=e["code"],
+            name=e["name"],
+            rates=e["rates"],
+        )
+        _count(status, "tax_classes", created, updated)
+    for e in pricing.get("products", []):
+        kwargs = {k: e[k] for k in ("tax_class", "penalty_kind", "penalty_amount") if k in e}
+        _, status = _at(
+            e["path"], P.product_pricing_apply, actor=actor, product=e["code"], **kwargs
+        )
+        _count(status, "products", created, updated)
+    # products only named by bundles, plans and discounts exist before they are used
+    named = {c for e in pricing.get("bundles", []) for c in [e["product"], *e["components"]]}
+    named |= {e["product"] for e in pricing.get("price_plans", [])}
+    named |= {e["product"] for e in pricing.get("discounts", []) if e["product"]}
+    have = set(
+        Product.objects.filter(tenant=actor.tenant, code__in=named).values_list("code", flat=True)
+    )
+    for code in sorted(named - have):
+        C.product_for(tenant=actor.tenant, code=code)
+        created["products"] += 1
+    for e in pricing.get("bundles", []):
+        was = Product.objects.get(tenant=actor.tenant, code=e["product"]).bundle_pricing
+        _, status = _at(
+            e["path"],
+            P.product_pricing_apply,
+            actor=actor,
+            product=e["product"],
+            bundle_pricing=e["bundle_pricing"],
+            components=e["components"],
+        )
+        if status:
+            _count(P.UPDATED if was else P.CREATED, "bundles", created, updated)
+    for e in pricing.get("price_plans", []):
+        _, status = _at(
+            e["path"],
+            P.price_plan_apply,
+            actor=actor,
+            code=e["code"],
+            product=e["product"],
+            bundle=e["bundle"],
+            name=e["name"],
+            rates=e["rates"],
+        )
+        _count(status, "price_plans", created, updated)
+
+
+def _load_discounts(actor: Actor, plan: _Plan, created: Counter, updated: Counter) -> None:
+    for e in plan.pricing.get("discounts", []):
+        _, status = _at(
+            e["path"],
+            P.discount_apply,
+            actor=actor,
+            code=e["code"],
+            name=e["name"],
+            product=e["product"],
+            service=e["service"],
+            **e["fields"],
+        )
+        _count(status, "discounts", created, updated)
+
+
+def _load_wallet_definition(actor: Actor, plan: _Plan, created: Counter, updated: Counter):
+    e = plan.pricing.get("wallet_definition")
+    if e is None:
+        return
+    _, status = _at(
+        e["path"],
+        P.wallet_definition_apply,
+        actor=actor,
+        code=e["code"],
+        name=e["name"],
+        debit_causes=e["debit_causes"],
+        active=e["active"],
+    )
+    _count(status, "wallet_definition", created, updated)

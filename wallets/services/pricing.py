@@ -823,7 +823,13 @@ def wallet_definition_apply(
         payload = {n: {"from": getattr(row, n), "to": wanted[n]} for n in changed}
         for n in changed:
             setattr(row, n, wanted[n])
-        row.save(update_fields=changed)
+        try:
+            with transaction.atomic():  # a definition created active meanwhile: 409, not 500
+                row.save(update_fields=changed)
+        except IntegrityError:
+            raise Conflict(
+                "active: another wallet definition was activated meanwhile; try again"
+            ) from None
         audit_record(
             tenant=actor.tenant,
             actor=actor,

@@ -1,4 +1,6 @@
-"""manage.py load_prepaid --tenant SLUG FILE.json: wallets, subscriptions, services and usage.
+"""manage.py load_prepaid --tenant SLUG [--file] FILE.json: wallets, subscriptions, services and
+usage, and the pricing sections (tax classes, products, bundles, price plans, discounts, wallet
+definition).
 
 All or nothing and idempotent (see wallets.services.loading). Prints one JSON line
 {"wallets", "subscriptions", "services", "usage", "created": {...}, "updated": {...}}; an
@@ -20,14 +22,18 @@ from wallets.services.loading import prepaid_load
 
 
 class Command(BaseCommand):
-    help = "Load prepaid wallets, subscriptions, services and usage from a JSON file."
+    help = "Load prepaid wallets, subscriptions, services, usage and pricing from a JSON file."
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="tenant slug")
-        parser.add_argument("file", metavar="FILE.json")
+        parser.add_argument("file", metavar="FILE.json", nargs="?")
+        parser.add_argument("--file", dest="file_option", metavar="FILE.json", help="the file")
 
-    def handle(self, *args, tenant, file, **opts):
+    def handle(self, *args, tenant, file, file_option=None, **opts):
         t = tenant_or_error(tenant)
+        if (file is None) == (file_option is None):
+            raise CommandError("Give the file once: load_prepaid --tenant SLUG --file FILE.json.")
+        file = file or file_option
         try:
             # money stays Decimal: a float never gets near an amount
             data = json.loads(Path(file).read_text(encoding="utf-8"), parse_float=Decimal)
