@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "DenialStatusEnum": "denials.models.Denial.Status",
         "CoverageKindEnum": "denials.models.Coverage.Kind",
         "OverrideKindEnum": "denials.reporting_overrides.OVERRIDE_KINDS",
+        "DiscountKindEnum": "wallets.models.Discount.Kind",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

@@ -17,23 +17,17 @@ from core.admin import ReadOnlyAdmin, admin_actor
 from core.exceptions import Conflict, DomainError
 from wallets.models import (
     BundleComponent,
-    Discount,
     PrepaidBillingRun,
     PrepaidRunChunk,
     PrepaidRunError,
     PrepaidSettings,
-    PricePlan,
-    PricePlanRate,
     Product,
     RatedItem,
     ServiceStatePeriod,
     Subscription,
     SubscriptionService,
-    TaxClass,
-    TaxRate,
     UsageRecord,
     Wallet,
-    WalletDefinition,
     WalletProductConsumption,
     WalletTransaction,
 )
@@ -266,11 +260,32 @@ class PrepaidSettingsAdmin(ReadOnlyAdmin):
 # --- subscriptions, services, usage ------------------------------------------------------------
 
 
+class ProductComponentInline(ReadOnlyInline):
+    """A bundle product's components (changed through the pricing services: API or loader)."""
+
+    model = BundleComponent
+    fk_name = "bundle"
+    fields = ["component"]
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = "bundle components"
+
+
 @admin.register(Product)
 class ProductAdmin(ReadOnlyAdmin):
-    list_display = ["code", "name", "tenant"]
-    list_filter = ["tenant"]
+    list_display = [
+        "code",
+        "name",
+        "tax_class",
+        "bundle_pricing",
+        "penalty_kind",
+        "penalty_amount",
+        "tenant",
+    ]
+    list_filter = ["tenant", "bundle_pricing", "penalty_kind", "tax_class"]
     search_fields = ["code", "name"]
+    list_select_related = ["tax_class", "tenant"]
+    inlines = [ProductComponentInline]
 
 
 class SubscriptionServiceInline(ReadOnlyInline):
@@ -473,23 +488,65 @@ class RatedItemAdmin(ReadOnlyAdmin):
         "start",
         "end",
         "active_days",
-        "amount",
+        "component",
+        "net",
+        "discount",
+        "vat_rate",
+        "vat",
+        "gross",
         "debited",
         "state",
     ]
     list_filter = ["tenant", "kind", "state"]
     search_fields = ["service__external_id", "account__number"]
-    raw_id_fields = ["run", "account", "service", "usage"]
+    raw_id_fields = ["run", "account", "service", "usage", "component"]
+    list_select_related = ["run", "account", "service", "component"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "tenant",
+                    "run",
+                    "account",
+                    "service",
+                    "usage",
+                    "kind",
+                    ("start", "end", "active_days"),
+                    "state",
+                ]
+            },
+        ),
+        (
+            "Breakdown (gross = net - discount + VAT)",
+            {
+                "fields": [
+                    "component",
+                    ("price_per_period", "period_days", "rate_from"),
+                    "net",
+                    "discount",
+                    "applied_discounts",
+                    ("vat_rate", "vat"),
+                    "gross",
+                    ("amount", "sign", "debited"),
+                    "split_reasons",
+                    "identity",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = ["applied_discounts", "split_reasons"]
+
+    @admin.display(description="Discounts")
+    def applied_discounts(self, item) -> str:
+        from wallets.admin_pricing import discount_lines
+
+        return discount_lines(item)
+
+    @admin.display(description="Why it starts and ends there")
+    def split_reasons(self, item) -> str:
+        return "; ".join(item.reasons or []) or "-"
 
 
-# issue 18: pricing (placeholder registrations, refined with the pricing services)
-for _model in (
-    BundleComponent,
-    Discount,
-    PricePlan,
-    PricePlanRate,
-    TaxClass,
-    TaxRate,
-    WalletDefinition,
-):
-    admin.site.register(_model, ReadOnlyAdmin)
+# issue 18: tax classes, price plans, discounts, bundles, wallet definitions
+from wallets import admin_pricing  # noqa: E402, F401  (registers its pages)

@@ -1,4 +1,5 @@
-"""Wallets, catalog and prepaid-run API endpoints in the permission matrix (issue 15).
+"""Wallets, catalog, prepaid-run (issue 15) and pricing (issue 18) API endpoints in the
+permission matrix.
 
 Each setup makes a fresh prepaid account of tenant A with a funded wallet (100.00), a POST
 service with an open ACTIVE period, a posted usage record, and a prepaid run with one error
@@ -202,6 +203,157 @@ register(
     _get(
         "api prepaid run items",
         lambda c: f"/api/prepaid-runs/{c['run']}/items",
+        of_tenant=True,
+    ),
+)
+
+
+# --- issue 18: pricing -------------------------------------------------------------------------
+
+
+def _pricing_setup(world) -> dict:
+    """The wallets scene plus a tax class, a price plan, an automatic discount, a bundle and an
+    inactive wallet definition, all with codes made unique by the scene's number."""
+    from tests.wallets import pricing_builders as pb
+
+    c = _setup(world)
+    n = c["n"]
+    prod = b.product(world.tenant, f"MXP-{n:05d}")
+    tc = pb.tax_class(world.tenant, f"MXT-{n:05d}")
+    plan = pb.price_plan(world.tenant, prod, code=f"MXPLAN-{n:05d}")
+    disc = pb.discount(world.tenant, product=prod, code=f"MXD-{n:05d}")
+    bundle = pb.bundle(world.tenant, f"MXB-{n:05d}", "BOTH", [prod.code])
+    wd = pb.wallet_definition(world.tenant, active=False, code=f"MXWD-{n:05d}")
+    return c | {
+        "product": prod.code,
+        "tax_class": tc.pk,
+        "tax_class_code": tc.code,
+        "plan": plan.pk,
+        "plan_code": plan.code,
+        "discount": disc.pk,
+        "discount_code": disc.code,
+        "bundle": bundle.code,
+        "definition": wd.pk,
+        "definition_code": wd.code,
+    }
+
+
+def _pget(name: str, url, marker: str | None = None) -> Endpoint:
+    """A pricing read: a list (the marker key names what tenant B must not see) or an object."""
+    return Endpoint(
+        name,
+        "GET",
+        url,
+        VIEW,
+        setup=_pricing_setup,
+        success=frozenset({200}),
+        object_of_tenant=marker is None,
+        marker=None if marker is None else (lambda c: c[marker]),
+    )
+
+
+def _pwrite(name: str, method: str, url, data, success: int, *, of_tenant: bool) -> Endpoint:
+    return Endpoint(
+        name,
+        method,
+        url,
+        TRIGGER,
+        setup=_pricing_setup,
+        data=data,
+        success=frozenset({success}),
+        object_of_tenant=of_tenant,
+    )
+
+
+register(
+    _pget("api tax classes list", lambda c: "/api/tax-classes", "tax_class_code"),
+    _pget("api tax class detail", lambda c: f"/api/tax-classes/{c['tax_class']}"),
+    _pwrite(
+        "api tax classes upsert",
+        "POST",
+        lambda c: "/api/tax-classes",
+        lambda c: {
+            "code": f"MXT-NEW-{c['n']}",
+            "rates": [{"effective_from": "2026-01-01", "rate": "20"}],
+        },
+        201,
+        of_tenant=False,
+    ),
+    _pget("api price plans list", lambda c: "/api/price-plans", "plan_code"),
+    _pget("api price plan detail", lambda c: f"/api/price-plans/{c['plan']}"),
+    _pwrite(
+        "api price plans upsert",
+        "POST",
+        lambda c: "/api/price-plans",
+        lambda c: {
+            "code": f"MXPLAN-NEW-{c['n']}",
+            "product": c["product"],
+            "bundle": c["bundle"],
+            "rates": [
+                {"effective_from": "2026-01-01", "price_per_period": "9.00", "period_days": 30}
+            ],
+        },
+        201,
+        of_tenant=False,
+    ),
+    _pwrite(
+        "api price plan rate add",
+        "POST",
+        lambda c: f"/api/price-plans/{c['plan']}/rates",
+        lambda c: {"effective_from": "2026-04-01", "price_per_period": "33.00", "period_days": 30},
+        201,
+        of_tenant=True,
+    ),
+    _pget("api discounts list", lambda c: "/api/discounts", "discount_code"),
+    _pget("api discount detail", lambda c: f"/api/discounts/{c['discount']}"),
+    _pwrite(
+        "api discounts upsert",
+        "POST",
+        lambda c: "/api/discounts",
+        lambda c: {
+            "code": f"MXD-NEW-{c['n']}",
+            "kind": "FIXED",
+            "value": "2.00",
+            "effective_from": "2026-01-01",
+            "product": c["product"],
+        },
+        201,
+        of_tenant=False,
+    ),
+    _pwrite(
+        "api discount end",
+        "PATCH",
+        lambda c: f"/api/discounts/{c['discount']}",
+        lambda c: {"effective_to": "2026-05-01", "reason": "matrix"},
+        200,
+        of_tenant=True,
+    ),
+    _pget("api bundles list", lambda c: "/api/bundles", "bundle"),
+    _pget("api bundle detail", lambda c: f"/api/bundles/{c['bundle']}"),
+    _pwrite(
+        "api bundle update",
+        "PUT",
+        lambda c: f"/api/bundles/{c['bundle']}",
+        lambda c: {"bundle_pricing": "COMPONENTS", "components": [c["product"]]},
+        200,
+        of_tenant=True,
+    ),
+    _pget("api wallet definitions list", lambda c: "/api/wallet-definitions", "definition_code"),
+    _pget("api wallet definition detail", lambda c: f"/api/wallet-definitions/{c['definition']}"),
+    _pwrite(
+        "api wallet definitions upsert",
+        "POST",
+        lambda c: "/api/wallet-definitions",
+        lambda c: {"code": f"MXWD-NEW-{c['n']}", "debit_causes": ["USAGE"]},
+        201,
+        of_tenant=False,
+    ),
+    _pwrite(
+        "api wallet definition update",
+        "PATCH",
+        lambda c: f"/api/wallet-definitions/{c['definition']}",
+        lambda c: {"active": True, "debit_causes": ["PREPAID_BILLING"]},
+        200,
         of_tenant=True,
     ),
 )

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from core.api.fields import bounded_integer
 from core.api.strict import DayField, StrictSerializer
 from wallets.api.fields import CurrencyField, MoneyInField
-from wallets.models import PrepaidBillingRun, RatedItem, WalletTransaction
+from wallets.models import Discount, PrepaidBillingRun, RatedItem, WalletTransaction
 from wallets.selectors import wallet_available
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -178,6 +178,14 @@ class PrepaidItemFilterIn(serializers.Serializer):
     service = bounded_integer("int8", min_value=1, required=False, help_text="a service id")
 
 
+class AppliedDiscountOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(Discount.Kind.choices)
+    value = serializers.DecimalField(**MONEY, help_text="percent or amount per period")
+    amount = serializers.DecimalField(**MONEY, help_text="what it took off this item")
+
+
 class PrepaidRatedItemOut(serializers.Serializer):
     id = serializers.IntegerField()
     account = serializers.CharField(source="account.number")
@@ -195,3 +203,22 @@ class PrepaidRatedItemOut(serializers.Serializer):
     debited = serializers.DecimalField(**MONEY, help_text="what the wallet gave")
     state = serializers.ChoiceField(RatedItem.State.choices, read_only=True)
     created_at = serializers.DateTimeField()
+    # issue 18: the breakdown (gross = net - discount + vat) and why the item starts/ends there
+    component = serializers.CharField(
+        source="component.code",
+        allow_null=True,
+        default=None,
+        help_text="the bundle component's product code (null: the service's product)",
+    )
+    rate_from = serializers.DateField(
+        allow_null=True, help_text="the price plan rate's effective_from (null: service price)"
+    )
+    net = serializers.DecimalField(**MONEY, help_text="price x active days / period days")
+    discount = serializers.DecimalField(**MONEY, help_text="all discounts of the item")
+    discounts = AppliedDiscountOut(many=True, help_text="each discount applied and its amount")
+    vat_rate = serializers.DecimalField(max_digits=7, decimal_places=4, help_text="percent")
+    vat = serializers.DecimalField(**MONEY)
+    gross = serializers.DecimalField(**MONEY, help_text="net - discount + vat (the amount)")
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="why the item starts and ends where it does"
+    )

@@ -1,9 +1,10 @@
-"""Wallets API routes (mounted under /api/): wallets, top-ups, catalog, prepaid runs."""
+"""Wallets API routes (mounted under /api/): wallets, top-ups, catalog, prepaid runs, pricing."""
 
 from django.urls import path
 
 from wallets.api import views as v
 from wallets.api import views_catalog as c
+from wallets.api import views_pricing as p
 
 urlpatterns = [
     path("wallets", v.WalletListView.as_view(), name="api-wallets"),
@@ -36,5 +37,28 @@ urlpatterns = [
         "prepaid-runs/<int:pk>/items",
         v.PrepaidRunItemListView.as_view(),
         name="api-prepaid-run-items",
+    ),
+    path("tax-classes", p.TaxClassListCreateView.as_view(), name="api-tax-classes"),
+    path("tax-classes/<int:pk>", p.TaxClassDetailView.as_view(), name="api-tax-class"),
+    path("price-plans", p.PricePlanListCreateView.as_view(), name="api-price-plans"),
+    path("price-plans/<int:pk>", p.PricePlanDetailView.as_view(), name="api-price-plan"),
+    path(
+        "price-plans/<int:pk>/rates",
+        p.PricePlanRateCreateView.as_view(),
+        name="api-price-plan-rates",
+    ),
+    path("discounts", p.DiscountListCreateView.as_view(), name="api-discounts"),
+    path("discounts/<int:pk>", p.DiscountDetailView.as_view(), name="api-discount"),
+    path("bundles", p.BundleListView.as_view(), name="api-bundles"),
+    path("bundles/<str:key>", p.BundleDetailView.as_view(), name="api-bundle"),
+    path(
+        "wallet-definitions",
+        p.WalletDefinitionListCreateView.as_view(),
+        name="api-wallet-definitions",
+    ),
+    path(
+        "wallet-definitions/<int:pk>",
+        p.WalletDefinitionDetailView.as_view(),
+        name="api-wallet-definition",
     ),
 ]
