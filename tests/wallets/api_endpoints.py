@@ -338,6 +338,15 @@ register(
         200,
         of_tenant=True,
     ),
+    _pget("api product pricing detail", lambda c: f"/api/products/{c['product']}"),
+    _pwrite(
+        "api product pricing update",
+        "PATCH",
+        lambda c: f"/api/products/{c['product']}",
+        lambda c: {"penalty_kind": "FIXED", "penalty_amount": "10.00"},
+        200,
+        of_tenant=True,
+    ),
     _pget("api wallet definitions list", lambda c: "/api/wallet-definitions", "definition_code"),
     _pget("api wallet definition detail", lambda c: f"/api/wallet-definitions/{c['definition']}"),
     _pwrite(

@@ -105,6 +105,11 @@ class PrepaidServiceUpdateIn(StrictSerializer):
     price_per_period = MoneyInField(required=False)
     period_days = bounded_integer("int4", min_value=1, max_value=PERIOD_DAYS_MAX, required=False)
     product = serializers.CharField(max_length=60, required=False, help_text="product code")
+    binding_end = DayField(
+        required=False,
+        allow_null=True,
+        help_text="the binding period ends here (exclusive); null clears it",
+    )
 
 
 class PrepaidServiceOut(serializers.Serializer):
@@ -117,6 +122,9 @@ class PrepaidServiceOut(serializers.Serializer):
     period_days = serializers.IntegerField()
     rating = serializers.ChoiceField(SubscriptionService.Rating.choices)
     rated_up_to = serializers.DateField(allow_null=True, help_text="first day not yet rated")
+    binding_end = serializers.DateField(
+        allow_null=True, help_text="the binding period ends here (exclusive)"
+    )
     prepayment_state = serializers.ChoiceField(
         SubscriptionService.PrepaymentState.choices, read_only=True
     )

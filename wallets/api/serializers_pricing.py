@@ -262,6 +262,21 @@ class BundleIn(StrictSerializer):
     )
 
 
+class ProductPricingIn(StrictSerializer):
+    tax_class = serializers.CharField(
+        max_length=60, allow_null=True, required=False, help_text="a tax class code; null: no VAT"
+    )
+    penalty_kind = serializers.ChoiceField(
+        Product.PenaltyKind.choices,
+        allow_blank=True,
+        required=False,
+        help_text='early-cancellation penalty; "" = none',
+    )
+    penalty_amount = MoneyInField(
+        allow_null=True, required=False, help_text="the FIXED penalty's amount"
+    )
+
+
 class BundleOut(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()

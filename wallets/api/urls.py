@@ -51,6 +51,7 @@ urlpatterns = [
     path("discounts/<int:pk>", p.DiscountDetailView.as_view(), name="api-discount"),
     path("bundles", p.BundleListView.as_view(), name="api-bundles"),
     path("bundles/<str:key>", p.BundleDetailView.as_view(), name="api-bundle"),
+    path("products/<str:key>", p.ProductPricingView.as_view(), name="api-product-pricing"),
     path(
         "wallet-definitions",
         p.WalletDefinitionListCreateView.as_view(),

@@ -5,6 +5,7 @@ Reads need `wallets.view`; writes `wallets.run.trigger` (checked again in the se
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from core.api.views import TenantAPIView, TenantListAPIView
 from wallets import selectors
 from wallets.api import serializers_catalog as ser
 from wallets.api.common import OldestFirst, query_filters
-from wallets.services import catalog
+from wallets.services import catalog, pricing
 
 VIEW, WRITE = S.WALLETS_VIEW, S.WALLETS_RUN_TRIGGER
 
@@ -142,7 +143,14 @@ class ServiceDetailView(TenantAPIView):
     def patch(self, request, pk: int):
         form = ser.PrepaidServiceUpdateIn(data=request.data)
         form.is_valid(raise_exception=True)
-        svc = catalog.service_update(actor=self.actor, service_id=pk, **form.validated_data)
+        v = dict(form.validated_data)
+        binding = v.pop("binding_end", ...)
+        with transaction.atomic():  # both changes or neither
+            svc = catalog.service_update(actor=self.actor, service_id=pk, **v)
+            if binding is not ...:
+                svc = pricing.service_binding_update(
+                    actor=self.actor, service=svc, binding_end=binding
+                )
         return Response(ser.PrepaidServiceOut(svc).data)
 
 

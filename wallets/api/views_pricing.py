@@ -267,6 +267,32 @@ class BundleDetailView(TenantAPIView):
         return Response(ser.BundleOut(product).data)
 
 
+class ProductPricingView(TenantAPIView):
+    """A product's pricing: VAT class, bundle pricing with components, early-cancellation
+    penalty; PATCH changes the VAT class and the penalty (only the fields sent)."""
+
+    required_scopes = {"GET": VIEW, "PATCH": WRITE}
+
+    @extend_schema(
+        operation_id="prepaid_products_retrieve", parameters=[PRODUCT_KEY], responses=ser.BundleOut
+    )
+    def get(self, request, key: str):
+        return Response(ser.BundleOut(reads.product_pricing_get(actor=self.actor, key=key)).data)
+
+    @extend_schema(
+        operation_id="prepaid_products_partial_update",
+        parameters=[PRODUCT_KEY],
+        request=ser.ProductPricingIn,
+        responses=ser.BundleOut,
+    )
+    def patch(self, request, key: str):
+        v = ser.validated(ser.ProductPricingIn, request.data)
+        product = reads.product_pricing_get(actor=self.actor, key=key)
+        pricing.product_pricing_update(actor=self.actor, product=product.code, **v)
+        product = reads.product_pricing_get(actor=self.actor, key=product.code)
+        return Response(ser.BundleOut(product).data)
+
+
 # --- wallet definitions ------------------------------------------------------------------------
 
 
