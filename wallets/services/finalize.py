@@ -49,7 +49,7 @@ def _summary(run: PrepaidBillingRun) -> dict:
         n=Count("id"), total=Sum("amount")
     )
     summary["not_billed_items"] = held["n"] or 0
-    summary["not_billed_amount"] = str(held["total"] or Decimal("0.00"))
+    summary["not_billed_amount"] = f"{held['total'] or Decimal(0):.2f}"
     if not run.debits_prepaid_billing:
         code = run.wallet_definition.code if run.wallet_definition_id else "?"
         summary["not_debited"] = (
