@@ -8,7 +8,7 @@ Everything a rating depends on (state periods, how far each service is rated, wh
 posted, the balance, charges not yet billed) is read under the accounts' wallet locks (the
 partner API locks the wallets before it changes a service, a period or usage), so a second run
 over the same accounts, or a chunk executed again after a crash, finds the periods already
-rated and debits nothing twice. The unique constraint on a service item's (service, start, end)
+rated and debits nothing twice. The unique constraint on a service item's (service, identity)
 is the last guard.
 """
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
+from django.db import connection
 from django.db.models import Q
 
 from core.bulk import fetch_rows
@@ -29,6 +30,26 @@ from wallets.models import (
 )
 
 COMPONENT_MODELS = ("COMPONENTS", "BOTH")
+# service ids per IN list: under SQLite's historical 999-variable limit; one query on PostgreSQL
+IDS_PER_QUERY = 900
+IDS_PER_QUERY_PG = 50_000
+DISCOUNT_COLUMNS = (
+    "code",
+    "name",
+    "kind",
+    "value",
+    "effective_from",
+    "effective_to",
+    "period_days",
+    "product_id",
+    "service_id",
+)
+
+
+def _slices(ids: list[int]):
+    size = IDS_PER_QUERY_PG if connection.vendor == "postgresql" else IDS_PER_QUERY
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
 def load_pricing(
@@ -86,21 +107,17 @@ def load_pricing(
 
     automatic: dict[int, list[rating.DiscountFacts]] = defaultdict(list)
     ad_hoc: dict[int, list[rating.DiscountFacts]] = defaultdict(list)
-    for code, name, kind, value, start, end, period, product_id, service_id in fetch_rows(
-        Discount.objects.filter(tenant_id=tenant_id)
-        .filter(Q(product_id__in=all_products) | Q(service_id__in=service_ids))
-        .order_by("code")
-        .values_list(
-            "code",
-            "name",
-            "kind",
-            "value",
-            "effective_from",
-            "effective_to",
-            "period_days",
-            "product_id",
-            "service_id",
+    # the products' automatic discounts with the first slice of ad hoc ones: one query a batch
+    discount_rows: list[tuple] = []
+    for n, ids in enumerate(_slices(service_ids)):
+        where = Q(service_id__in=ids)
+        if n == 0:
+            where |= Q(product_id__in=all_products)
+        discount_rows += fetch_rows(
+            Discount.objects.filter(where, tenant_id=tenant_id).values_list(*DISCOUNT_COLUMNS)
         )
+    for code, name, kind, value, start, end, period, product_id, service_id in sorted(
+        discount_rows, key=lambda r: r[0]
     ):
         facts = rating.DiscountFacts(
             code=code,
@@ -128,11 +145,11 @@ def load_pricing(
             vat[tax_class_id].append(rating.VatRate(day, rate))
 
     charged: dict[int, set[date]] = defaultdict(set)
-    if penalties:
+    for ids in _slices(service_ids) if penalties else ():
         for service_id, start in fetch_rows(
-            RatedItem.objects.filter(
-                service_id__in=service_ids, kind=RatedItem.Kind.PENALTY
-            ).values_list("service_id", "start")
+            RatedItem.objects.filter(service_id__in=ids, kind=RatedItem.Kind.PENALTY).values_list(
+                "service_id", "start"
+            )
         ):
             charged[service_id].add(start)
 
