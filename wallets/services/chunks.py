@@ -572,7 +572,9 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
             if item.existing_id is None:
                 items.append(_item_row(run, a, item, debit, billed, now))
             else:  # an earlier run's NOT_BILLED item billed now (only billed ones are kept)
-                carried.append(RatedItem(pk=item.existing_id, debited=debit, state="BILLED"))
+                carried.append(
+                    RatedItem(pk=item.existing_id, debited=debit, state=RatedItem.State.BILLED)
+                )
     ids: dict[tuple, int] = {}
     if items:
         keys = [(r[3], r[-1]) for r in items]  # service, identity: unique
