@@ -84,24 +84,31 @@ def _not_billed(account_ids) -> dict[int, Decimal]:
     )
 
 
-def _load_carried(run, service_ids, debit_causes) -> dict[int, list[rating.Item]]:
+def _load_carried(run, service_ids, debit_causes):
     """NOT_BILLED items of earlier runs of these services whose cause may debit now, as rating
-    items (`existing_id` set): the debit plan bills them with the service's new items."""
+    items (`existing_id` set): the debit plan bills them with the service's new items; and, from
+    the same query, the penalties already charged (service id -> cancellation dates)."""
     carried: dict[int, list[rating.Item]] = defaultdict(list)
+    charged: dict[int, set] = defaultdict(set)
     if not service_ids:
-        return carried
-    qs = (
-        RatedItem.objects.filter(service_id__in=service_ids, state=RatedItem.State.NOT_BILLED)
-        .exclude(run_id=run.pk)
-        .order_by("service_id", "start", "id")
-    )
+        return carried, charged
+    held = Q(state=RatedItem.State.NOT_BILLED) & ~Q(run_id=run.pk)
     if debit_causes is not None:
         causes = set(debit_causes)
         if rating.USAGE not in causes:
-            qs = qs.filter(Q(amount__lt=0) | ~Q(kind=RatedItem.Kind.USAGE))
+            held &= Q(amount__lt=0) | ~Q(kind=RatedItem.Kind.USAGE)
         if rating.PREPAID_BILLING not in causes:
-            qs = qs.filter(Q(amount__lt=0) | Q(kind=RatedItem.Kind.USAGE))
+            held &= Q(amount__lt=0) | Q(kind=RatedItem.Kind.USAGE)
+    qs = (
+        RatedItem.objects.filter(service_id__in=service_ids)
+        .filter(held | Q(kind=RatedItem.Kind.PENALTY))
+        .order_by("service_id", "start", "id")
+    )
     for row in qs:
+        if row.kind == RatedItem.Kind.PENALTY:
+            charged[row.service_id].add(row.start)
+        if row.state != RatedItem.State.NOT_BILLED or row.run_id == run.pk:
+            continue
         item = rating.Item(
             service_id=row.service_id,
             kind=row.kind,
@@ -129,7 +136,7 @@ def _load_carried(run, service_ids, debit_causes) -> dict[int, list[rating.Item]
         )
         if rating.may_debit(item, debit_causes):
             carried[row.service_id].append(item)
-    return carried
+    return carried, charged
 
 
 def _pick_wallet(wallets: list[Wallet]) -> Wallet | None:
@@ -432,11 +439,17 @@ def _process_accounts(run, account_ids) -> dict:
         rows = [row for account_rows in services.values() for row in account_rows]
         service_ids = [row[0] for row in rows]
         debit_causes = None if run.debit_causes is None else frozenset(run.debit_causes)
+        carried, charged = _load_carried(run, service_ids, debit_causes)
         facts = _Facts(
             periods=periods,
-            pricing=load_pricing(run.tenant_id, [(r[0], r[1], r[6]) for r in rows]),
+            pricing=load_pricing(
+                run.tenant_id,
+                [(r[0], r[1], r[6]) for r in rows],
+                penalties=charged,
+                account_ids=list(services),
+            ),
             usage=_load_usage(run, service_ids),
-            carried=_load_carried(run, service_ids, debit_causes),
+            carried=carried,
             debit_causes=debit_causes,
         )
         for account_id in sorted(services):

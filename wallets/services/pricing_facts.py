@@ -12,7 +12,7 @@ Product keys are `str(product id)` (a component item's `Item.component`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from django.db import connection
@@ -56,13 +56,17 @@ def load_pricing(
     tenant_id: int,
     service_rows: Iterable[tuple[int, int, date | None]],
     *,
-    penalties: bool = True,
+    penalties: bool | Mapping[int, Iterable[date]] = True,
+    account_ids: Sequence[int] | None = None,
 ) -> dict[int, rating.Pricing]:
     """Each service's pricing, from rows (service id, product id, binding_end).
 
     A product without a standalone plan has no rates (the service's own price applies); a
     component's rates are its plan for this bundle if there is one, else its standalone plan.
-    `penalties=False` skips the charged penalties (estimates do not need them)."""
+    `penalties`: True reads the penalties already charged, False skips them (estimates do not
+    need them), a mapping service id -> cancellation dates is what the caller read itself.
+    `account_ids` (the services' accounts) finds the ad hoc discounts by account: a short IN
+    list instead of one entry per service."""
     rows = list(service_rows)
     if not rows:
         return {}
@@ -107,15 +111,29 @@ def load_pricing(
 
     automatic: dict[int, list[rating.DiscountFacts]] = defaultdict(list)
     ad_hoc: dict[int, list[rating.DiscountFacts]] = defaultdict(list)
-    # the products' automatic discounts with the first slice of ad hoc ones: one query a batch
+    # the products' automatic discounts with the (first slice of) ad hoc ones: one query a batch
     discount_rows: list[tuple] = []
-    for n, ids in enumerate(_slices(service_ids)):
-        where = Q(service_id__in=ids)
-        if n == 0:
-            where |= Q(product_id__in=all_products)
-        discount_rows += fetch_rows(
-            Discount.objects.filter(where, tenant_id=tenant_id).values_list(*DISCOUNT_COLUMNS)
-        )
+    if account_ids is not None:
+        wanted = set(service_ids)
+        discount_rows = [
+            r
+            for r in fetch_rows(
+                Discount.objects.filter(
+                    Q(product_id__in=all_products)
+                    | Q(service__subscription__account_id__in=list(account_ids)),
+                    tenant_id=tenant_id,
+                ).values_list(*DISCOUNT_COLUMNS)
+            )
+            if r[-1] is None or r[-1] in wanted
+        ]
+    else:
+        for n, ids in enumerate(_slices(service_ids)):
+            where = Q(service_id__in=ids)
+            if n == 0:
+                where |= Q(product_id__in=all_products)
+            discount_rows += fetch_rows(
+                Discount.objects.filter(where, tenant_id=tenant_id).values_list(*DISCOUNT_COLUMNS)
+            )
     for code, name, kind, value, start, end, period, product_id, service_id in sorted(
         discount_rows, key=lambda r: r[0]
     ):
@@ -145,7 +163,10 @@ def load_pricing(
             vat[tax_class_id].append(rating.VatRate(day, rate))
 
     charged: dict[int, set[date]] = defaultdict(set)
-    for ids in _slices(service_ids) if penalties else ():
+    if not isinstance(penalties, bool):
+        for service_id, days in penalties.items():
+            charged[service_id].update(days)
+    for ids in _slices(service_ids) if penalties is True else ():
         for service_id, start in fetch_rows(
             RatedItem.objects.filter(service_id__in=ids, kind=RatedItem.Kind.PENALTY).values_list(
                 "service_id", "start"
