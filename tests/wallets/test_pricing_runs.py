@@ -530,3 +530,48 @@ def test_trigger_verbose_lists_the_items_with_their_breakdown(world):
             "kind": "SERVICE",
         },
     ]
+
+
+def test_carried_items_stay_not_billed_when_the_wallet_cannot_pay_and_a_rerun_bills_once(world):
+    # given a held 10.00 item from a run under a USAGE-only definition, on a wallet of 15.00
+    t = world.tenant
+    acc = b.account(t)
+    w = b.wallet(t, acc, balance="15.00")
+    wd = pb.wallet_definition(t, ("USAGE",))
+    svc = b.service(t, acc, price="30.00", rating="POST")
+    first = run_now(world.actor())
+    (held,) = items(first)
+    WalletDefinition.objects.filter(pk=wd.pk).update(active=False)
+
+    # when a run as of 01-21 needs 10.00 carried + 10.00 new = 20.00 > 15.00
+    second = run_now(world.actor(), as_of=JAN21)
+
+    # then the service is INVALID, nothing is billed, the carried item waits
+    assert second.invalid_count == 1 and items(second) == []
+    assert RatedItem.objects.get(pk=held.pk).state == "NOT_BILLED"
+    assert balance(w) == D("15.00") == ledger_sum(w)
+
+    # when the wallet is topped up and a run's chunk is executed twice (done mark lost)
+    credit = WalletTransaction.objects.create(
+        tenant=t,
+        wallet=w,
+        kind="CREDIT",
+        amount=D("5.00"),
+        balance_after=D("20.00"),
+        cause="TOP_UP",
+    )
+    Wallet.objects.filter(pk=w.pk).update(balance=credit.balance_after)
+    run = prepaid_run_trigger(actor=world.actor(), as_of=JAN21, enqueue=False)
+    (chunk_id,) = prepaid_run_start(run_id=run.pk)
+    chunks.prepaid_run_process_chunk(chunk_id=chunk_id)
+    PrepaidRunChunk.objects.filter(pk=chunk_id).update(done=False)
+    PrepaidBillingRun.objects.filter(pk=run.pk).update(chunks_done=0, accounts_done=0)
+    chunks.prepaid_run_process_chunk(chunk_id=chunk_id)
+    run = prepaid_run_finalize(run_id=run.pk)
+
+    # then the carried item and the new period are billed once each
+    assert RatedItem.objects.get(pk=held.pk).state == "BILLED"
+    assert ledger(w, run) == [(D("-10.00"), "PREPAID_BILLING"), (D("-10.00"), "PREPAID_BILLING")]
+    assert balance(w) == D("0.00") == ledger_sum(w)
+    assert (run.rated_count, run.debited_total) == (1, D("20.00"))
+    assert SubscriptionService.objects.get(pk=svc.pk).prepayment_state == "VALID"
