@@ -8,12 +8,13 @@ Everything a rating depends on (state periods, how far each service is rated, wh
 posted, the balance, charges not yet billed) is read under the accounts' wallet locks (the
 partner API locks the wallets before it changes a service, a period or usage), so a second run
 over the same accounts, or a chunk executed again after a crash, finds the periods already
-rated and debits nothing twice. The unique constraint on a service item's (service, start, end)
+rated and debits nothing twice. The unique constraint on a service item's (service, identity)
 is the last guard.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from core.actors import Actor
@@ -40,6 +41,7 @@ from wallets.models import (
     Wallet,
     WalletTransaction,
 )
+from wallets.services.pricing_facts import load_pricing
 
 log = logging.getLogger("healthbill.wallets")
 Status = PrepaidBillingRun.Status
@@ -70,7 +72,8 @@ def _load_periods(run: PrepaidBillingRun, account_ids) -> dict[int, tuple]:
 
 
 def _not_billed(account_ids) -> dict[int, Decimal]:
-    """Charges of each account rated but not billed yet (they hold back `available`)."""
+    """Charges of each account rated but not billed yet (they hold back `available`; the ones a
+    run carries into its debit plan are given back by `_rate_account`)."""
     return dict(
         RatedItem.objects.filter(
             account_id__in=account_ids, state=RatedItem.State.NOT_BILLED, amount__gt=0
@@ -79,6 +82,61 @@ def _not_billed(account_ids) -> dict[int, Decimal]:
         .annotate(total=Sum("amount"))
         .values_list("account_id", "total")
     )
+
+
+def _load_carried(run, service_ids, debit_causes):
+    """NOT_BILLED items of earlier runs of these services whose cause may debit now, as rating
+    items (`existing_id` set): the debit plan bills them with the service's new items; and, from
+    the same query, the penalties already charged (service id -> cancellation dates)."""
+    carried: dict[int, list[rating.Item]] = defaultdict(list)
+    charged: dict[int, set] = defaultdict(set)
+    if not service_ids:
+        return carried, charged
+    held = Q(state=RatedItem.State.NOT_BILLED) & ~Q(run_id=run.pk)
+    if debit_causes is not None:
+        causes = set(debit_causes)
+        if rating.USAGE not in causes:
+            held &= Q(amount__lt=0) | ~Q(kind=RatedItem.Kind.USAGE)
+        if rating.PREPAID_BILLING not in causes:
+            held &= Q(amount__lt=0) | Q(kind=RatedItem.Kind.USAGE)
+    qs = (
+        RatedItem.objects.filter(service_id__in=service_ids)
+        .filter(held | Q(kind=RatedItem.Kind.PENALTY))
+        .order_by("service_id", "start", "id")
+    )
+    for row in qs:
+        if row.kind == RatedItem.Kind.PENALTY:
+            charged[row.service_id].add(row.start)
+        if row.state != RatedItem.State.NOT_BILLED or row.run_id == run.pk:
+            continue
+        item = rating.Item(
+            service_id=row.service_id,
+            kind=row.kind,
+            start=row.start,
+            end=row.end,
+            active_days=row.active_days,
+            amount=row.amount,
+            price_per_period=row.price_per_period,
+            period_days=row.period_days,
+            usage_id=row.usage_id,
+            net=row.net,
+            discount=row.discount,
+            vat_rate=row.vat_rate,
+            vat=row.vat,
+            discounts=tuple(
+                rating.AppliedDiscount(
+                    d["code"], d["name"], d["kind"], Decimal(d["value"]), Decimal(d["amount"])
+                )
+                for d in row.discounts or ()
+            ),
+            component=str(row.component_id) if row.component_id else None,
+            rate_from=row.rate_from,
+            reasons=tuple(row.reasons or ()),
+            existing_id=row.pk,
+        )
+        if rating.may_debit(item, debit_causes):
+            carried[row.service_id].append(item)
+    return carried, charged
 
 
 def _pick_wallet(wallets: list[Wallet]) -> Wallet | None:
@@ -96,6 +154,8 @@ class _Account:
         self.items: list[RatedItem] = []
         self.debits: list[Decimal] = []
         self.updates: list[SubscriptionService] = []
+        self.advanced: list[SubscriptionService] = []  # rated_up_to only (nothing billable)
+        self.billed: list[bool] = []  # one per item: BILLED now, else kept NOT_BILLED
         self.usage_rated: list[int] = []
         self.errors: list[PrepaidRunError] = []
         self.invalid = 0
@@ -110,34 +170,47 @@ class _Account:
         return -sum((d for d in self.debits if d < 0), ZERO)
 
 
-def _rate_account(run, account_id, wallet, services, usage, periods, now, acc: _Account) -> None:
+def _rate_account(run, account_id, wallet, services, facts, now, acc: _Account) -> None:
+    """Rate the account's services, plan its wallet's debits, and keep what to write in `acc`."""
     ratings = []
-    for svc_id, product_id, price, days, mode, rated_up_to, ext in services:
-        facts = rating.ServiceFacts(
+    given_back = ZERO  # carried charges: no longer held back, the plan debits them now
+    for svc_id, product_id, price, days, mode, rated_up_to, _binding_end, ext in services:
+        service = rating.ServiceFacts(
             id=svc_id,
             product=str(product_id),
             price_per_period=price,
             period_days=days,
             rating=mode,
             rated_up_to=rated_up_to,
-            periods=periods.get(svc_id, ()),
+            periods=facts.periods.get(svc_id, ()),
+            pricing=facts.pricing.get(svc_id),
         )
         try:
-            rated = rating.rate_service(facts, usage.get(svc_id, ()), run.as_of)
+            rated = rating.rate_service(service, facts.usage.get(svc_id, ()), run.as_of)
         except (ValueError, ArithmeticError, DomainError) as exc:
             acc.errors.append(_error(run, account_id, svc_id, "rating_failed", ext, exc))
             continue
+        carried = facts.carried.get(svc_id)
+        if carried:
+            rated = dataclasses.replace(rated, items=(*rated.items, *carried))
+            given_back += sum((i.amount for i in carried if i.amount > 0), ZERO)
         ratings.append(rated)
-    facts = rating.WalletFacts(
+    wallet_facts = rating.WalletFacts(
         balance=wallet.balance,
-        available=wallet.available,
+        available=wallet.available + given_back,
         min_balance_threshold=wallet.min_balance_threshold,
         stop_service_threshold=wallet.stop_service_threshold,
         restrict_below_stop=wallet.restrict_below_stop,
     )
-    plan = rating.debit_plan(facts, ratings)
+    plan = rating.debit_plan(wallet_facts, ratings, facts.debit_causes)
     for outcome in plan.outcomes:
         if outcome.state is None:
+            if outcome.items:
+                # rated, nothing may debit: the items are kept NOT_BILLED, the service rated on
+                acc.advanced.append(
+                    SubscriptionService(pk=outcome.service_id, rated_up_to=outcome.rated_up_to)
+                )
+                _keep_items(acc, outcome)
             continue
         svc = SubscriptionService(
             pk=outcome.service_id,
@@ -149,11 +222,33 @@ def _rate_account(run, account_id, wallet, services, usage, periods, now, acc: _
         if outcome.state == SubscriptionService.PrepaymentState.INVALID:
             acc.invalid += 1
             continue
-        for item, debit in zip(outcome.items, outcome.debits, strict=True):
-            acc.items.append(item)
-            acc.debits.append(debit)
-            if item.usage_id is not None:
-                acc.usage_rated.append(item.usage_id)
+        _keep_items(acc, outcome)
+
+
+def _keep_items(acc: _Account, outcome: rating.ServiceOutcome) -> None:
+    """An outcome's items, their debits and whether each is billed now.
+
+    A carried item (`existing_id`) held again is left as it is: nothing to write for it."""
+    for n, (item, debit) in enumerate(zip(outcome.items, outcome.debits, strict=True)):
+        billed = outcome.is_billed(n)
+        if item.existing_id is not None and not billed:
+            continue
+        acc.items.append(item)
+        acc.debits.append(debit)
+        acc.billed.append(billed)
+        if item.usage_id is not None and item.existing_id is None:
+            acc.usage_rated.append(item.usage_id)
+
+
+class _Facts:
+    """What the batch's ratings read under the wallet locks."""
+
+    def __init__(self, *, periods, pricing, usage, carried, debit_causes) -> None:
+        self.periods = periods
+        self.pricing = pricing
+        self.usage = usage
+        self.carried = carried
+        self.debit_causes = debit_causes
 
 
 def _error(run, account_id, service_id, code, external_id, exc) -> PrepaidRunError:
@@ -216,8 +311,9 @@ LEDGER_FIELDS = (
 )
 
 
-def _item_row(run, account_id, item, debit, now) -> tuple:
-    """A rated item, BILLED (the wallet moved in the same transaction), as a row of ITEM_FIELDS."""
+def _item_row(run, account_id, item, debit, billed, now) -> tuple:
+    """A new rated item as a row of ITEM_FIELDS: BILLED (the wallet moved in the same
+    transaction), or NOT_BILLED (its cause may not debit: debited 0, no ledger row)."""
     sign = RatedItem.Sign.NEGATIVE if item.amount < 0 else RatedItem.Sign.POSITIVE
     return (
         run.tenant_id,
@@ -233,8 +329,8 @@ def _item_row(run, account_id, item, debit, now) -> tuple:
         item.period_days,
         item.amount,
         sign,
-        debit,
-        RatedItem.State.BILLED,
+        debit if billed else ZERO,
+        RatedItem.State.BILLED if billed else RatedItem.State.NOT_BILLED,
         now,
         int(item.component) if item.component else None,
         item.rate_from,
@@ -335,11 +431,27 @@ def _process_accounts(run, account_ids) -> dict:
                 "period_days",
                 "rating",
                 "rated_up_to",
+                "binding_end",
                 "external_id",
             )
         ):
             services[account_id].append(tuple(row))
-        usage = _load_usage(run, [row[0] for rows in services.values() for row in rows])
+        rows = [row for account_rows in services.values() for row in account_rows]
+        service_ids = [row[0] for row in rows]
+        debit_causes = None if run.debit_causes is None else frozenset(run.debit_causes)
+        carried, charged = _load_carried(run, service_ids, debit_causes)
+        facts = _Facts(
+            periods=periods,
+            pricing=load_pricing(
+                run.tenant_id,
+                [(r[0], r[1], r[6]) for r in rows],
+                penalties=charged,
+                account_ids=list(services),
+            ),
+            usage=_load_usage(run, service_ids),
+            carried=carried,
+            debit_causes=debit_causes,
+        )
         for account_id in sorted(services):
             acc = accounts[account_id] = _Account()
             acc.wallet = _pick_wallet(wallets.get(account_id, []))
@@ -347,13 +459,11 @@ def _process_accounts(run, account_ids) -> dict:
                 _no_wallet(run, account_id, len(wallets.get(account_id, [])), services, acc)
                 continue
             acc.wallet.available = acc.wallet.balance - not_billed.get(account_id, ZERO)
-            _rate_account(
-                run, account_id, acc.wallet, services[account_id], usage, periods, now, acc
-            )
+            _rate_account(run, account_id, acc.wallet, services[account_id], facts, now, acc)
         _write(run, accounts, now)
     tally = {"items": 0, "debited": ZERO, "credited": ZERO, "invalid": 0, "errors": 0}
     for acc in accounts.values():
-        tally["items"] += len(acc.items)
+        tally["items"] += sum(1 for i in acc.items if i.existing_id is None)
         tally["debited"] += acc.debited
         tally["credited"] += acc.credited
         tally["invalid"] += acc.invalid
@@ -405,12 +515,12 @@ def _ledger_rows(*, wallet: Wallet, run, entries, ids, now) -> list[tuple]:
                 code="insufficient_funds",
             )
         cause = (
-            WalletTransaction.Cause.PREPAID_BILLING
-            if item.kind == RatedItem.Kind.SERVICE
-            else WalletTransaction.Cause.USAGE
+            WalletTransaction.Cause.USAGE
+            if item.kind == RatedItem.Kind.USAGE
+            else WalletTransaction.Cause.PREPAID_BILLING
         )
         kind = WalletTransaction.Kind.CREDIT if amount > 0 else WalletTransaction.Kind.DEBIT
-        item_id = ids[(item.service_id, item.identity)]
+        item_id = item.existing_id or ids[(item.service_id, item.identity)]
         rows.append(
             (
                 run.tenant_id,
@@ -455,7 +565,11 @@ def _audit_entry(run, account_id, acc: _Account) -> dict:
 
 
 def _write(run, accounts: dict[int, _Account], now) -> None:
-    changed = {a: acc for a, acc in accounts.items() if acc.items or acc.updates or acc.errors}
+    changed = {
+        a: acc
+        for a, acc in accounts.items()
+        if acc.items or acc.updates or acc.advanced or acc.errors
+    }
     if not changed:
         return
     # The audit entries first: they lock the tenant's chain head before this transaction inserts
@@ -465,16 +579,22 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
         actor=Actor.system_for(run.tenant),
         entries=[_audit_entry(run, a, acc) for a, acc in sorted(changed.items())],
     )
-    items = [
-        _item_row(run, a, item, debit, now)
-        for a, acc in changed.items()
-        for item, debit in zip(acc.items, acc.debits, strict=True)
-    ]
+    items, carried = [], []
+    for a, acc in changed.items():
+        for item, debit, billed in zip(acc.items, acc.debits, acc.billed, strict=True):
+            if item.existing_id is None:
+                items.append(_item_row(run, a, item, debit, billed, now))
+            else:  # an earlier run's NOT_BILLED item billed now (only billed ones are kept)
+                carried.append(
+                    RatedItem(pk=item.existing_id, debited=debit, state=RatedItem.State.BILLED)
+                )
     ids: dict[tuple, int] = {}
     if items:
         keys = [(r[3], r[-1]) for r in items]  # service, identity: unique
         ids = dict(zip(keys, _insert_items(run, items), strict=True))
-    ledger, touched, updates, usage, errors = [], [], [], [], []
+    if carried:
+        update_rows(RatedItem, carried, ["debited", "state"])
+    ledger, touched, updates, advanced, usage, errors = [], [], [], [], [], []
     for acc in changed.values():
         paid = [(i, d) for i, d in zip(acc.items, acc.debits, strict=True) if d != 0]
         if paid:
@@ -484,6 +604,7 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
             acc.wallet.changed_at = now
             touched.append(acc.wallet)
         updates += acc.updates
+        advanced += acc.advanced
         usage += acc.usage_rated
         errors += acc.errors
     if ledger:
@@ -496,6 +617,8 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
             updates,
             ["rated_up_to", "prepayment_state", "prepayment_checked_at"],
         )
+    if advanced:
+        update_rows(SubscriptionService, advanced, ["rated_up_to"])
     if usage:
         UsageRecord.objects.filter(pk__in=usage).update(state=UsageRecord.State.RATED)
     if errors:

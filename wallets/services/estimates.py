@@ -22,11 +22,13 @@ from core.exceptions import DomainError
 from wallets import rating
 from wallets.models import (
     PrepaidSettings,
+    Product,
     ServiceStatePeriod,
     SubscriptionService,
     Wallet,
     WalletProductConsumption,
 )
+from wallets.services.pricing_facts import is_plain, load_pricing
 
 log = logging.getLogger("healthbill.wallets")
 
@@ -73,7 +75,11 @@ def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
 
 
 def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
-    """Per account: the services as BurnFacts, and product code -> product id."""
+    """Per account: the services as BurnFacts (one per priced line), and product code -> id.
+
+    A service's burn is its gross per period on as_of (issue 18: price plan rate, discounts in
+    force, VAT; a bundle's component lines burn as their component products); a service with
+    nothing beyond its own price burns that price."""
     active_now = ServiceStatePeriod.objects.filter(
         service_id=OuterRef("pk"),
         state=ServiceStatePeriod.State.ACTIVE,
@@ -92,21 +98,71 @@ def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
             "period_days",
             "prepayment_state",
             "active_now",
+            "id",
+            "binding_end",
+            "rating",
         )
+    )
+    pricing = load_pricing(
+        tenant_id, [(r[7], r[1], r[8]) for r in rows], penalties=False, account_ids=account_ids
     )
     by_account: dict[int, list[rating.BurnFacts]] = defaultdict(list)
     products: dict[str, int] = {}
-    for account_id, product_id, code, price, period_days, state, active in rows:
+    codes: dict[str, str] = {}  # product key (str id) -> code
+    for _, product_id, code, *_ in rows:
         products[code] = product_id
-        by_account[account_id].append(
-            rating.BurnFacts(
-                product=code,
+        codes[str(product_id)] = code
+    missing = {int(c.code) for p in pricing.values() for c in p.components if c.code not in codes}
+    if missing:
+        for pid, code in Product.objects.filter(pk__in=missing).values_list("id", "code"):
+            products[code] = pid
+            codes[str(pid)] = code
+    cache: dict[tuple, tuple[rating.BurnLine, ...]] = {}
+    for (
+        account_id,
+        product_id,
+        code,
+        price,
+        period_days,
+        state,
+        active,
+        svc_id,
+        _,
+        mode,
+    ) in rows:
+        valid = state == SubscriptionService.PrepaymentState.VALID
+        priced = pricing.get(svc_id)
+        if not (valid and active) or is_plain(priced):
+            by_account[account_id].append(
+                rating.BurnFacts(code, price, period_days, valid, bool(active))
+            )
+            continue
+        key = None if priced.ad_hoc else (product_id, price, period_days)
+        lines = cache.get(key) if key is not None else None
+        if lines is None:
+            facts = rating.ServiceFacts(
+                id=svc_id,
+                product=str(product_id),
                 price_per_period=price,
                 period_days=period_days,
-                valid=state == SubscriptionService.PrepaymentState.VALID,
-                active=bool(active),
+                rating=mode,
+                rated_up_to=None,
+                periods=(),
+                pricing=priced,
             )
-        )
+            try:
+                lines = rating.burn_lines(facts, as_of)
+            except (ValueError, ArithmeticError):
+                # a bundle the run cannot rate either (its error says why): its own price
+                lines = (rating.BurnLine(str(product_id), price, period_days),)
+            if key is not None:
+                cache[key] = lines
+        for line in lines:
+            by_account[account_id].append(
+                rating.BurnFacts(
+                    codes[line.product], line.gross_per_period, line.period_days, valid, True
+                )
+            )
     return by_account, products
 
 

@@ -14,7 +14,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.transitions import state_reload, transition_apply
-from wallets.models import PrepaidBillingRun, PrepaidRunChunk, RatedItem
+from wallets.models import PrepaidBillingRun, PrepaidRunChunk, RatedItem, WalletTransaction
 
 log = logging.getLogger("healthbill.wallets")
 Status = PrepaidBillingRun.Status
@@ -22,18 +22,41 @@ SUCCESSOR_TIME = time(2, 0, tzinfo=UTC)  # recurring runs start at 02:00 UTC on 
 
 
 def _tie_out(run: PrepaidBillingRun) -> dict:
-    """Counters recomputed from the rows the run wrote (a re-executed chunk double-counts none)."""
-    items = RatedItem.objects.filter(run=run).aggregate(
-        n=Count("id"),
-        out=Sum("debited", filter=Q(debited__gt=0)),
-        back=Sum("debited", filter=Q(debited__lt=0)),
+    """Counters recomputed from the rows the run wrote (a re-executed chunk double-counts none).
+
+    The money comes from the run's ledger rows: they include the NOT_BILLED items of earlier
+    runs this run billed (issue 18), which stay with the run that rated them."""
+    items = RatedItem.objects.filter(run=run).aggregate(n=Count("id"))
+    money = WalletTransaction.objects.filter(run=run, item__isnull=False).aggregate(
+        out=Sum("amount", filter=Q(amount__lt=0)),
+        back=Sum("amount", filter=Q(amount__gt=0)),
     )
     return {
         "rated_count": items["n"] or 0,
-        "debited_total": items["out"] or Decimal("0.00"),
-        "credited_total": -(items["back"] or Decimal("0.00")),
+        "debited_total": -(money["out"] or Decimal("0.00")),
+        "credited_total": money["back"] or Decimal("0.00"),
         "errors_count": run.errors.count(),
     }
+
+
+def _summary(run: PrepaidBillingRun) -> dict:
+    """What the run says beyond its counters: the items it rated and left NOT_BILLED because
+    the active wallet definition does not list their cause (issue 18)."""
+    summary = dict(run.summary or {})
+    if run.debit_causes is None:
+        return summary
+    held = RatedItem.objects.filter(run=run, state=RatedItem.State.NOT_BILLED).aggregate(
+        n=Count("id"), total=Sum("amount")
+    )
+    summary["not_billed_items"] = held["n"] or 0
+    summary["not_billed_amount"] = f"{held['total'] or Decimal(0):.2f}"
+    if not run.debits_prepaid_billing:
+        code = run.wallet_definition.code if run.wallet_definition_id else "?"
+        summary["not_debited"] = (
+            f"Prepaid billing is not a debit cause of the active wallet definition {code}: "
+            "items were rated and left not billed."
+        )
+    return summary
 
 
 def _account_ids(run: PrepaidBillingRun) -> list[int]:
@@ -99,7 +122,7 @@ def prepaid_run_finalize(*, run_id: int) -> PrepaidBillingRun:
     with transaction.atomic():
         run = (
             PrepaidBillingRun.objects.select_for_update(of=("self",))
-            .select_related("tenant")
+            .select_related("tenant", "wallet_definition")
             .get(pk=run_id)
         )
         if run.status != Status.IDENTIFICATION_AND_RATING or not run.all_chunks_done():
@@ -107,7 +130,9 @@ def prepaid_run_finalize(*, run_id: int) -> PrepaidBillingRun:
         system = Actor.system_for(run.tenant)
         counters = _tie_out(run)
         estimated = _estimate(run)
-        PrepaidBillingRun.objects.filter(pk=run_id).update(wallets_estimated=estimated, **counters)
+        PrepaidBillingRun.objects.filter(pk=run_id).update(
+            wallets_estimated=estimated, summary=_summary(run), **counters
+        )
         run = transition_apply(
             actor=system,
             model=PrepaidBillingRun,
@@ -135,13 +160,13 @@ def prepaid_run_fail(*, run_id: int, error: str) -> PrepaidBillingRun:
     with transaction.atomic():
         run = (
             PrepaidBillingRun.objects.select_for_update(of=("self",))
-            .select_related("tenant")
+            .select_related("tenant", "wallet_definition")
             .get(pk=run_id)
         )
         if run.status not in (Status.DRAFT, Status.IDENTIFICATION_AND_RATING):
             return run
         system = Actor.system_for(run.tenant)
-        PrepaidBillingRun.objects.filter(pk=run_id).update(**_tie_out(run))
+        PrepaidBillingRun.objects.filter(pk=run_id).update(summary=_summary(run), **_tie_out(run))
         run = transition_apply(
             actor=system,
             model=PrepaidBillingRun,

@@ -12,7 +12,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import Conflict, DomainError, NotFound
-from wallets.models import Wallet, WalletTransaction
+from wallets.models import Wallet, WalletDefinition, WalletTransaction
 
 CENT = Decimal("0.01")
 TOPUP_MAX = Decimal("1000000.00")
@@ -65,6 +65,22 @@ def wallet_lock(*, tenant_id: int, wallet_id: int) -> Wallet:
     return wallet
 
 
+def _check_manual_debit(wallet: Wallet) -> None:
+    """A manual debit needs MANUAL among the active wallet definition's debit causes (none
+    active: every cause debits)."""
+    causes = (
+        WalletDefinition.objects.filter(tenant_id=wallet.tenant_id, active=True)
+        .values_list("code", "debit_causes")
+        .first()
+    )
+    if causes is not None and WalletDefinition.Cause.MANUAL not in (causes[1] or ()):
+        raise DomainError(
+            f"cause: MANUAL is not a debit cause of the active wallet definition {causes[0]}",
+            code="cause_not_allowed",
+            details={"field": "cause", "wallet_definition": causes[0]},
+        )
+
+
 def wallet_post(
     *,
     wallet: Wallet,
@@ -87,6 +103,8 @@ def wallet_post(
             f"cause: expected one of {', '.join(WalletTransaction.Cause.values)}",
             details={"field": "cause"},
         )
+    if amount < 0 and cause == WalletTransaction.Cause.MANUAL:
+        _check_manual_debit(wallet)
     balance = wallet.balance + amount
     if balance > BALANCE_MAX:
         raise DomainError(

@@ -20,7 +20,7 @@ from core.audit import audit_record
 from core.exceptions import DomainError
 from core.transitions import transition_apply
 from invoicing.models import Account
-from wallets.models import PrepaidBillingRun, PrepaidRunChunk, Subscription
+from wallets.models import PrepaidBillingRun, PrepaidRunChunk, Subscription, WalletDefinition
 from wallets.services.chunks import prepaid_run_process_chunk
 from wallets.services.finalize import prepaid_run_fail, prepaid_run_finalize
 
@@ -178,8 +178,18 @@ def prepaid_run_start(*, run_id: int) -> list[int]:
             for i, start in enumerate(range(0, len(ids), size))
         )
         chunks = (len(ids) + size - 1) // size
+        # the causes that may debit are fixed for the whole run (a definition changed meanwhile
+        # applies to the next run); no active definition: both null, every cause debits
+        definition = (
+            WalletDefinition.objects.filter(tenant_id=run.tenant_id, active=True)
+            .only("pk", "debit_causes")
+            .first()
+        )
         PrepaidBillingRun.objects.filter(pk=run_id).update(
-            accounts_total=len(ids), chunks_total=chunks
+            accounts_total=len(ids),
+            chunks_total=chunks,
+            wallet_definition=definition,
+            debit_causes=sorted(definition.debit_causes) if definition else None,
         )
         return list(run.chunks.order_by("index").values_list("id", flat=True))
 
