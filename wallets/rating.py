@@ -315,9 +315,12 @@ def first_active_day(periods: Sequence[StatePeriod]) -> date | None:
 def _lines(service: ServiceFacts, pricing: Pricing) -> list[tuple[str | None, ProductPricing]]:
     """What a service's periods are priced by: (component key or None, its pricing)."""
     main = pricing.product
-    if not main.rates:
+    if not main.rates or all(r.effective_from is not None for r in main.rates):
+        # no plan, or days before the plan's first rate: the service's own price
         own = Rate(None, Decimal(service.price_per_period), service.period_days)
-        main = ProductPricing(code=main.code, rates=(own,), discounts=main.discounts, vat=main.vat)
+        main = ProductPricing(
+            code=main.code, rates=(own, *main.rates), discounts=main.discounts, vat=main.vat
+        )
     if pricing.bundle_pricing == COMPONENTS:
         lines = [(c.code, c) for c in pricing.components]
     elif pricing.bundle_pricing == BOTH:
@@ -497,22 +500,43 @@ def _penalties(service: ServiceFacts, as_of: date) -> list[Item]:
         if c >= binding_end or c > as_of or c in pricing.penalties_charged:
             continue
         price = period_days = rate_from = None
+        reasons = [
+            f"cancelled {c.isoformat()}, before the binding period ends {binding_end.isoformat()}"
+        ]
         if pricing.penalty_kind == FIXED:
             if pricing.penalty_amount is None or Decimal(pricing.penalty_amount) < 0:
                 raise ValueError(f"service {service.id}: penalty_amount: expected an amount >= 0")
             net = cents(Decimal(pricing.penalty_amount))
+            vat_rate = _vat_at(pricing.product.vat, c)
+            vat = cents(net * vat_rate / HUNDRED)
         else:
-            days = (binding_end - c).days
-            net = ZERO
+            # a pre-rated service is already paid up to rated_up_to: those days are not
+            # charged twice (seed 004 credits nothing back on a cancellation)
+            unpaid_from = c
+            if service.rating == PRE and service.rated_up_to is not None:
+                unpaid_from = max(c, service.rated_up_to)
+                if unpaid_from > c:
+                    reasons.append(f"prepaid up to {unpaid_from.isoformat()}: charged from there")
+            days = max((binding_end - unpaid_from).days, 0)
+            net = vat = ZERO
+            rates_used = set()
             lines = _lines(service, pricing)
             for _, line in lines:
                 rate = _rate_at(service, line.rates, c)
-                net += cents(Decimal(rate.price_per_period) * days / rate.period_days)
+                line_net = cents(Decimal(rate.price_per_period) * days / rate.period_days)
+                # each line's fees at its own VAT rate (a component's class, not the bundle's)
+                line_rate = _vat_at(line.vat, c)
+                rates_used.add(line_rate)
+                net += line_net
+                vat += cents(line_net * line_rate / HUNDRED)
                 if len(lines) == 1:
                     price, period_days = Decimal(rate.price_per_period), rate.period_days
                     rate_from = rate.effective_from
-        vat_rate = _vat_at(pricing.product.vat, c)
-        vat = cents(net * vat_rate / HUNDRED)
+            if len(rates_used) == 1:
+                vat_rate = rates_used.pop()
+            else:  # components at different rates: the effective rate, VAT summed per line
+                vat_rate = (vat * HUNDRED / net).quantize(Decimal("0.0001")) if net else ZERO
+                reasons.append("VAT at each component's own rate")
         if net + vat <= 0:
             continue
         items.append(
@@ -529,10 +553,7 @@ def _penalties(service: ServiceFacts, as_of: date) -> list[Item]:
                 vat_rate=vat_rate,
                 vat=vat,
                 rate_from=rate_from,
-                reasons=(
-                    f"cancelled {c.isoformat()}, before the binding period ends "
-                    f"{binding_end.isoformat()}",
-                ),
+                reasons=tuple(reasons),
             )
         )
     return items
@@ -718,11 +739,15 @@ def debit_plan(
             )
             continue
         total = sum((i.amount for i in billable), ZERO)
-        if total > 0 and available - total < minimum:
+        # an earlier run's NOT_BILLED charges already hold back `available`: debited now, their
+        # hold is released, but only when the service is VALID (INVALID keeps them held)
+        hold = sum((i.amount for i in billable if i.existing_id is not None and i.amount > 0), ZERO)
+        if total > 0 and available + hold - total < minimum:
             outcomes.append(
                 ServiceOutcome(rating.service_id, INVALID, (), (), rating.previous_rated_up_to)
             )
             continue
+        available += hold
         # credits first: a later credit never lets an earlier charge overdraw the wallet
         ordered = [i for i in billable if i.amount < 0] + [i for i in billable if i.amount >= 0]
         debits: list[Decimal] = []

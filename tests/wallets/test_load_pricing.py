@@ -318,3 +318,23 @@ def test_load_is_audited_per_row_and_counts_product_changes(world, account, exam
     out = load(world, changed)
     assert out["updated"]["products"] == 1
     assert Product.objects.get(code="PHONE").penalty_amount == Decimal("30.00")
+
+
+def test_a_penalty_kind_that_is_not_text_is_refused_by_path(world, account, example):
+    bad = copy.deepcopy(example)
+    bad["products"][0]["penalty_kind"] = {}
+    with pytest.raises(DomainError) as err:
+        load(world, bad)
+    assert any(e.startswith("products[0].penalty_kind:") for e in err.value.details["errors"])
+    assert not Product.objects.filter(tenant=world.tenant, penalty_kind="").exists()
+
+
+def test_an_ad_hoc_discount_names_a_service_by_its_full_80_character_id(world, account, example):
+    long_id = "S" * 80
+    data = copy.deepcopy(example)
+    data["subscriptions"][0]["services"][0]["external_id"] = long_id
+    data["discounts"][1]["service"] = long_id
+    load(world, data)
+    from wallets.models import Discount
+
+    assert Discount.objects.get(tenant=world.tenant, service__external_id=long_id)

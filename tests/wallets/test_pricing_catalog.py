@@ -398,3 +398,27 @@ def test_pricing_audit_actions_read_as_words():
     assert label_for("Discount.end") == "Discount ended"
     assert label_for("WalletDefinition.deactivate") == "Wallet definition deactivated"
     assert label_for("SubscriptionService.binding_update") == "Service binding end changed"
+
+
+def test_dates_outside_the_accepted_years_are_refused_as_dates_too(world):
+    # the admin's forms hand the services dates, not text: the same years apply
+    from datetime import date as day
+
+    from wallets.services.pricing import tax_class_upsert as upsert
+
+    with pytest.raises(DomainError, match=r"rates\[0\]\.effective_from"):
+        upsert(
+            actor=world.actor(),
+            code="STD",
+            rates=[{"effective_from": day(9999, 12, 31), "rate": 5}],
+        )
+    assert not TaxClass.objects.filter(tenant=world.tenant).exists()
+
+
+def test_upserting_the_active_definition_without_active_keeps_it_active(world):
+    actor = world.actor()
+    wallet_definition_upsert(actor=actor, code="W", debit_causes=["USAGE"], active=True)
+    row = wallet_definition_upsert(actor=actor, code="W", name="Renamed", debit_causes=["USAGE"])
+    assert (row.name, row.active) == ("Renamed", True)
+    new = wallet_definition_upsert(actor=actor, code="W2", debit_causes=["USAGE"])
+    assert new.active is False

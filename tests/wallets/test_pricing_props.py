@@ -220,7 +220,8 @@ def test_a_cancellation_is_penalised_exactly_once_over_repeated_runs(data, kind,
             penalty_amount=price if kind == "FIXED" else None,
             penalties_charged=frozenset(charged),
         )
-        s = ServiceFacts(7, "P", price, 30, "PRE", BASE + timedelta(days=999), periods, pricing)
+        # post-rated and rated far ahead: no period item, only penalties
+        s = ServiceFacts(7, "P", price, 30, "POST", BASE + timedelta(days=999), periods, pricing)
         for item in rate_service(s, [], as_of).items:
             assert item.kind == "PENALTY_EARLY_CANCELLATION"
             assert item.start < binding_end and item.start <= as_of

@@ -16,10 +16,12 @@ import pytest
 from wallets.rating import (
     BurnLine,
     DiscountFacts,
+    Item,
     Pricing,
     ProductPricing,
     Rate,
     ServiceFacts,
+    ServiceRating,
     StatePeriod,
     UsageFacts,
     VatRate,
@@ -210,8 +212,20 @@ def test_a_rate_changed_after_pre_rating_never_touches_what_was_rated():
     ]
 
 
-def test_no_rate_in_force_names_the_service_and_the_day():
+def test_before_the_plans_first_rate_the_service_rates_at_its_own_price():
+    # own price 30.00 / 30 until the plan's first rate (60.00 from Jan 11):
+    # [Jan 1, Jan 11) 10 days x 1.00 = 10.00; [Jan 11, Jan 31) 20 days x 2.00 = 40.00
     p = Pricing(product(rates=(("2026-01-11", "60.00"),)))
+    r = rate_service(svc(p), [], JAN1)
+    assert [(i.start, i.end, i.gross, i.rate_from) for i in r.items] == [
+        (JAN1, date(2026, 1, 11), D("10.00"), None),
+        (date(2026, 1, 11), JAN31, D("40.00"), date(2026, 1, 11)),
+    ]
+    assert r.items[1].reasons == ("starts 2026-01-11: price plan rate changes",)
+
+
+def test_a_component_with_no_rate_in_force_names_the_service_and_the_day():
+    p = bundle("COMPONENTS", components=(product("C1", rates=(("2026-01-11", "20.00"),)),))
     with pytest.raises(ValueError, match=r"^service 7: no price plan rate in force on 2026-01-01$"):
         rate_service(svc(p), [], JAN1)
 
@@ -428,9 +442,9 @@ def penalised(
     charged=frozenset(),
     as_of: date = date(2026, 3, 5),
 ):
-    """A PRE service already rated up to Dec 31 2026 (no period due), ACTIVE from Jan 1 and
-    CANCELLED from `cancelled`; rates 30.00 until Feb 1, 60.00 from Feb 1, 90.00 from Apr 1;
-    an automatic 10 % discount; VAT 20 %."""
+    """A POST service rated up to its cancellation (no ACTIVE day left to rate), ACTIVE from
+    Jan 1 and CANCELLED from `cancelled`; rates 30.00 until Feb 1, 60.00 from Feb 1, 90.00 from
+    Apr 1; an automatic 10 % discount; VAT 20 %."""
     periods = (StatePeriod("ACTIVE", JAN1, cancelled), StatePeriod("CANCELLED", cancelled))
     p = Pricing(
         product(
@@ -443,7 +457,7 @@ def penalised(
         penalty_amount=None if amount is None else D(amount),
         penalties_charged=charged,
     )
-    s = svc(p, periods=periods, rated_up_to=date(2026, 12, 31))
+    s = svc(p, periods=periods, rating="POST", rated_up_to=cancelled)
     return rate_service(s, [], as_of)
 
 
@@ -493,6 +507,50 @@ def test_cancellation_the_day_before_binding_end_is_penalised_one_day():
     assert [(i.start, i.end, i.net, i.gross) for i in r.items] == [
         (date(2026, 6, 30), JUL1, D("3.00"), D("3.60"))
     ]
+
+
+def test_a_pre_rated_service_is_not_charged_twice_for_days_it_prepaid():
+    # PRE, prepaid up to Mar 16 (the period [Feb 14, Mar 16) was charged before the
+    # cancellation was known), cancelled Mar 1, binding end Jul 1: the penalty covers
+    # [Mar 16, Jul 1) = 107 days x 2.00 = 214.00 + 20 % = 256.80, not the 122 days from Mar 1
+    periods = (StatePeriod("ACTIVE", JAN1, MAR1), StatePeriod("CANCELLED", MAR1))
+    p = Pricing(
+        product(
+            rates=(("2025-12-01", "30.00"), ("2026-02-01", "60.00")),
+            vat_rates=(vat(date(2025, 1, 1), "20"),),
+        ),
+        binding_end=JUL1,
+        penalty_kind="REMAINING_FEES",
+    )
+    r = rate_service(svc(p, periods=periods, rated_up_to=date(2026, 3, 16)), [], date(2026, 3, 5))
+    (item,) = r.items
+    assert (item.kind, item.start, item.end, item.net, item.vat, item.gross) == (
+        "PENALTY_EARLY_CANCELLATION",
+        MAR1,
+        JUL1,
+        D("214.00"),
+        D("42.80"),
+        D("256.80"),
+    )
+    assert item.reasons[1] == "prepaid up to 2026-03-16: charged from there"
+
+
+def test_a_components_penalty_takes_each_components_vat():
+    # COMPONENTS bundle with no VAT of its own; C1 20.00 / 30 at 19 %, C2 15.00 / 30 at 0 %;
+    # cancelled Mar 1, binding end Mar 31: 30 days: C1 20.00 (VAT 3.80) + C2 15.00 (VAT 0)
+    periods = (StatePeriod("ACTIVE", JAN1, MAR1), StatePeriod("CANCELLED", MAR1))
+    c1 = product("C1", rates=(("2025-12-01", "20.00"),), vat_rates=(vat(JAN1, "19"),))
+    c2 = product("C2", rates=(("2025-12-01", "15.00"),))
+    p = bundle(
+        "COMPONENTS",
+        components=(c1, c2),
+        binding_end=date(2026, 3, 31),
+        penalty_kind="REMAINING_FEES",
+    )
+    r = rate_service(svc(p, periods=periods, rating="POST", rated_up_to=MAR1), [], MAR1)
+    (item,) = r.items
+    assert (item.net, item.vat, item.gross) == (D("35.00"), D("3.80"), D("38.80"))
+    assert item.reasons[-1] == "VAT at each component's own rate"
 
 
 def test_cancellation_on_the_binding_end_date_itself_is_not_penalised():
@@ -623,7 +681,8 @@ def test_components_remaining_fees_penalty_sums_the_components():
         StatePeriod("CANCELLED", date(2026, 1, 21)),
     )
     p = bundle("COMPONENTS", binding_end=JAN31, penalty_kind="REMAINING_FEES")
-    r = rate_service(svc(p, periods=periods, rated_up_to=JAN31), [], date(2026, 1, 25))
+    s = svc(p, periods=periods, rating="POST", rated_up_to=date(2026, 1, 21))
+    r = rate_service(s, [], date(2026, 1, 25))
     assert [(i.kind, i.net, i.gross, i.component) for i in r.items] == [
         ("PENALTY_EARLY_CANCELLATION", D("11.67"), D("11.67"), None)
     ]
@@ -798,8 +857,8 @@ def test_burn_lines_follow_the_day_and_never_go_below_zero():
     assert burn_lines(svc(p), JAN1) == (BurnLine("P", D("30.00"), 30),)
     assert burn_lines(svc(p), date(2026, 1, 11)) == (BurnLine("P", D("60.00"), 30),)
     assert burn_lines(svc(p), date(2026, 1, 21))[0].gross_per_period == 0
-    # no rate in force yet: nothing burns
-    assert burn_lines(svc(p), date(2025, 11, 30)) == ()
+    # before the plan's first rate: the service's own price (30.00 / 30)
+    assert burn_lines(svc(p), date(2025, 11, 30)) == (BurnLine("P", D("30.00"), 30),)
 
 
 def test_burn_lines_of_a_both_bundle():
@@ -920,3 +979,32 @@ def test_identity_tells_a_code_with_a_comma_from_two_codes():
     a = rate_service(svc(one), [], JAN1).items[0].identity
     b = rate_service(svc(two), [], JAN1).items[0].identity
     assert a != b
+
+
+def _charge(service_id: int, amount: str, existing_id: int | None = None) -> Item:
+    return Item(
+        service_id=service_id,
+        kind="SERVICE",
+        start=JAN1,
+        end=JAN31,
+        active_days=30,
+        amount=D(amount),
+        existing_id=existing_id,
+    )
+
+
+def test_a_carried_charge_releases_its_hold_only_when_its_service_is_billed():
+    # balance 100.00 with 80.00 held by service 1's NOT_BILLED charge of an earlier run:
+    # available 20.00. Service 1 owes 80.00 (carried) + 50.00 (new) = 130.00 > 100.00: INVALID,
+    # and the 80.00 stays held, so service 2's 90.00 is checked against 20.00: INVALID too
+    w = WalletFacts(D("100.00"), D("20.00"), D("0.00"), D("0.00"), False)
+    r1 = ServiceRating(1, (_charge(1, "80.00", existing_id=501), _charge(1, "50.00")), JAN31, JAN1)
+    r2 = ServiceRating(2, (_charge(2, "90.00"),), JAN31, JAN1)
+    plan = debit_plan(w, [r1, r2])
+    assert [o.state for o in plan.outcomes] == ["INVALID", "INVALID"]
+    assert (plan.balance_after, plan.available_after) == (D("100.00"), D("20.00"))
+    # when service 1 owes only its carried 80.00, it is billed: the hold is released and debited
+    r1 = ServiceRating(1, (_charge(1, "80.00", existing_id=501),), JAN1, JAN1)
+    plan = debit_plan(w, [r1, r2])
+    assert [o.state for o in plan.outcomes] == ["VALID", "INVALID"]
+    assert (plan.balance_after, plan.available_after) == (D("20.00"), D("20.00"))

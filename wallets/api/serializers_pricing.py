@@ -309,7 +309,9 @@ class WalletDefinitionIn(StrictSerializer):
     name = _name()
     debit_causes = _causes()
     active = StrictBooleanField(
-        required=False, default=False, help_text="true: the tenant's definition from now on"
+        required=False,
+        help_text="true: the tenant's definition from now on; not sent: a new definition is "
+        "inactive, an existing one keeps its state",
     )
 
 

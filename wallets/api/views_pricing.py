@@ -324,7 +324,7 @@ class WalletDefinitionListCreateView(OldestFirst, TenantListAPIView):
             code=v["code"],
             name=v["name"],
             debit_causes=list(v["debit_causes"]),
-            active=v["active"],
+            active=v.get("active"),
         )
         wd = reads.wallet_definition_get(actor=self.actor, pk=wd.pk)
         return Response(ser.WalletDefinitionOut(wd).data, status=code)

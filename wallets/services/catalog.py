@@ -33,7 +33,7 @@ def as_date(value, *, field: str, optional: bool = False) -> date | None:
     if value is None and optional:
         return None
     if isinstance(value, date) and not hasattr(value, "hour"):
-        return value
+        value = value.isoformat()  # the same accepted years as text (admin forms, callers)
     try:
         return parse_date(value)
     except MonthError as exc:

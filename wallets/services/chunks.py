@@ -173,7 +173,6 @@ class _Account:
 def _rate_account(run, account_id, wallet, services, facts, now, acc: _Account) -> None:
     """Rate the account's services, plan its wallet's debits, and keep what to write in `acc`."""
     ratings = []
-    given_back = ZERO  # carried charges: no longer held back, the plan debits them now
     for svc_id, product_id, price, days, mode, rated_up_to, _binding_end, ext in services:
         service = rating.ServiceFacts(
             id=svc_id,
@@ -193,11 +192,10 @@ def _rate_account(run, account_id, wallet, services, facts, now, acc: _Account) 
         carried = facts.carried.get(svc_id)
         if carried:
             rated = dataclasses.replace(rated, items=(*rated.items, *carried))
-            given_back += sum((i.amount for i in carried if i.amount > 0), ZERO)
         ratings.append(rated)
     wallet_facts = rating.WalletFacts(
         balance=wallet.balance,
-        available=wallet.available + given_back,
+        available=wallet.available,  # the plan releases a carried charge's hold when it bills it
         min_balance_threshold=wallet.min_balance_threshold,
         stop_service_threshold=wallet.stop_service_threshold,
         restrict_below_stop=wallet.restrict_below_stop,

@@ -656,7 +656,7 @@ def _validate_pricing(tenant, data, plan: _Plan, ck: _Checker) -> None:
         if "penalty_kind" in item:
             entry["penalty_kind"] = ck.value(
                 C.as_choice,
-                item["penalty_kind"] or "",
+                "" if item["penalty_kind"] is None else item["penalty_kind"],
                 Product.PenaltyKind.values,
                 field=f"{where}.penalty_kind",
             )
@@ -718,7 +718,13 @@ def _validate_pricing(tenant, data, plan: _Plan, ck: _Checker) -> None:
                 item.get("period_days"),
             )
         entry["product"] = code(item, "product", where, required=False)
-        entry["service"] = code(item, "service", where, required=False)
+        entry["service"] = (
+            None
+            if item.get("service") is None
+            else ck.value(
+                C.as_text, item["service"], limit=P.EXTERNAL_ID_MAX, field=f"{where}.service"
+            )
+        )
         if (item.get("product") is None) == (item.get("service") is None):
             ck.add(
                 f"{where}.product: expected a product code (automatic discount) or a service "

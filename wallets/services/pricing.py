@@ -754,7 +754,7 @@ def parse_causes(raw, *, field: str = "debit_causes") -> list[str]:
 
 
 def wallet_definition_upsert(
-    *, actor: Actor, code, name="", debit_causes: list[str], active: bool = False
+    *, actor: Actor, code, name="", debit_causes: list[str], active: bool | None = None
 ) -> WalletDefinition:
     """Create or change a wallet definition (the causes that may debit a wallet). `active`
     is the state wanted: True deactivates the tenant's other active definition (audited too);
@@ -765,13 +765,14 @@ def wallet_definition_upsert(
 
 
 def wallet_definition_apply(
-    *, actor: Actor, code, name="", debit_causes: list[str], active: bool = False
+    *, actor: Actor, code, name="", debit_causes: list[str], active: bool | None = None
 ) -> tuple[WalletDefinition, str | None]:
+    """`active` None: a new definition is inactive, an existing one keeps its state."""
     actor.require(S.WALLETS_RUN_TRIGGER)
     code = as_code(code)
     name = as_name(name)
     causes = [c for c in CAUSES if c in parse_causes(debit_causes)]  # canonical order
-    if not isinstance(active, bool):
+    if active is not None and not isinstance(active, bool):
         raise DomainError("active: expected true or false", details={"field": "active"})
     with transaction.atomic():
         # one lock for the tenant's definitions: two activations in turn, not a 500
@@ -782,6 +783,8 @@ def wallet_definition_apply(
             .order_by("id")
         }
         row = rows.get(code)
+        if active is None:
+            active = row.active if row is not None else False
         if active:
             for other in rows.values():
                 if other.code != code and other.active:
