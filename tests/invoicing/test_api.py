@@ -94,7 +94,11 @@ def test_create_answers_201_with_status_dates_mode_and_bill_and_replays_by_key(w
     assert InvoiceRequest.objects.count() == 1
 
 
-def test_create_processed_at_once_returns_the_bill(world, ops, django_capture_on_commit_callbacks):
+def test_create_processed_at_once_returns_the_bill(
+    world, ops, django_capture_on_commit_callbacks, monkeypatch
+):
+    # on a working day (Thursday 2026-12-03): on a weekend the request is due on Monday
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: date(2026, 12, 3))
     # given a type without approval, an account with two charges up to the cutoff
     request_type(world.tenant, "MREG")
     acc = account(world.tenant, "A-2")

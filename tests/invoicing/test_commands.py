@@ -2,7 +2,6 @@
 
 import io
 import json
-from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -120,8 +119,9 @@ def test_create_processed_at_once_reports_the_bill(world, django_capture_on_comm
             "--type=MREG",
             "--account=A-1",
             f"--user={world.users[S.Role.OPERATIONS].username}",
-            f"--today={date.today().isoformat()}",
-            f"--cutoff={date.today().isoformat()}",
+            # a working day (a Thursday): on a weekend the request would be due on Monday
+            "--today=2026-12-03",
+            "--cutoff=2026-12-03",
         )
     # the task ran at commit; the command reads the request after the commit
     request = InvoiceRequest.objects.get(pk=created["request"])
