@@ -168,6 +168,15 @@ def _iso(day: date | None) -> str | None:
 # -- tax classes -----------------------------------------------------------------------------
 
 
+def _create(model, label: str, **fields):
+    """A new row by code; a row created meanwhile by another writer (unique code) is a 409."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError:
+        raise Conflict(f"code: {label} '{fields['code']}' was created meanwhile") from None
+
+
 def tax_class_upsert(*, actor: Actor, code, name="", rates=None) -> TaxClass:
     """Create or change a tax class; `rates` add or replace rates by effective_from (rates not
     listed stay). An empty name leaves the name as it is."""
@@ -184,11 +193,7 @@ def tax_class_apply(*, actor: Actor, code, name="", rates=None) -> tuple[TaxClas
         status = None
         payload: dict = {"code": code}
         if tc is None:
-            try:
-                with transaction.atomic():
-                    tc = TaxClass.objects.create(tenant=actor.tenant, code=code, name=name)
-            except IntegrityError:
-                raise Conflict(f"code: tax class '{code}' was created meanwhile") from None
+            tc = _create(TaxClass, "tax class", tenant=actor.tenant, code=code, name=name)
             status = CREATED
             payload["name"] = name
         elif name and tc.name != name:
@@ -292,13 +297,15 @@ def price_plan_apply(
                     f"product: '{prod.code}' already has the {where} price plan '{other}'",
                     details={"field": "product"},
                 )
-            try:
-                with transaction.atomic():
-                    plan = PricePlan.objects.create(
-                        tenant=actor.tenant, code=code, name=name, product=prod, bundle=bundle_row
-                    )
-            except IntegrityError:
-                raise Conflict(f"code: price plan '{code}' was created meanwhile") from None
+            plan = _create(
+                PricePlan,
+                "price plan",
+                tenant=actor.tenant,
+                code=code,
+                name=name,
+                product=prod,
+                bundle=bundle_row,
+            )
             status = CREATED
             payload["name"] = name
         else:
@@ -442,18 +449,16 @@ def discount_apply(
         row = Discount.objects.select_for_update().filter(tenant=actor.tenant, code=code).first()
         target = {"product": prod.code} if prod else {"service": svc.external_id}
         if row is None:
-            try:
-                with transaction.atomic():
-                    row = Discount.objects.create(
-                        tenant=actor.tenant,
-                        code=code,
-                        name=name,
-                        product=prod,
-                        service=svc,
-                        **fields,
-                    )
-            except IntegrityError:
-                raise Conflict(f"code: discount '{code}' was created meanwhile") from None
+            row = _create(
+                Discount,
+                "discount",
+                tenant=actor.tenant,
+                code=code,
+                name=name,
+                product=prod,
+                service=svc,
+                **fields,
+            )
             status = CREATED
             payload = {"code": code, "name": name, **target, **_discount_payload(row)}
         else:
@@ -798,17 +803,15 @@ def wallet_definition_apply(
                         payload={"code": other.code, "replaced_by": code},
                     )
         if row is None:
-            try:
-                with transaction.atomic():
-                    row = WalletDefinition.objects.create(
-                        tenant=actor.tenant,
-                        code=code,
-                        name=name,
-                        debit_causes=causes,
-                        active=active,
-                    )
-            except IntegrityError:
-                raise Conflict(f"code: wallet definition '{code}' was created meanwhile") from None
+            row = _create(
+                WalletDefinition,
+                "wallet definition",
+                tenant=actor.tenant,
+                code=code,
+                name=name,
+                debit_causes=causes,
+                active=active,
+            )
             audit_record(
                 tenant=actor.tenant,
                 actor=actor,
