@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from billing.engine.money import cents
 
@@ -203,7 +204,7 @@ class Item:
         """The wallet definition cause that debits this item."""
         return USAGE if self.kind == USAGE else PREPAID_BILLING
 
-    @property
+    @cached_property  # read twice per item on the run's hot path (row, ledger link)
     def identity(self) -> str:
         """Unique per service (issue 18): kind, period, component, rate, discounts, VAT rate.
 
