@@ -164,7 +164,7 @@ class PrepaidRunItemListView(OldestFirst, TenantListAPIView):
         f = query_filters(self.request, ser.PrepaidItemFilterIn)
         return reads.prepaid_run_items(
             actor=self.actor, run_id=self.kwargs["pk"], service_id=f.get("service")
-        ).select_related("component")
+        )
 
     @extend_schema(parameters=[ser.PrepaidItemFilterIn])
     def get(self, request, *args, **kwargs):

@@ -17,16 +17,14 @@ from core.api.views import TenantAPIView, TenantListAPIView
 from wallets import selectors_pricing as reads
 from wallets.api import serializers_pricing as ser
 from wallets.api.common import OldestFirst, query_filters
-from wallets.models import Discount, PricePlan, TaxClass, WalletDefinition
 from wallets.services import pricing
 
 VIEW, WRITE = S.WALLETS_VIEW, S.WALLETS_RUN_TRIGGER
 
 
-def _upserted(model, actor, code: str) -> int:
-    """201 when no row of that code existed before the upsert, else 200."""
-    exists = model.objects.filter(tenant=actor.tenant, code=code).exists()
-    return status.HTTP_200_OK if exists else status.HTTP_201_CREATED
+def _http(outcome: str | None) -> int:
+    """201 when the upsert created the row (the service says so), else 200."""
+    return status.HTTP_201_CREATED if outcome == pricing.CREATED else status.HTTP_200_OK
 
 
 def _dicts(rows) -> list[dict] | None:
@@ -57,12 +55,11 @@ class TaxClassListCreateView(OldestFirst, TenantListAPIView):
     )
     def post(self, request):
         v = ser.validated(ser.TaxClassIn, request.data)
-        code = _upserted(TaxClass, self.actor, v["code"])
-        tc = pricing.tax_class_upsert(
+        tc, outcome = pricing.tax_class_apply(
             actor=self.actor, code=v["code"], name=v["name"], rates=_dicts(v.get("rates"))
         )
         tc = reads.tax_class_get(actor=self.actor, pk=tc.pk)
-        return Response(ser.TaxClassOut(tc).data, status=code)
+        return Response(ser.TaxClassOut(tc).data, status=_http(outcome))
 
 
 class TaxClassDetailView(TenantAPIView):
@@ -101,8 +98,7 @@ class PricePlanListCreateView(OldestFirst, TenantListAPIView):
     )
     def post(self, request):
         v = ser.validated(ser.PricePlanIn, request.data)
-        code = _upserted(PricePlan, self.actor, v["code"])
-        plan = pricing.price_plan_upsert(
+        plan, outcome = pricing.price_plan_apply(
             actor=self.actor,
             code=v["code"],
             product=v["product"],
@@ -111,7 +107,7 @@ class PricePlanListCreateView(OldestFirst, TenantListAPIView):
             rates=_dicts(v.get("rates")),
         )
         plan = reads.price_plan_get(actor=self.actor, pk=plan.pk)
-        return Response(ser.PricePlanOut(plan).data, status=code)
+        return Response(ser.PricePlanOut(plan).data, status=_http(outcome))
 
 
 class PricePlanDetailView(TenantAPIView):
@@ -138,14 +134,7 @@ class PricePlanRateCreateView(TenantAPIView):
     def post(self, request, pk: int):
         v = ser.validated(ser.PlanRateIn, request.data)
         plan = reads.price_plan_get(actor=self.actor, pk=pk)
-        pricing.price_plan_upsert(
-            actor=self.actor,
-            code=plan.code,
-            product=plan.product.code,
-            bundle=plan.bundle.code if plan.bundle_id else None,
-            name=plan.name,
-            rates=[dict(v)],
-        )
+        pricing.price_plan_rate_add(actor=self.actor, plan=plan, rate=v)
         plan = reads.price_plan_get(actor=self.actor, pk=pk)
         return Response(ser.PricePlanOut(plan).data, status=status.HTTP_201_CREATED)
 
@@ -181,10 +170,9 @@ class DiscountListCreateView(OldestFirst, TenantListAPIView):
     )
     def post(self, request):
         v = ser.validated(ser.DiscountIn, request.data)
-        code = _upserted(Discount, self.actor, v["code"])
-        found = pricing.discount_upsert(actor=self.actor, **v)
+        found, outcome = pricing.discount_apply(actor=self.actor, **v)
         found = reads.discount_get(actor=self.actor, pk=found.pk)
-        return Response(ser.DiscountOut(found).data, status=code)
+        return Response(ser.DiscountOut(found).data, status=_http(outcome))
 
 
 class DiscountDetailView(TenantAPIView):
@@ -318,8 +306,7 @@ class WalletDefinitionListCreateView(OldestFirst, TenantListAPIView):
     )
     def post(self, request):
         v = ser.validated(ser.WalletDefinitionIn, request.data)
-        code = _upserted(WalletDefinition, self.actor, v["code"])
-        wd = pricing.wallet_definition_upsert(
+        wd, outcome = pricing.wallet_definition_apply(
             actor=self.actor,
             code=v["code"],
             name=v["name"],
@@ -327,7 +314,7 @@ class WalletDefinitionListCreateView(OldestFirst, TenantListAPIView):
             active=v.get("active"),
         )
         wd = reads.wallet_definition_get(actor=self.actor, pk=wd.pk)
-        return Response(ser.WalletDefinitionOut(wd).data, status=code)
+        return Response(ser.WalletDefinitionOut(wd).data, status=_http(outcome))
 
 
 class WalletDefinitionDetailView(TenantAPIView):
@@ -353,9 +340,9 @@ class WalletDefinitionDetailView(TenantAPIView):
         pricing.wallet_definition_upsert(
             actor=self.actor,
             code=wd.code,
-            name=v.get("name", wd.name),
+            name=v.get("name", ""),  # "" and None: the service keeps name and state
             debit_causes=list(v.get("debit_causes", wd.debit_causes)),
-            active=v.get("active", wd.active),
+            active=v.get("active"),
         )
         wd = reads.wallet_definition_get(actor=self.actor, pk=pk)
         return Response(ser.WalletDefinitionOut(wd).data)

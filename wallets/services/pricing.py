@@ -345,6 +345,18 @@ def price_plan_apply(
 # -- discounts -------------------------------------------------------------------------------
 
 
+def price_plan_rate_add(*, actor: Actor, plan: PricePlan, rate: dict) -> PricePlan:
+    """Add (or, on the same effective_from, replace) one rate of an existing plan; what was
+    already rated keeps its price."""
+    return price_plan_upsert(
+        actor=actor,
+        code=plan.code,
+        product=plan.product.code,
+        bundle=plan.bundle.code if plan.bundle_id else None,
+        rates=[dict(rate)],
+    )
+
+
 def discount_upsert(
     *,
     actor: Actor,
