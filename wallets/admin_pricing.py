@@ -21,6 +21,7 @@ from wallets.models import (
     WalletDefinition,
 )
 from wallets.services import pricing
+from wallets.services.catalog import PERIOD_DAYS_MAX
 
 
 class TaxRateForm(forms.Form):
@@ -33,7 +34,7 @@ class TaxRateForm(forms.Form):
 class PlanRateForm(forms.Form):
     effective_from = forms.DateField(label="Effective from (YYYY-MM-DD)")
     price_per_period = forms.DecimalField(max_digits=14, decimal_places=2, label="Price per period")
-    period_days = forms.IntegerField(min_value=1, max_value=3660, label="Period days")
+    period_days = forms.IntegerField(min_value=1, max_value=PERIOD_DAYS_MAX, label="Period days")
 
 
 class DiscountEndForm(forms.Form):
@@ -59,6 +60,7 @@ class TaxRateInline(ReadOnlyInline):
 @admin.register(TaxClass)
 class TaxClassAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "tenant"]
+    list_select_related = ["tenant"]
     list_filter = ["tenant"]
     search_fields = ["code", "name"]
     inlines = [TaxRateInline]
@@ -91,6 +93,7 @@ class TaxClassAdmin(ReadOnlyAdmin):
 @admin.register(TaxRate)
 class TaxRateAdmin(ReadOnlyAdmin):
     list_display = ["tax_class", "effective_from", "rate", "tenant"]
+    list_select_related = ["tax_class", "tenant"]
     list_filter = ["tenant"]
 
 
@@ -130,13 +133,7 @@ class PricePlanAdmin(ReadOnlyAdmin):
         row = dict(form.cleaned_data)
 
         def call(actor, plan):
-            pricing.price_plan_upsert(
-                actor=actor,
-                code=plan.code,
-                product=plan.product.code,
-                bundle=plan.bundle.code if plan.bundle_id else None,
-                rates=[row],
-            )
+            pricing.price_plan_rate_add(actor=actor, plan=plan, rate=row)
             return (
                 f"{row['price_per_period']} per {row['period_days']} days "
                 f"from {row['effective_from'].isoformat()}."
@@ -149,6 +146,7 @@ class PricePlanAdmin(ReadOnlyAdmin):
 @admin.register(PricePlanRate)
 class PricePlanRateAdmin(ReadOnlyAdmin):
     list_display = ["plan", "effective_from", "price_per_period", "period_days", "tenant"]
+    list_select_related = ["plan", "tenant"]
     list_filter = ["tenant"]
 
 
@@ -205,16 +203,6 @@ class DiscountAdmin(ReadOnlyAdmin):
 # --- bundles -----------------------------------------------------------------------------------
 
 
-class BundleComponentInline(ReadOnlyInline):
-    """A bundle product's components (changed with product_pricing_update: API or loader)."""
-
-    model = BundleComponent
-    fk_name = "bundle"
-    fields = ["component"]
-    readonly_fields = fields
-    show_change_link = False
-
-
 @admin.register(BundleComponent)
 class BundleComponentAdmin(ReadOnlyAdmin):
     list_display = ["bundle", "component", "tenant"]
@@ -229,6 +217,7 @@ class BundleComponentAdmin(ReadOnlyAdmin):
 @admin.register(WalletDefinition)
 class WalletDefinitionAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "causes", "active", "tenant", "created_at"]
+    list_select_related = ["tenant"]
     list_filter = ["tenant", "active"]
     search_fields = ["code", "name"]
     actions = ["activate"]
