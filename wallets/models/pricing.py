@@ -240,3 +240,12 @@ class WalletDefinition(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @classmethod
+    def active_for(cls, tenant_id: int) -> WalletDefinition | None:
+        """The tenant's active definition; None: every cause may debit."""
+        return cls.objects.filter(tenant_id=tenant_id, active=True).first()
+
+    def lists(self, cause: str) -> bool:
+        """`cause` may debit a wallet under this definition."""
+        return cause in (self.debit_causes or ())

@@ -512,11 +512,7 @@ def _ledger_rows(*, wallet: Wallet, run, entries, ids, now) -> list[tuple]:
                 f"wallet {wallet.pk}: a debit of {debit} would take the balance below zero.",
                 code="insufficient_funds",
             )
-        cause = (
-            WalletTransaction.Cause.USAGE
-            if item.kind == RatedItem.Kind.USAGE
-            else WalletTransaction.Cause.PREPAID_BILLING
-        )
+        cause = item.cause  # the wallet definition's cause: USAGE or PREPAID_BILLING
         kind = WalletTransaction.Kind.CREDIT if amount > 0 else WalletTransaction.Kind.DEBIT
         item_id = item.existing_id or ids[(item.service_id, item.identity)]
         rows.append(

@@ -68,16 +68,12 @@ def wallet_lock(*, tenant_id: int, wallet_id: int) -> Wallet:
 def _check_manual_debit(wallet: Wallet) -> None:
     """A manual debit needs MANUAL among the active wallet definition's debit causes (none
     active: every cause debits)."""
-    causes = (
-        WalletDefinition.objects.filter(tenant_id=wallet.tenant_id, active=True)
-        .values_list("code", "debit_causes")
-        .first()
-    )
-    if causes is not None and WalletDefinition.Cause.MANUAL not in (causes[1] or ()):
+    definition = WalletDefinition.active_for(wallet.tenant_id)
+    if definition is not None and not definition.lists(WalletDefinition.Cause.MANUAL):
         raise DomainError(
-            f"cause: MANUAL is not a debit cause of the active wallet definition {causes[0]}",
+            f"cause: MANUAL is not a debit cause of the active wallet definition {definition.code}",
             code="cause_not_allowed",
-            details={"field": "cause", "wallet_definition": causes[0]},
+            details={"field": "cause", "wallet_definition": definition.code},
         )
 
 

@@ -180,11 +180,7 @@ def prepaid_run_start(*, run_id: int) -> list[int]:
         chunks = (len(ids) + size - 1) // size
         # the causes that may debit are fixed for the whole run (a definition changed meanwhile
         # applies to the next run); no active definition: both null, every cause debits
-        definition = (
-            WalletDefinition.objects.filter(tenant_id=run.tenant_id, active=True)
-            .only("pk", "debit_causes")
-            .first()
-        )
+        definition = WalletDefinition.active_for(run.tenant_id)
         PrepaidBillingRun.objects.filter(pk=run_id).update(
             accounts_total=len(ids),
             chunks_total=chunks,
