@@ -65,7 +65,12 @@ def test_tax_class_upsert_creates_then_adds_a_rate_and_reads_back(world):
         ("2026-07-01", "21.5000"),
     ]
     assert [t["code"] for t in client.get("/api/tax-classes").json()["results"]] == ["STD"]
-    assert AuditEntry.objects.filter(tenant=world.tenant, action__startswith="TaxClass.").exists()
+    # the create and the added rate are each audited
+    actions = AuditEntry.objects.filter(tenant=world.tenant, action__startswith="TaxClass.")
+    assert list(actions.order_by("id").values_list("action", flat=True)) == [
+        "TaxClass.create",
+        "TaxClass.update",
+    ]
 
 
 def test_tax_class_refusals_name_the_path_and_store_nothing(world):
@@ -300,11 +305,13 @@ def test_bundle_put_by_code_then_read_by_id_and_listed(world):
         "/api/bundles/FAMILY", {"bundle_pricing": "BOTH", "components": ["NOPE"]}, format="json"
     )
     assert unknown.status_code == 400
-    assert "components" in _error(unknown)
+    assert _error(unknown).startswith("components[0]:") and "NOPE" in _error(unknown)
     itself = client.put(
         "/api/bundles/FAMILY", {"bundle_pricing": "BOTH", "components": ["FAMILY"]}, format="json"
     )
     assert itself.status_code == 400
+    assert _error(itself).startswith("components[0]:")
+    assert client.get("/api/bundles/FAMILY").json()["components"] == by_id["components"]
     assert client.get("/api/bundles/NOPE").status_code == 404
     bad_choice = client.put(
         "/api/bundles/FAMILY", {"bundle_pricing": "SOME", "components": []}, format="json"

@@ -296,11 +296,7 @@ def test_demo_pricing_rows_are_written_through_the_audited_services(demo):
 
 
 def test_demo_priced_accounts_are_rated_with_their_pricing(demo):
-    """Worked by hand from the seed's rules. Needs the runs that load pricing (branch wt-runs):
-    without it the services rate at their own prices."""
-    pytest.importorskip(
-        "wallets.services.pricing_facts", reason="runs do not load pricing on this branch yet"
-    )
+    """Worked by hand from the seed's rules."""
     tenant, _ = demo
     today = date.today()
 

@@ -292,7 +292,10 @@ def test_both_bundle_rates_the_bundle_and_its_components(world):
     run = run_now(world.actor())
 
     # the bundle line 9.00 x 10/30 = 3.00 and the component 10.00
-    assert sorted(i.gross for i in items(run)) == [D("3.00"), D("10.00")]
+    assert sorted(((i.component.code if i.component else ""), i.gross) for i in items(run)) == [
+        ("", D("3.00")),
+        ("DATA", D("10.00")),
+    ]
     assert balance(w) == D("87.00")
 
 
