@@ -103,9 +103,7 @@ def _burn_facts(tenant_id: int, account_ids: Sequence[int], as_of: date):
             "rating",
         )
     )
-    pricing = load_pricing(
-        tenant_id, [(r[7], r[1], r[8]) for r in rows], penalties=False, account_ids=account_ids
-    )
+    pricing = load_pricing(tenant_id, [(r[7], r[1], r[8]) for r in rows], account_ids=account_ids)
     by_account: dict[int, list[rating.BurnFacts]] = defaultdict(list)
     products: dict[str, int] = {}
     codes: dict[str, str] = {}  # product key (str id) -> code

@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
-from django.db import connection
 from django.db.models import Q
 
 from core.bulk import fetch_rows
@@ -25,14 +24,9 @@ from wallets.models import (
     Discount,
     PricePlanRate,
     Product,
-    RatedItem,
     TaxRate,
 )
 
-COMPONENT_MODELS = ("COMPONENTS", "BOTH")
-# service ids per IN list: under SQLite's historical 999-variable limit; one query on PostgreSQL
-IDS_PER_QUERY = 900
-IDS_PER_QUERY_PG = 50_000
 DISCOUNT_COLUMNS = (
     "code",
     "name",
@@ -46,27 +40,20 @@ DISCOUNT_COLUMNS = (
 )
 
 
-def _slices(ids: list[int]):
-    size = IDS_PER_QUERY_PG if connection.vendor == "postgresql" else IDS_PER_QUERY
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
-
-
 def load_pricing(
     tenant_id: int,
     service_rows: Iterable[tuple[int, int, date | None]],
     *,
-    penalties: bool | Mapping[int, Iterable[date]] = True,
-    account_ids: Sequence[int] | None = None,
+    account_ids: Sequence[int],
+    penalties: Mapping[int, Iterable[date]] | None = None,
 ) -> dict[int, rating.Pricing]:
     """Each service's pricing, from rows (service id, product id, binding_end).
 
     A product without a standalone plan has no rates (the service's own price applies); a
     component's rates are its plan for this bundle if there is one, else its standalone plan.
-    `penalties`: True reads the penalties already charged, False skips them (estimates do not
-    need them), a mapping service id -> cancellation dates is what the caller read itself.
     `account_ids` (the services' accounts) finds the ad hoc discounts by account: a short IN
-    list instead of one entry per service."""
+    list instead of one entry per service. `penalties` (service id -> cancellation dates
+    already penalised) is what the run read with its carried items; estimates need none."""
     rows = list(service_rows)
     if not rows:
         return {}
@@ -81,7 +68,7 @@ def load_pricing(
             )
         )
     }
-    bundles = [pid for pid, p in products.items() if p[1] in COMPONENT_MODELS]
+    bundles = [pid for pid, p in products.items() if p[1] in rating.COMPONENT_MODELS]
     components: dict[int, list[int]] = defaultdict(list)
     if bundles:
         for bundle_id, component_id, tax_class_id in fetch_rows(
@@ -111,29 +98,19 @@ def load_pricing(
 
     automatic: dict[int, list[rating.DiscountFacts]] = defaultdict(list)
     ad_hoc: dict[int, list[rating.DiscountFacts]] = defaultdict(list)
-    # the products' automatic discounts with the (first slice of) ad hoc ones: one query a batch
-    discount_rows: list[tuple] = []
-    if account_ids is not None:
-        wanted = set(service_ids)
-        discount_rows = [
-            r
-            for r in fetch_rows(
-                Discount.objects.filter(
-                    Q(product_id__in=all_products)
-                    | Q(service__subscription__account_id__in=list(account_ids)),
-                    tenant_id=tenant_id,
-                ).values_list(*DISCOUNT_COLUMNS)
-            )
-            if r[-1] is None or r[-1] in wanted
-        ]
-    else:
-        for n, ids in enumerate(_slices(service_ids)):
-            where = Q(service_id__in=ids)
-            if n == 0:
-                where |= Q(product_id__in=all_products)
-            discount_rows += fetch_rows(
-                Discount.objects.filter(where, tenant_id=tenant_id).values_list(*DISCOUNT_COLUMNS)
-            )
+    # the products' automatic discounts with the services' ad hoc ones: one query a batch
+    wanted = set(service_ids)
+    discount_rows = [
+        r
+        for r in fetch_rows(
+            Discount.objects.filter(
+                Q(product_id__in=all_products)
+                | Q(service__subscription__account_id__in=list(account_ids)),
+                tenant_id=tenant_id,
+            ).values_list(*DISCOUNT_COLUMNS)
+        )
+        if r[-1] is None or r[-1] in wanted
+    ]
     for code, name, kind, value, start, end, period, product_id, service_id in sorted(
         discount_rows, key=lambda r: r[0]
     ):
@@ -163,16 +140,8 @@ def load_pricing(
             vat[tax_class_id].append(rating.VatRate(day, rate))
 
     charged: dict[int, set[date]] = defaultdict(set)
-    if not isinstance(penalties, bool):
-        for service_id, days in penalties.items():
-            charged[service_id].update(days)
-    for ids in _slices(service_ids) if penalties is True else ():
-        for service_id, start in fetch_rows(
-            RatedItem.objects.filter(service_id__in=ids, kind=RatedItem.Kind.PENALTY).values_list(
-                "service_id", "start"
-            )
-        ):
-            charged[service_id].add(start)
+    for service_id, days in (penalties or {}).items():
+        charged[service_id].update(days)
 
     def product_pricing(product_id: int, bundle_id: int | None = None) -> rating.ProductPricing:
         tax_class_id = products.get(product_id, (None,))[0]
@@ -215,5 +184,5 @@ def is_plain(pricing: rating.Pricing | None) -> bool:
         and not pricing.product.discounts
         and not pricing.product.vat
         and not pricing.ad_hoc
-        and pricing.bundle_pricing not in COMPONENT_MODELS
+        and pricing.bundle_pricing not in rating.COMPONENT_MODELS
     )
