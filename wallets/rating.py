@@ -49,6 +49,8 @@ PREPAID_BILLING = "PREPAID_BILLING"
 BUNDLE = "BUNDLE"
 COMPONENTS = "COMPONENTS"
 BOTH = "BOTH"
+COMPONENT_MODELS = (COMPONENTS, BOTH)  # bundles whose components are rated
+FLEXIBLE = (BUNDLE, COMPONENTS, BOTH)  # flexible bundles (FIXED rates as one service)
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
@@ -480,14 +482,23 @@ def _line_items(
     return items
 
 
-def _period_items(service: ServiceFacts, start: date, end: date) -> list[Item]:
-    """The items of the rated period [start, end): one per line and per stretch of the same
-    rate, discounts and VAT rate, each prorated by its ACTIVE days; none with 0 days."""
-    pricing = service.pricing or Pricing(product=ProductPricing(code=service.product))
-    items = []
-    for n, (component, line) in enumerate(_lines(service, pricing)):
-        items += _line_items(service, pricing, component, line, start, end, n == 0)
-    return items
+class _PeriodRater:
+    """Rates a service's periods; its lines are worked out once, at the first period."""
+
+    def __init__(self, service: ServiceFacts) -> None:
+        self.service = service
+        self.pricing = service.pricing or Pricing(product=ProductPricing(code=service.product))
+        self._lines: list[tuple[str | None, ProductPricing]] | None = None
+
+    def items(self, start: date, end: date) -> list[Item]:
+        """The items of the rated period [start, end): one per line and per stretch of the same
+        rate, discounts and VAT rate, each prorated by its ACTIVE days; none with 0 days."""
+        if self._lines is None:
+            self._lines = _lines(self.service, self.pricing)
+        items = []
+        for n, (component, line) in enumerate(self._lines):
+            items += _line_items(self.service, self.pricing, component, line, start, end, n == 0)
+        return items
 
 
 def _penalties(service: ServiceFacts, as_of: date) -> list[Item]:
@@ -624,12 +635,13 @@ def rate_service(service: ServiceFacts, usage: Sequence[UsageFacts], as_of: date
     """Identify and rate a service (periods and usage) as of a date (SPEC 7)."""
     _check(service)
     items: list[Item] = []
+    periods = _PeriodRater(service)
     first = first_active_day(service.periods)
     new_rated = service.rated_up_to
     if service.rating == POST:
         r = service.rated_up_to if service.rated_up_to is not None else first
         if r is not None and r < as_of:
-            items += _period_items(service, r, as_of)
+            items += periods.items(r, as_of)
             new_rated = as_of
     else:
         if service.rated_up_to is not None:
@@ -638,7 +650,7 @@ def rate_service(service: ServiceFacts, usage: Sequence[UsageFacts], as_of: date
             r = None if first is None else max(first, as_of)
         step = timedelta(days=service.period_days)
         while r is not None and r <= as_of:
-            items += _period_items(service, r, r + step)
+            items += periods.items(r, r + step)
             r = r + step
             new_rated = r
     for u in usage:
@@ -724,8 +736,10 @@ def debit_plan(
         if not rating.identified:
             outcomes.append(ServiceOutcome(rating.service_id, None, (), (), rating.rated_up_to))
             continue
-        billable = [i for i in rating.items if may_debit(i, debit_causes)]
-        held = [i for i in rating.items if not may_debit(i, debit_causes)]
+        billable: list[Item] = []
+        held: list[Item] = []
+        for i in rating.items:
+            (billable if may_debit(i, debit_causes) else held).append(i)
         if held and not billable:
             # rated, nothing may debit: kept NOT_BILLED, the prepayment state is unchanged
             outcomes.append(

@@ -26,6 +26,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import Conflict, DomainError, NotFound
+from wallets import rating
 from wallets.models import (
     BundleComponent,
     Discount,
@@ -44,8 +45,8 @@ CODE_MAX = 60
 NAME_MAX = 200
 EXTERNAL_ID_MAX = 80
 PCT_STEP = Decimal("0.0001")
-HUNDRED = Decimal("100")
-FLEXIBLE = ("BUNDLE", "COMPONENTS", "BOTH")
+HUNDRED = rating.HUNDRED
+FLEXIBLE = rating.FLEXIBLE
 CAUSES = tuple(WalletDefinition.Cause.values)
 
 CREATED, UPDATED = "created", "updated"
