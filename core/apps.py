@@ -15,9 +15,9 @@ class CoreConfig(AppConfig):
         from core.api.fields import strict_json_strings
 
         strict_json_strings()
-        from core.scopes import AUDIT_READ, TENANT_MANAGE, offer_scopes
+        from core.scopes import AUDIT_READ, EVENTS_READ, TENANT_MANAGE, offer_scopes
 
-        offer_scopes("core", [TENANT_MANAGE, AUDIT_READ])
+        offer_scopes("core", [TENANT_MANAGE, AUDIT_READ, EVENTS_READ])
 
         # every django-q2 worker process reports on its own (see core.health)
         from django_q.signals import post_spawn

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.bulk import bulk_insert
+from core.events import events_for_audit
 from core.exceptions import DomainError
 from core.models import AuditChainHead, AuditEntry, Tenant
 
@@ -135,23 +136,9 @@ def audit_record(
         )
         head.seq, head.hash = seq, digest
         head.save(update_fields=["seq", "hash"])
+        # an action of the event catalogue writes its event here, in the same transaction
+        events_for_audit(head, [(entry, obj)])
     return entry
-
-
-_ENTRY_FIELDS = (
-    "tenant",
-    "actor",
-    "prev_hash",
-    "hash",
-    "seq",
-    "at",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "reason",
-    "payload",
-)
 
 
 _ENTRY_FIELDS = (
@@ -182,12 +169,13 @@ def audit_record_many(
         return []
     user = actor.user if actor is not None else None
     actor_label = actor.label if actor is not None else "system"
-    rows = []
+    rows, objs = [], []
     with transaction.atomic():
         head = _lock_head(tenant)
         seq, prev = head.seq, head.hash or GENESIS
         for item in entries:
             obj = item.get("obj")
+            objs.append(obj)
             object_type = item.get("object_type") or (obj._meta.label if obj is not None else "")
             object_id = item.get("object_id") or (obj.pk if obj is not None else "")
             seq += 1
@@ -213,6 +201,7 @@ def audit_record_many(
         bulk_insert(AuditEntry, rows, _ENTRY_FIELDS)
         head.seq, head.hash = seq, prev
         head.save(update_fields=["seq", "hash"])
+        events_for_audit(head, list(zip(rows, objs, strict=True)))
     return rows
 
 

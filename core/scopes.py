@@ -30,6 +30,7 @@ WALLETS_TOPUP = "wallets.topup"
 INGESTION_READ = "ingestion.read"
 INGESTION_UPDATE = "ingestion.update"
 AUDIT_READ = "audit.read"
+EVENTS_READ = "events.read"
 # SPEC 2: "Read scopes (view runs, invoices, denials, wallets) are held by every role."
 INVOICING_VIEW = "invoicing.view"
 CLAIMS_VIEW = "claims.view"
@@ -57,6 +58,7 @@ SCOPE_LABELS: dict[str, str] = {
     INGESTION_READ: "View ingestion artifacts and batches",
     INGESTION_UPDATE: "Upload, process and retry ingestion batches",
     AUDIT_READ: "Read the audit trail",
+    EVENTS_READ: "Read the event feed (ids, states, amounts; what webhooks send)",
     INVOICING_VIEW: "View accounts, invoice requests and bills",
     CLAIMS_VIEW: "View charges, claims, denials and receivables",
     WALLETS_VIEW: "View wallets, subscriptions and prepaid runs",
@@ -72,7 +74,14 @@ class Role(models.TextChoices):
     VIEWER = "VIEWER", "Viewer"
 
 
-_READ = {BILLING_RUN_VIEW, INGESTION_READ, INVOICING_VIEW, CLAIMS_VIEW, WALLETS_VIEW}
+_READ = {
+    BILLING_RUN_VIEW,
+    INGESTION_READ,
+    INVOICING_VIEW,
+    CLAIMS_VIEW,
+    WALLETS_VIEW,
+    EVENTS_READ,
+}
 _OPERATIONS = _READ | {
     BILLING_DECISION_REPLAY,
     BILLING_EXCEPTION_RESOLVE,

@@ -25,3 +25,17 @@ def heartbeat() -> str:
     heartbeat_record("scheduled heartbeat")
     log.info("heartbeat", extra={"event": "heartbeat"})
     return "ok"
+
+
+def events_relay(tenant_id: int) -> int:
+    """Pass a tenant's new events on to webhook deliveries and notifications."""
+    from core.outbox import events_relay as relay
+
+    return relay(tenant_id)
+
+
+def events_relay_all() -> int:
+    """The periodic safety net: relay every tenant's events the after-commit task missed."""
+    from core.outbox import events_relay_all as relay_all
+
+    return relay_all()

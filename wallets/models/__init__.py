@@ -22,6 +22,7 @@ from wallets.models.wallets import (
     Wallet,
     WalletProductConsumption,
     WalletTransaction,
+    WalletWatch,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "Wallet",
     "WalletProductConsumption",
     "WalletTransaction",
+    "WalletWatch",
 ]

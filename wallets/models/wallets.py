@@ -162,3 +162,21 @@ class WalletProductConsumption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} on wallet {self.wallet_id}"
+
+
+class WalletWatch(models.Model):
+    """A staff user who wants to hear when this wallet's balance falls below its minimum."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="watches")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet_watches"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["wallet", "user"]
+        constraints = [models.UniqueConstraint(fields=["wallet", "user"], name="uniq_wallet_watch")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} watches wallet {self.wallet_id}"

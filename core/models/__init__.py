@@ -1,4 +1,7 @@
-"""Tenancy, roles, the audit chain, API tokens, idempotency keys and dual-control requests."""
+"""Tenancy, roles, the audit chain, API tokens, idempotency keys and dual-control requests.
+
+Events, webhooks and notifications live in `core.models.events`.
+"""
 
 from datetime import timedelta
 
@@ -73,6 +76,9 @@ class AuditChainHead(models.Model):
     )
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="")
+    # The tenant's last event sequence number: events are numbered under the same row lock, so
+    # numbers commit in order and a consumer reading `sequence > n` never skips one.
+    event_seq = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["tenant"]
@@ -293,3 +299,34 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "EXPIRED"
         return "PENDING"
+
+
+from core.models.events import (  # noqa: E402  (after Tenant: the event models refer to it)
+    Event,
+    EventRelayCursor,
+    Notification,
+    NotificationPreference,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditChainHead",
+    "AuditEntry",
+    "Event",
+    "EventRelayCursor",
+    "IdempotencyKey",
+    "Invitation",
+    "Notification",
+    "NotificationPreference",
+    "OverrideRequest",
+    "Tenant",
+    "TenantMembership",
+    "TenantPolicy",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WorkerHeartbeat",
+]
