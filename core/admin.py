@@ -11,12 +11,17 @@ from core.models import (
     ApiToken,
     AuditChainHead,
     AuditEntry,
+    Event,
     IdempotencyKey,
     Invitation,
+    Notification,
     OverrideRequest,
     Tenant,
     TenantMembership,
     TenantPolicy,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
     WorkerHeartbeat,
 )
 from core.overrides import override_request_approve, override_request_reject
@@ -192,3 +197,47 @@ class InvitationAdmin(ReadOnlyAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "seen_at", "pid"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """The outbox: written only with the change it reports (core.events)."""
+
+    list_display = ["sequence", "tenant", "type", "object_type", "object_id", "occurred_at"]
+    list_filter = ["tenant", "type"]
+    search_fields = ["object_id", "type"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    """Managed on the webhooks screen and API (the secret is never shown here)."""
+
+    list_display = ["pk", "tenant", "url", "active", "disabled_reason", "created_at"]
+    list_filter = ["tenant", "active"]
+    exclude = ["secret", "previous_secret", "lease_token"]
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "at", "status_code", "duration_ms", "error", "succeeded"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "endpoint", "event_type", "kind", "status", "attempts", "created_at"]
+    list_filter = ["tenant", "status", "kind"]
+    raw_id_fields = ["endpoint", "event", "requested_by"]
+    inlines = [WebhookAttemptInline]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "tenant", "user", "kind", "title", "created_at", "read_at"]
+    list_filter = ["tenant", "kind"]
+    raw_id_fields = ["user", "event"]

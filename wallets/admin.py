@@ -30,6 +30,7 @@ from wallets.models import (
     Wallet,
     WalletProductConsumption,
     WalletTransaction,
+    WalletWatch,
 )
 
 ACTION_TEMPLATE = "admin/wallets/action_form.html"
@@ -250,6 +251,15 @@ class WalletProductConsumptionAdmin(ReadOnlyAdmin):
         "estimated_as_of",
     ]
     list_filter = ["tenant"]
+
+
+@admin.register(WalletWatch)
+class WalletWatchAdmin(ReadOnlyAdmin):
+    """Who hears about a low balance; set on the wallet screen (wallet_watch_set)."""
+
+    list_display = ["wallet", "user", "created_at"]
+    list_filter = ["tenant"]
+    raw_id_fields = ["wallet", "user"]
 
 
 @admin.register(PrepaidSettings)

@@ -53,6 +53,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "invoicing.view": ("x", "x", "x", "x", "x"),
     "claims.view": ("x", "x", "x", "x", "x"),
     "wallets.view": ("x", "x", "x", "x", "x"),
+    # the event feed (issue 19): ids, states and amounts of what every role may already view
+    "events.read": ("x", "x", "x", "x", "x"),
 }
 
 CELLS = [
