@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import Min, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -59,7 +59,10 @@ def _catalogue(chosen: list[str]) -> list[dict]:
 
 
 def _with_state(endpoints):
-    """Annotate endpoints with the last delivery's outcome, pending count and failing since."""
+    """Add the last delivery's outcome and since when the oldest pending one has been failing.
+
+    The selector already counts pending deliveries (`pending_count`).
+    """
     last = WebhookDelivery.objects.filter(endpoint=OuterRef("pk"), attempts__gt=0).order_by(
         "-last_attempt_at", "-id"
     )
@@ -68,7 +71,6 @@ def _with_state(endpoints):
         last_status=Subquery(last.values("status")[:1]),
         last_code=Subquery(last.values("last_status_code")[:1]),
         last_at=Subquery(last.values("last_attempt_at")[:1]),
-        pending_count=Count("deliveries", filter=pending),
         failing_since=Min(
             "deliveries__first_attempt_at", filter=pending & Q(deliveries__attempts__gt=0)
         ),
