@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Min, OuterRef, Q, Subquery
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -139,8 +139,13 @@ def _detail(request: HttpRequest, endpoint, *, typed=None, errors=None, status=2
     new_secret = None
     if shown and shown.get("id") == endpoint.pk:
         new_secret = request.session.pop(SESSION_NEW_SECRET)
+    pending = WebhookDelivery.objects.filter(
+        endpoint=endpoint, status=WebhookDelivery.Status.PENDING
+    ).aggregate(n=Count("id"), since=Min("first_attempt_at", filter=Q(attempts__gt=0)))
     context = {
         **_log_context(request, endpoint),
+        "pending_count": pending["n"],
+        "failing_since": pending["since"],
         "typed": typed,
         "catalogue": _catalogue(typed["event_types"]),
         "errors": errors or {},

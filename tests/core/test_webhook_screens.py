@@ -273,6 +273,7 @@ def test_log_lists_deliveries_attempts_and_list_shows_failing_since(owner_client
     assert "timed out" in html and "5000 ms" in html and "busy" in html
     assert "<code>503</code>" in html and "<code>204</code>" in html
     assert "2 attempts" in html
+    assert "1 delivery pending" in html and "failing since" in html
     # pending work: the log refreshes itself
     assert 'hx-trigger="every 3s"' in html
 
