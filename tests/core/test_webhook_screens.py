@@ -3,10 +3,7 @@ event, rotation, disable/enable, delete, and the delivery log with attempts and 
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -16,43 +13,13 @@ from core import scopes as S
 from core.events import EventType
 from core.models import AuditEntry, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.webhooks import webhook_endpoint_create
+from tests.core.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
 TYPE = "screens.thing.done"
 OTHER_TYPE = "screens.thing.undone"
 PUBLIC_URL = "https://93.184.215.14/hooks"  # an address literal: no DNS lookup needed
-
-
-@contextlib.contextmanager
-def receiver(status: int = 200, body: bytes = b'{"ok": true}'):
-    """A loopback HTTP receiver answering `status` with `body`.
-
-    Yields (url, received): each request as (raw body, headers dict), for signature checks.
-    """
-    received: list[tuple[bytes, dict]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            received.append((raw, dict(self.headers.items())))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):  # keep test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -164,15 +131,15 @@ def test_edit_settings_and_refusal_on_edit(owner_client, endpoint):
 
 def test_send_test_event_is_logged_with_status_200(owner_client, endpoint, settings):
     settings.DEBUG = True  # plain http to the loopback receiver
-    with receiver(body=b'{"received": "yes"}') as (url, received):
-        endpoint.url = url
+    with Receiver(body=b'{"received": "yes"}') as rx:
+        endpoint.url = rx.url
         endpoint.save(update_fields=["url"])
         response = owner_client.post(
             f"/settings/webhooks/{endpoint.pk}/test/", HTTP_HX_REQUEST="true"
         )
     html = response.content.decode()
     assert response.status_code == 200
-    assert len(received) == 1 and b"webhook.test" in received[0][0]
+    assert [e["type"] for e in rx.events()] == ["webhook.test"]
     # the HTMX answer is the refreshed log alone, with the outcome on top
     assert html.startswith('<div id="delivery-log"') and "<html" not in html
     assert "Test event delivered (HTTP 200)" in html
@@ -185,8 +152,8 @@ def test_send_test_event_is_logged_with_status_200(owner_client, endpoint, setti
 
 def test_send_test_event_failure_without_htmx(owner_client, endpoint, settings):
     settings.DEBUG = True
-    with receiver(status=500, body=b"boom") as (url, _):
-        endpoint.url = url
+    with Receiver(status=500, body=b"boom") as rx:
+        endpoint.url = rx.url
         endpoint.save(update_fields=["url"])
         response = owner_client.post(f"/settings/webhooks/{endpoint.pk}/test/", follow=True)
     html = response.content.decode()

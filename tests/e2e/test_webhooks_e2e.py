@@ -8,8 +8,6 @@ http to 127.0.0.1 is then an allowed target (the same rule as in production, no 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from playwright.sync_api import expect
 from standardwebhooks import Webhook
@@ -17,7 +15,7 @@ from standardwebhooks import Webhook
 from core import scopes as S
 from core.models import WebhookDelivery, WebhookEndpoint
 from core.services import user_ensure
-from tests.core.test_webhook_screens import receiver
+from tests.core.webhook_receiver import Receiver
 from tests.fixtures import add_user, make_tenant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,7 +30,7 @@ def test_add_endpoint_send_test_event_and_see_it_logged(live_server, page, setti
     add_user(tenant, "alpha-owner", S.Role.OWNER)
     user_ensure(username="alpha-owner", password=PASSWORD)
 
-    with receiver(body=b'{"thanks": "received"}') as (url, received):
+    with Receiver(body=b'{"thanks": "received"}') as rx:
         page.goto(f"{live_server.url}/login/")
         page.fill("#id_username", "alpha-owner")
         page.fill("#id_password", PASSWORD)
@@ -45,7 +43,7 @@ def test_add_endpoint_send_test_event_and_see_it_logged(live_server, page, setti
         page.click("#webhook-add-form button[type=submit]")
         expect(page.locator("#wh-url-error")).to_be_visible()
 
-        page.fill("#wh-url", url)
+        page.fill("#wh-url", rx.url)
         page.fill("#wh-description", "demo receiver")
         page.click("#webhook-add-form button[type=submit]")
         expect(page.locator("#new-secret")).to_contain_text("shown only this once")
@@ -64,10 +62,10 @@ def test_add_endpoint_send_test_event_and_see_it_logged(live_server, page, setti
         page.screenshot(path=SHOT, full_page=True)
 
     # what the receiver got is signed with the secret the page showed
-    assert len(received) == 1
-    body, headers = received[0]
-    Webhook(secret).verify(body, headers)
-    assert json.loads(body)["type"] == "webhook.test"
+    assert len(rx.requests) == 1
+    sent = rx.requests[0]
+    Webhook(secret).verify(sent.body, sent.headers)
+    assert sent.json["type"] == "webhook.test"
     endpoint = WebhookEndpoint.objects.get(tenant=tenant)
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert (delivery.status, delivery.last_status_code) == ("DELIVERED", 200)
