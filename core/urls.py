@@ -51,6 +51,7 @@ urlpatterns += [
     path(W + "rotate/", views_webhooks.webhook_rotate, name="webhook-rotate"),
     path(W + "active/", views_webhooks.webhook_set_active, name="webhook-active"),
     path(W + "delete/", views_webhooks.webhook_delete, name="webhook-delete"),
+    path(W + "replay/", views_webhooks.webhook_replay_since, name="webhook-replay-since"),
     path(
         W + "deliveries/<int:delivery_pk>/replay/",
         views_webhooks.webhook_replay,

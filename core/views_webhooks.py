@@ -13,6 +13,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from core import scopes as S
@@ -310,3 +312,37 @@ def webhook_replay(request: HttpRequest, pk: int, delivery_pk: int) -> HttpRespo
     return _after_action(
         request, endpoint, ok=f"Delivery {delivery.pk} queued again as delivery {replay.pk}."
     )
+
+
+def _moment(text: str):
+    """A `datetime-local` value in the current (tenant's) zone, or None when empty/invalid."""
+    parsed = parse_datetime((text or "").strip())
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+@tenant_view(S.TENANT_MANAGE)
+@require_POST
+def webhook_replay_since(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue again every event of the endpoint's types that occurred in a time range."""
+    endpoint, missing = _endpoint_action(request, pk)
+    if missing:
+        return missing
+    since = _moment(request.POST.get("since", ""))
+    until_text = request.POST.get("until", "").strip()
+    until = _moment(until_text)
+    if since is None or (until_text and until is None):
+        messages.error(request, "Give the start (and optionally the end) as a date and time.")
+        return redirect("webhook-detail", pk=endpoint.pk)
+    try:
+        count = webhooks.webhook_replay_range(
+            actor=request.actor, endpoint_id=endpoint.pk, since=since, until=until
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"{count} event{'s' if count != 1 else ''} queued again for this endpoint."
+        )
+    return redirect("webhook-detail", pk=endpoint.pk)

@@ -124,6 +124,15 @@ register(
         success=frozenset({302}),
     ),
     _screen(
+        "screen webhook replay range",
+        "POST",
+        _at("replay/"),
+        setup=_endpoint,
+        object_of_tenant=True,
+        data=lambda c: {"since": "2026-01-01T00:00"},
+        success=frozenset({302}),
+    ),
+    _screen(
         "screen webhook replay",
         "POST",
         lambda c: f"/settings/webhooks/{c['endpoint']}/deliveries/{c['delivery']}/replay/",

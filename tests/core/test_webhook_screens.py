@@ -281,3 +281,21 @@ def test_other_tenant_gets_404(world, endpoint):
     assert other.post(f"/settings/webhooks/{endpoint.pk}/delete/").status_code == 404
     assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
     assert PUBLIC_URL not in other.get("/settings/webhooks/").content.decode()
+
+
+def test_replay_a_time_range(owner_client, endpoint, tenant):
+    old = _event(tenant, 1)
+    Event.objects.filter(pk=old.pk).update(occurred_at=timezone.now() - timedelta(days=3))
+    recent = [_event(tenant, 2), _event(tenant, 3)]
+    since = timezone.localtime(timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = owner_client.post(
+        f"/settings/webhooks/{endpoint.pk}/replay/", {"since": since}, follow=True
+    )
+    assert "2 events queued again for this endpoint." in response.content.decode()
+    replays = WebhookDelivery.objects.filter(endpoint=endpoint, kind=WebhookDelivery.Kind.REPLAY)
+    assert [d.event_id for d in replays.order_by("id")] == [e.pk for e in recent]
+
+    url = f"/settings/webhooks/{endpoint.pk}/replay/"
+    bad = owner_client.post(url, {"since": "soon"}, follow=True)
+    assert "Give the start" in bad.content.decode()
+    assert replays.count() == 2
