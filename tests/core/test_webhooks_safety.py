@@ -182,3 +182,11 @@ def test_redirected_event_delivery_stays_pending_for_retry(
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == "PENDING" and delivery.last_status_code == 302
     assert target.requests == []
+
+
+def test_without_resolving_only_literal_addresses_are_checked(settings):
+    settings.DEBUG = False
+    assert url_check("https://partner.invalid/h", resolve=False) == "https://partner.invalid/h"
+    for url in ("https://10.0.0.1/h", "https://[::1]/h", "http://partner.invalid/h"):
+        with pytest.raises(DomainError):
+            url_check(url, resolve=False)
