@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views, views_lists, views_people
+from core import views, views_lists, views_people, views_webhooks
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -38,5 +38,23 @@ urlpatterns = [
         "approvals/overrides/export.csv",
         views_lists.override_queue_export,
         name="override-queue-export",
+    ),
+]
+
+# webhook endpoints and their delivery log (tenant.manage)
+W = "settings/webhooks/<int:pk>/"
+urlpatterns += [
+    path("settings/webhooks/", views_webhooks.webhook_list, name="webhooks"),
+    path("settings/webhooks/<int:pk>/", views_webhooks.webhook_detail, name="webhook-detail"),
+    path(W + "log/", views_webhooks.webhook_log, name="webhook-log"),
+    path(W + "test/", views_webhooks.webhook_test, name="webhook-test"),
+    path(W + "rotate/", views_webhooks.webhook_rotate, name="webhook-rotate"),
+    path(W + "active/", views_webhooks.webhook_set_active, name="webhook-active"),
+    path(W + "delete/", views_webhooks.webhook_delete, name="webhook-delete"),
+    path(W + "replay/", views_webhooks.webhook_replay_since, name="webhook-replay-since"),
+    path(
+        W + "deliveries/<int:delivery_pk>/replay/",
+        views_webhooks.webhook_replay,
+        name="webhook-replay",
     ),
 ]
