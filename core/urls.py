@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views, views_lists, views_people
+from core import views, views_lists, views_notifications, views_people
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -38,5 +38,22 @@ urlpatterns = [
         "approvals/overrides/export.csv",
         views_lists.override_queue_export,
         name="override-queue-export",
+    ),
+    # staff notifications (issue 19)
+    path("notifications/", views_notifications.notification_list, name="notifications"),
+    path(
+        "notifications/read-all/",
+        views_notifications.notification_read_all,
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/preferences/",
+        views_notifications.notification_preferences,
+        name="notification-preferences",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        views_notifications.notification_read,
+        name="notification-read",
     ),
 ]
