@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core.api import invitations, views
+from core.api import invitations, views, views_notifications
 
 urlpatterns = [
     path("me", views.MeView.as_view(), name="api-me"),
@@ -40,5 +40,26 @@ urlpatterns = [
         "tenant/invitations/<int:pk>/revoke",
         invitations.InvitationRevokeView.as_view(),
         name="api-invitation-revoke",
+    ),
+    # staff notifications (issue 19)
+    path(
+        "notifications",
+        views_notifications.NotificationListView.as_view(),
+        name="api-notifications",
+    ),
+    path(
+        "notifications/read-all",
+        views_notifications.NotificationReadAllView.as_view(),
+        name="api-notifications-read-all",
+    ),
+    path(
+        "notifications/preferences",
+        views_notifications.NotificationPreferencesView.as_view(),
+        name="api-notification-preferences",
+    ),
+    path(
+        "notifications/<int:pk>/read",
+        views_notifications.NotificationReadView.as_view(),
+        name="api-notification-read",
     ),
 ]
