@@ -129,7 +129,8 @@ def _deliver(notices: list[_Notice]) -> int:
     if rows:
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if mails:
-        transaction.on_commit(lambda: _send_emails(mails))
+        # robust: a mail failure after the commit is logged, never raised into the relay
+        transaction.on_commit(lambda: _send_emails(mails), robust=True)
     reached = {(r.tenant_id, r.user_id, r.kind, r.event_id) for r in rows}
     reached |= {(n.tenant_id, u, n.kind, n.event_id) for u, n in mails}
     return len(reached)
