@@ -1,5 +1,5 @@
-"""The notifications API: your own inbox in the current tenant, mark read, preferences; and the
-permission-matrix entries of the inbox endpoints and screens."""
+"""The notifications API: your own inbox in the current tenant, mark read, preferences (the
+permission matrix covers the endpoints: tests/core/endpoints_notifications.py)."""
 
 import pytest
 
@@ -8,9 +8,7 @@ from core.models import Notification, NotificationPreference
 from core.notifications import WEBHOOK_DISABLED
 from core.outbox import events_relay
 from core.services import api_token_create
-from tests.core import endpoints_notifications as _registers  # noqa: F401
 from tests.core.notify_fixture import PING, PING_LABEL, ping, ping_registered
-from tests.permissions import ENDPOINTS, assert_matrix
 
 VIEWER, OWNER = S.Role.VIEWER, S.Role.OWNER
 
@@ -113,12 +111,3 @@ def test_preferences_refuse_bad_bodies(world, ping_type, body, field):
     assert response.status_code == 400
     assert field in str(response.json())
     assert not NotificationPreference.objects.exists()
-
-
-@pytest.mark.parametrize(
-    "endpoint",
-    [e for e in ENDPOINTS if "notification" in e.name],
-    ids=lambda e: e.name,
-)
-def test_notification_endpoints_on_the_matrix(endpoint, world):
-    assert_matrix(endpoint, world)
