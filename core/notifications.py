@@ -204,10 +204,14 @@ def notify_events(events: list) -> None:
                 user_ids = frozenset(int(u) for u in et.recipients(event) if u is not None)
                 title = et.title(event) if et.title else et.description
                 link = et.link(event) if et.link else link_for(event.object_type, event.object_id)
-        except Exception:
-            log.exception(
+        except Exception as exc:  # logged by class only: a message could quote PHI
+            log.warning(
                 "notification recipients failed",
-                extra={"event": "notification_recipients_failed", "type": event.type},
+                extra={
+                    "event": "notification_recipients_failed",
+                    "type": event.type,
+                    "error": type(exc).__name__,
+                },
             )
             continue
         if not user_ids:

@@ -410,3 +410,35 @@ def test_unknown_kind_is_refused(world):
         )
     assert exc.value.code == "unknown_kind"
     assert not NotificationPreference.objects.exists()
+
+
+def test_a_failing_recipients_function_does_not_stop_the_relay(
+    world, ping_type, django_capture_on_commit_callbacks
+):
+    # given a type whose recipients() breaks, and a ping after it
+    from core import events as E
+    from core.events import EventType, event_emit, event_types_register
+
+    def broken(event):
+        raise RuntimeError("lookup failed")
+
+    event_types_register(
+        "tests",
+        [
+            EventType(
+                name="tests.notify.broken",
+                description="x",
+                object_type="",
+                sample={},
+                recipients=broken,
+            )
+        ],
+    )
+    try:
+        event_emit(tenant=world.tenant, type="tests.notify.broken", object_id=1, payload={})
+        ping(world.tenant, 1, [world.users[VIEWER]])
+        # when relayed / then both are passed on and the ping's recipient is notified
+        assert _relay(world.tenant, django_capture_on_commit_callbacks) == 2
+    finally:
+        E._TYPES.pop("tests.notify.broken", None)
+    assert list(Notification.objects.values_list("title", flat=True)) == ["Ping 1 waits for you"]
