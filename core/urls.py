@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views, views_lists, views_notifications, views_people
+from core import views, views_lists, views_people
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -39,21 +39,9 @@ urlpatterns = [
         views_lists.override_queue_export,
         name="override-queue-export",
     ),
-    # staff notifications (issue 19)
-    path("notifications/", views_notifications.notification_list, name="notifications"),
-    path(
-        "notifications/read-all/",
-        views_notifications.notification_read_all,
-        name="notification-read-all",
-    ),
-    path(
-        "notifications/preferences/",
-        views_notifications.notification_preferences,
-        name="notification-preferences",
-    ),
-    path(
-        "notifications/<int:pk>/read/",
-        views_notifications.notification_read,
-        name="notification-read",
-    ),
 ]
+
+# staff notifications (issue 19): the inbox and its preferences
+from core.urls_notifications import urlpatterns as _notifications  # noqa: E402
+
+urlpatterns += _notifications

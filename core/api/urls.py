@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core.api import invitations, views, views_notifications
+from core.api import invitations, views
 
 urlpatterns = [
     path("me", views.MeView.as_view(), name="api-me"),
@@ -41,25 +41,9 @@ urlpatterns = [
         invitations.InvitationRevokeView.as_view(),
         name="api-invitation-revoke",
     ),
-    # staff notifications (issue 19)
-    path(
-        "notifications",
-        views_notifications.NotificationListView.as_view(),
-        name="api-notifications",
-    ),
-    path(
-        "notifications/read-all",
-        views_notifications.NotificationReadAllView.as_view(),
-        name="api-notifications-read-all",
-    ),
-    path(
-        "notifications/preferences",
-        views_notifications.NotificationPreferencesView.as_view(),
-        name="api-notification-preferences",
-    ),
-    path(
-        "notifications/<int:pk>/read",
-        views_notifications.NotificationReadView.as_view(),
-        name="api-notification-read",
-    ),
 ]
+
+# staff notifications (issue 19): your inbox, mark read, preferences
+from core.api.urls_notifications import urlpatterns as _notifications  # noqa: E402
+
+urlpatterns += _notifications
