@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from django.utils.functional import SimpleLazyObject
+
 from core import scopes as S
 
 
@@ -55,4 +57,17 @@ def tenant(request) -> dict:
         "scopes": request.actor.scopes,
         "S": S,
         "worker_warning": WorkerWarning(request.tenant),
+        "inbox_unread": _inbox_unread(request),
     }
+
+
+def _inbox_unread(request) -> SimpleLazyObject:
+    """The signed-in user's unread notifications in the current tenant, counted when shown."""
+    user, tenant_ = request.user, request.tenant
+
+    def count() -> int:
+        from core.notifications import inbox_unread_count
+
+        return inbox_unread_count(user=user, tenant=tenant_)
+
+    return SimpleLazyObject(count)

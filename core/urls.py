@@ -58,3 +58,8 @@ urlpatterns += [
         name="webhook-replay",
     ),
 ]
+
+# staff notifications (issue 19): the inbox and its preferences
+from core.urls_notifications import urlpatterns as _notifications  # noqa: E402
+
+urlpatterns += _notifications

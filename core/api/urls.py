@@ -42,3 +42,8 @@ urlpatterns = [
         name="api-invitation-revoke",
     ),
 ]
+
+# staff notifications (issue 19): your inbox, mark read, preferences
+from core.api.urls_notifications import urlpatterns as _notifications  # noqa: E402
+
+urlpatterns += _notifications
