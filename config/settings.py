@@ -191,6 +191,8 @@ if EMAIL_CONFIGURED:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="healthbill@localhost")
+# Where staff open the product (notification emails link to it); empty: links are paths only.
+SITE_URL = env.str("SITE_URL", default="")
 PASSWORD_RESET_ENABLED = EMAIL_CONFIGURED or DEBUG
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
 
