@@ -1,0 +1,144 @@
+"""The webhook commands: `webhook_listen` verifies and prints, `events_replay` queues a range."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from standardwebhooks import Webhook
+
+from core.management.commands.webhook_listen import make_server
+
+SECRET = "whsec_" + "ZGVtby13ZWJob29rLXNlY3JldC0yMDI2LWxpc3Rlbg=="
+OTHER = "whsec_" + "YW5vdGhlci1zZWNyZXQtbm90LXRoZS1yaWdodC1vbmU="
+
+
+def envelope(seq: int, type_: str = "billing.run.completed") -> dict:
+    return {
+        "id": f"evt_{seq:032x}",
+        "type": type_,
+        "timestamp": "2026-12-05T02:00:00Z",
+        "sequence": seq,
+        "tenant": "demo",
+        "object": {"type": "billing.BillingRun", "id": str(seq)},
+        "data": {"status": "COMPLETED"},
+    }
+
+
+def post(url: str, body: dict, *, secret: str, signature: str | None = None) -> int:
+    raw = json.dumps(body).encode()
+    msg_id = body["id"]
+    now = datetime.now(UTC)
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature or Webhook(secret).sign(msg_id, now, raw),
+    }
+    request = urllib.request.Request(url, data=raw, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.fixture
+def listener():
+    """Start a receiver on a free loopback port; yields (url, printed lines, start(fail=N))."""
+    lines: list[str] = []
+    servers = []
+
+    def start(fail: int = 0) -> str:
+        server = make_server(secret=SECRET, port=0, fail=fail, write=lines.append)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start, lines
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+# --- webhook_listen ----------------------------------------------------------------------------
+
+
+def test_listener_prints_a_verified_event_and_answers_204(listener):
+    start, lines = listener
+    url = start()
+    # when a correctly signed event arrives
+    status = post(url, envelope(7), secret=SECRET)
+    # then it is accepted and printed as one line: sequence, type, id, object
+    assert status == 204
+    assert lines == [f"#7 billing.run.completed evt_{7:032x} billing.BillingRun:7"]
+
+
+def test_listener_refuses_a_bad_signature_with_400(listener):
+    start, lines = listener
+    url = start()
+    # when the body was signed with another secret
+    assert post(url, envelope(1), secret=OTHER) == 400
+    # or a header is missing altogether
+    assert post(url, envelope(2), secret=SECRET, signature=" ") == 400
+    # then both are printed as BAD SIGNATURE, and no event line appears
+    assert len(lines) == 2
+    assert all(line.startswith("BAD SIGNATURE evt_") for line in lines)
+
+
+def test_listener_accepts_either_signature_during_a_rotation(listener):
+    start, lines = listener
+    url = start()
+    body = envelope(3)
+    raw = json.dumps(body).encode()
+    now = datetime.now(UTC)
+    # given a sender signing with the new secret (unknown here) and the old one (ours)
+    both = " ".join(Webhook(s).sign(body["id"], now, raw) for s in (OTHER, SECRET))
+    assert post(url, body, secret=SECRET, signature=both) == 204
+    assert lines == [f"#3 billing.run.completed evt_{3:032x} billing.BillingRun:3"]
+
+
+def test_listener_fails_the_first_n_on_purpose(listener):
+    start, lines = listener
+    url = start(fail=2)
+    # when the same event is sent three times (a sender retrying)
+    statuses = [post(url, envelope(5), secret=SECRET) for _ in range(3)]
+    # then the first two get 500 and the third is accepted
+    assert statuses == [500, 500, 204]
+    assert lines[0].startswith("FAIL 1 of 2") and lines[1].startswith("FAIL 2 of 2")
+    assert lines[2].startswith("#5 billing.run.completed")
+
+
+def test_listener_prints_a_test_event_without_a_sequence(listener):
+    start, lines = listener
+    url = start()
+    body = {"id": "msg_test1", "type": "webhook.test", "timestamp": "x", "data": {}}
+    assert post(url, body, secret=SECRET) == 204
+    assert lines == ["#- webhook.test msg_test1"]
+
+
+def test_webhook_listen_command_starts_prints_and_stops_on_ctrl_c(monkeypatch):
+    from http.server import ThreadingHTTPServer
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ThreadingHTTPServer, "serve_forever", interrupted)
+    out = io.StringIO()
+    call_command("webhook_listen", "--port", "0", "--secret", SECRET, "--fail", "1", stdout=out)
+    text = out.getvalue()
+    assert text.startswith("Listening on http://127.0.0.1:")
+    assert "(failing the first 1 with 500)" in text
+    assert text.rstrip().endswith("stopped")
+
+
+def test_webhook_listen_refuses_a_secret_that_is_not_one():
+    with pytest.raises(CommandError, match="--secret: not a Standard Webhooks secret"):
+        call_command("webhook_listen", "--port", "0", "--secret", "whsec_###")
