@@ -142,3 +142,116 @@ def test_webhook_listen_command_starts_prints_and_stops_on_ctrl_c(monkeypatch):
 def test_webhook_listen_refuses_a_secret_that_is_not_one():
     with pytest.raises(CommandError, match="--secret: not a Standard Webhooks secret"):
         call_command("webhook_listen", "--port", "0", "--secret", "whsec_###")
+
+
+# --- events_replay -----------------------------------------------------------------------------
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def hooked(world, settings):
+    """Tenant alpha with a loopback endpoint (DEBUG allows http there) and five events, one a day."""
+    from core.models import Event
+    from core.webhooks import webhook_endpoint_create
+
+    settings.DEBUG = True
+    endpoint, _secret = webhook_endpoint_create(
+        actor=world.actor("OWNER"), url="http://127.0.0.1:9/hook"
+    )
+    for day in range(1, 6):
+        Event.objects.create(
+            tenant=world.tenant,
+            sequence=1000 + day,
+            type="billing.run.completed",
+            object_type="billing.BillingRun",
+            object_id=str(day),
+            payload={"status": "COMPLETED"},
+            occurred_at=datetime(2026, 12, day, 12, 0, tzinfo=UTC),
+        )
+    return endpoint
+
+
+def replays(endpoint) -> list[int]:
+    from core.models import WebhookDelivery
+
+    return list(
+        WebhookDelivery.objects.filter(endpoint=endpoint, kind="REPLAY")
+        .order_by("id")
+        .values_list("event__sequence", flat=True)
+    )
+
+
+def test_events_replay_queues_the_range_and_says_how_many(hooked):
+    # when the operator replays 2 to 4 December (a date alone is the start of that day, UTC)
+    out = run(
+        "events_replay",
+        "--tenant",
+        "alpha",
+        "--endpoint",
+        str(hooked.pk),
+        "--since",
+        "2026-12-02",
+        "--until",
+        "2026-12-04T23:59:59Z",
+    )
+    # then three REPLAY deliveries are queued, in event order, and the command says so
+    assert replays(hooked) == [1002, 1003, 1004]
+    assert out.strip() == (
+        f"Queued 3 deliveries for endpoint {hooked.pk} of tenant 'alpha' "
+        "(from 2026-12-02 to 2026-12-04T23:59:59Z)."
+    )
+
+
+def test_events_replay_without_until_runs_to_now(hooked):
+    out = run(
+        "events_replay",
+        "--tenant",
+        "alpha",
+        "--endpoint",
+        str(hooked.pk),
+        "--since",
+        "2026-12-05T00:00",
+    )
+    assert replays(hooked) == [1005]
+    assert out.strip().startswith(f"Queued 1 delivery for endpoint {hooked.pk}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tenant", "nowhere", "--since", "2026-12-01"], "No tenant with slug 'nowhere'."),
+        (["--tenant", "alpha", "--since", "yesterday"], "--since: expected an ISO date"),
+        (
+            ["--tenant", "alpha", "--since", "2026-12-03", "--until", "2026-12-02"],
+            "--until (2026-12-02) is before --since (2026-12-03).",
+        ),
+    ],
+)
+def test_events_replay_refuses_bad_arguments_clearly(hooked, args, message):
+    with pytest.raises(CommandError) as error:
+        run("events_replay", "--endpoint", str(hooked.pk), *args)
+    assert message in str(error.value)
+    assert replays(hooked) == []
+
+
+def test_events_replay_refuses_an_endpoint_of_another_tenant(hooked):
+    # the endpoint belongs to alpha: beta cannot replay to it (nor learn that it exists)
+    with pytest.raises(CommandError) as error:
+        run(
+            "events_replay",
+            "--tenant",
+            "beta",
+            "--endpoint",
+            str(hooked.pk),
+            "--since",
+            "2026-12-01",
+        )
+    assert str(error.value).startswith(f"endpoint {hooked.pk}: ")
+    assert replays(hooked) == []
+    with pytest.raises(CommandError):
+        run("events_replay", "--tenant", "alpha", "--endpoint", "999999", "--since", "2026-12-01")
