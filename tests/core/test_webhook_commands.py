@@ -155,7 +155,7 @@ def run(*args: str) -> str:
 
 @pytest.fixture
 def hooked(world, settings):
-    """Tenant alpha with a loopback endpoint (DEBUG allows http there) and five events, one a day."""
+    """Tenant alpha: a loopback endpoint (DEBUG allows http there), five events a day apart."""
     from core.models import Event
     from core.webhooks import webhook_endpoint_create
 
