@@ -156,8 +156,9 @@ def run(*args: str) -> str:
 @pytest.fixture
 def hooked(world, settings):
     """Tenant alpha: a loopback endpoint (DEBUG allows http there), five events a day apart."""
-    from core.models import Event
     from core.webhooks import webhook_endpoint_create
+
+    from core.models import Event
 
     settings.DEBUG = True
     endpoint, _secret = webhook_endpoint_create(
@@ -255,3 +256,63 @@ def test_events_replay_refuses_an_endpoint_of_another_tenant(hooked):
     assert replays(hooked) == []
     with pytest.raises(CommandError):
         run("events_replay", "--tenant", "alpha", "--endpoint", "999999", "--since", "2026-12-01")
+
+
+# --- the demo endpoint, and the listener against the real sender ---------------------------------
+
+
+def test_demo_endpoint_uses_the_printed_secret_and_is_idempotent(world, settings):
+    from core.webhooks import webhook_endpoint_set_active
+
+    from core.demo import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_URL, load_webhook_demo
+    from core.models import WebhookEndpoint
+
+    settings.DEBUG = True
+    # when the demo loader runs
+    text = load_webhook_demo(world.tenant)
+    # then the tenant has one endpoint at the listener's URL, signing with the printed secret
+    endpoint = WebhookEndpoint.objects.get(tenant=world.tenant)
+    assert endpoint.url.rstrip("/") == DEMO_WEBHOOK_URL.rstrip("/")
+    assert endpoint.secret == DEMO_WEBHOOK_SECRET and endpoint.active
+    assert f"manage.py webhook_listen --port 8099 --secret {DEMO_WEBHOOK_SECRET}" in text
+    # when nobody listened for a day (the endpoint was disabled) and the demo is loaded again
+    webhook_endpoint_set_active(
+        actor=world.actor("OWNER"), endpoint_id=endpoint.pk, active=False, reason="test"
+    )
+    load_webhook_demo(world.tenant)
+    # then it is the same endpoint, active again, nothing duplicated
+    assert list(
+        WebhookEndpoint.objects.filter(tenant=world.tenant).values_list("pk", "active")
+    ) == [(endpoint.pk, True)]
+
+
+def test_demo_endpoint_is_not_created_without_debug(world, settings):
+    from core.demo import load_webhook_demo
+    from core.models import WebhookEndpoint
+
+    settings.DEBUG = False
+    assert "needs DEBUG=true" in load_webhook_demo(world.tenant)
+    assert not WebhookEndpoint.objects.filter(tenant=world.tenant).exists()
+
+
+def test_listener_verifies_what_the_sender_signs(world, settings):
+    from core.webhooks import webhook_endpoint_create, webhook_endpoint_update, webhook_send_test
+
+    settings.DEBUG = True
+    actor = world.actor("OWNER")
+    lines: list[str] = []
+    # given an endpoint (its secret is known once it exists) and a listener using that secret
+    endpoint, secret = webhook_endpoint_create(actor=actor, url="http://127.0.0.1:9/")
+    server = make_server(secret=secret, port=0, write=lines.append)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        webhook_endpoint_update(actor=actor, endpoint_id=endpoint.pk, url=url)
+        # when a test event is sent
+        delivery = webhook_send_test(actor=actor, endpoint_id=endpoint.pk)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # then the listener verified and printed it, and the sender logged the 204
+    assert delivery.status == "DELIVERED" and delivery.last_status_code == 204
+    assert len(lines) == 1 and lines[0].startswith("#- webhook.test "), lines
