@@ -316,3 +316,40 @@ def test_listener_verifies_what_the_sender_signs(world, settings):
     # then the listener verified and printed it, and the sender logged the 204
     assert delivery.status == "DELIVERED" and delivery.last_status_code == 204
     assert len(lines) == 1 and lines[0].startswith("#- webhook.test "), lines
+
+
+# --- the README how-to ---------------------------------------------------------------------------
+
+
+def test_readme_events_section_documents_the_commands_and_the_demo_secret():
+    import re
+    from pathlib import Path
+
+    from django.core.management import get_commands
+
+    from core.demo import DEMO_WEBHOOK_SECRET
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("\n## Events and webhooks\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    # the how-to subsections are there (the API and catalogue subsections are added beside them)
+    for title in (
+        "Events: the outbox guarantee",
+        "Webhook deliveries: signed, ordered, retried",
+        "Safe targets (no server-side request forgery)",
+        "Secret rotation",
+        "Notifications",
+        "Verifying a signature in a consumer",
+        "Watching events arrive: `webhook_listen`",
+        "Replaying a range: `events_replay`",
+    ):
+        assert f"\n### {title}\n" in section, title
+    # the commands exist, are in the commands table, and the demo's listen command is the real one
+    table = readme[readme.index("\n## Commands\n") :]
+    for name in ("webhook_listen", "events_replay"):
+        assert get_commands().get(name) == "core", name
+        assert f"| `{name} --" in table, name
+    assert f"manage.py webhook_listen --port 8099 --secret {DEMO_WEBHOOK_SECRET}" in section
+    # and the consumer snippet is valid Python
+    snippet = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    compile(snippet, "README consumer snippet", "exec")
