@@ -156,9 +156,8 @@ def run(*args: str) -> str:
 @pytest.fixture
 def hooked(world, settings):
     """Tenant alpha: a loopback endpoint (DEBUG allows http there), five events a day apart."""
-    from core.webhooks import webhook_endpoint_create
-
     from core.models import Event
+    from core.webhooks import webhook_endpoint_create
 
     settings.DEBUG = True
     endpoint, _secret = webhook_endpoint_create(
@@ -262,10 +261,9 @@ def test_events_replay_refuses_an_endpoint_of_another_tenant(hooked):
 
 
 def test_demo_endpoint_uses_the_printed_secret_and_is_idempotent(world, settings):
-    from core.webhooks import webhook_endpoint_set_active
-
     from core.demo import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_URL, load_webhook_demo
     from core.models import WebhookEndpoint
+    from core.webhooks import webhook_endpoint_set_active
 
     settings.DEBUG = True
     # when the demo loader runs
