@@ -351,3 +351,19 @@ def test_readme_events_section_documents_the_commands_and_the_demo_secret():
     # and the consumer snippet is valid Python
     snippet = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
     compile(snippet, "README consumer snippet", "exec")
+
+
+def test_listener_refuses_a_signed_body_that_is_not_json(listener):
+    start, lines = listener
+    url = start()
+    raw, now = b"not json", datetime.now(UTC)
+    headers = {
+        "webhook-id": "msg_x",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(SECRET).sign("msg_x", now, raw),
+    }
+    request = urllib.request.Request(url, data=raw, headers=headers, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=5)
+    assert error.value.code == 400
+    assert lines == ["BAD BODY msg_x (signed, but not JSON)"]

@@ -9,6 +9,7 @@ is printed as BAD SIGNATURE and answered 400. `--fail N` answers the first N goo
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,10 +87,16 @@ def make_server(
             body = self.rfile.read(length)
             msg_id = self.headers.get("webhook-id", "?")
             try:
-                envelope = verifier.verify(body, dict(self.headers.items()))
-            except (WebhookVerificationError, ValueError) as exc:
+                verifier.verify(body, dict(self.headers.items()), json_parse=False)
+            except WebhookVerificationError as exc:
                 write(f"BAD SIGNATURE {msg_id} ({exc})")
                 self._answer(400, "bad signature")
+                return
+            try:
+                envelope = json.loads(body)
+            except ValueError:
+                write(f"BAD BODY {msg_id} (signed, but not JSON)")
+                self._answer(400, "body is not JSON")
                 return
             with lock:
                 failing = state["to_fail"] > 0
