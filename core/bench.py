@@ -112,3 +112,7 @@ register_bench(
         _audit_run,
     )
 )
+
+
+# issue 19: `bench webhooks` lives in its own module (registers itself on import)
+from core import bench_webhooks  # noqa: E402, F401

@@ -88,3 +88,48 @@ def load_demo(*, stdout_write: Callable[[str], None] = lambda s: None) -> Tenant
     for loader in demo_loaders():
         stdout_write(f"  {loader.name}: {loader.load(tenant)}")
     return tenant
+
+
+# --- issue 19: a webhook endpoint the demo user can watch with `manage.py webhook_listen` ------
+
+DEMO_WEBHOOK_PORT = 8099
+DEMO_WEBHOOK_URL = f"http://127.0.0.1:{DEMO_WEBHOOK_PORT}/"
+# The demo's one fixed, documented secret, so the README can print the listen command. Real
+# endpoints get a random secret from the service, shown once.
+DEMO_WEBHOOK_SECRET = "whsec_aGVhbHRoYmlsbC1kZW1vLXdlYmhvb2tzLTIwMjYhISE="
+
+
+def load_webhook_demo(tenant: Tenant) -> str:
+    """An endpoint at the local listener (plain http to loopback: only when DEBUG is on)."""
+    from django.conf import settings
+
+    if not settings.DEBUG:
+        return f"no endpoint at {DEMO_WEBHOOK_URL} (plain http to loopback needs DEBUG=true)"
+    from core.models import WebhookEndpoint
+    from core.webhooks import webhook_endpoint_create, webhook_endpoint_set_active
+
+    system = Actor.system_for(tenant)
+    endpoint = (
+        WebhookEndpoint.objects.filter(tenant=tenant, url__startswith=DEMO_WEBHOOK_URL.rstrip("/"))
+        .order_by("pk")
+        .first()
+    )
+    if endpoint is None:
+        endpoint, _secret = webhook_endpoint_create(
+            actor=system,
+            url=DEMO_WEBHOOK_URL,
+            description=f"Demo: manage.py webhook_listen --port {DEMO_WEBHOOK_PORT}",
+        )
+    elif not endpoint.active:  # disabled after 24 h with nobody listening: listen again
+        webhook_endpoint_set_active(actor=system, endpoint_id=endpoint.pk, active=True)
+    # demo data only: the known secret instead of the random one (and no older one in force)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        secret=DEMO_WEBHOOK_SECRET, previous_secret="", previous_secret_expires_at=None
+    )
+    return (
+        f"endpoint {endpoint.pk} at {DEMO_WEBHOOK_URL}; watch events arrive with: "
+        f"manage.py webhook_listen --port {DEMO_WEBHOOK_PORT} --secret {DEMO_WEBHOOK_SECRET}"
+    )
+
+
+register_demo_loader("webhooks", 95, load_webhook_demo)

@@ -41,11 +41,13 @@ def test_every_app_is_built_and_wallets_have_their_section():
     assert "not built yet" not in README
     row = next(line for line in README.splitlines() if line.startswith("| `wallets/`"))
     assert "Wallets and prepaid billing" in row
-    # and the wallets section comes after Denial work, before the commands
+    # and the wallets section comes after Denial work, then events and webhooks (issue 19),
+    # then the commands
     headings = re.findall(r"^## (.+)$", README, flags=re.M)
     at = headings.index("Wallets and prepaid billing")
     assert headings[at - 1] == "Denial work"
-    assert headings[at + 1] == "Commands"
+    assert headings[at + 1] == "Events and webhooks"
+    assert headings[at + 2] == "Commands"
 
 
 def test_wallet_commands_in_the_readme_exist_and_are_in_the_commands_table():
