@@ -137,3 +137,51 @@ TYPES = [
 def register() -> None:
     """Add core's types to the event catalogue."""
     event_types_register("core", TYPES)
+
+
+# --- the README's catalogue, generated from the registry ---------------------------------------
+
+
+def _first_line(func) -> str:
+    doc = (getattr(func, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].rstrip(".") if doc else ""
+
+
+def sample_json(sample: dict) -> str:
+    """A sample payload as the README shows it: one line, sorted keys."""
+    import json
+
+    return json.dumps(sample, sort_keys=True)
+
+
+def catalogue_markdown() -> str:
+    """The README subsection listing every registered type (`python manage.py shell -c
+    "from core.event_types import catalogue_markdown; print(catalogue_markdown())"`)."""
+    from core.events import event_types
+
+    lines = [
+        "### Events and webhooks: the catalogue",
+        "",
+        "Every type below is registered by its app (`<app>/events.py`, from `AppConfig.ready()`)"
+        " and written in the transaction of the change it reports. The webhook body and the "
+        "`/api/events` item wrap `data` (the payload) in `{id, type, timestamp, sequence, "
+        "tenant, object{type,id}, data}`. Payloads carry ids, states, counts and amounts "
+        "(amounts as strings), never PHI. Notified: the staff who get an inbox row and an "
+        "email (per their preferences); types without it notify nobody. Staff hear of a wallet's "
+        "low balance by watching it (the Watch button on the wallet page, or `POST`/`DELETE "
+        "/api/wallets/{id}/watch`).",
+        "",
+    ]
+    for et in event_types():
+        notified = _first_line(et.recipients) if et.recipients else "nobody"
+        lines += [
+            f"#### `{et.name}`",
+            "",
+            f"- When: {et.description}",
+            f"- Object: `{et.object_type}`",
+            f"- Written by: {', '.join(f'`{a}`' for a in et.actions) or 'the app (`event_emit`)'}",
+            f"- Notified: {notified}",
+            f"- Sample `data`: `{sample_json(et.sample)}`",
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
