@@ -36,3 +36,8 @@ def recipients(event: Event) -> list[int]:
 def title_and_link(event: Event) -> tuple[str, str]:
     et = event_type_get(event.type)
     return et.title(event), et.link(event)
+
+
+def app_callbacks(callbacks: list) -> list:
+    """On-commit callbacks other than the event relay's (every event queues the relay)."""
+    return [c for c in callbacks if getattr(c, "relay_tenant", None) is None]
