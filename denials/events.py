@@ -24,6 +24,7 @@ from core.events import EventContext, EventType, event_emit_many, event_types_re
 REMITTANCE = "denials.Remittance"
 RECEIVABLE = "denials.RemittanceClaim"
 DENIAL = "denials.Denial"
+CENT = Decimal("0.01")
 
 
 # --- remittance posted ------------------------------------------------------------------------
@@ -62,8 +63,8 @@ def receivable_item(rc_id: int, *, remittance_id, status_code, charge, paid, can
             "remittance": remittance_id,
             "match_state": "UNMATCHED",
             "status_code": status_code,
-            "charge_amount": Decimal(charge),
-            "paid_amount": Decimal(paid),
+            "charge_amount": Decimal(charge).quantize(CENT),
+            "paid_amount": Decimal(paid).quantize(CENT),
             "candidates": candidates,
         },
     }
