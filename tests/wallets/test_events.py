@@ -14,6 +14,7 @@ from core.exceptions import NotFound
 from core.models import Event
 from tests.core.event_helpers import events_of, phi_found, recipients, the_event, title_and_link
 from tests.wallets import builders as b
+from wallets.events import low_balance_emit
 from wallets.models import PrepaidBillingRun, WalletWatch
 from wallets.services.ledger import wallet_lock, wallet_post
 from wallets.services.runs import prepaid_run_execute, prepaid_run_trigger
@@ -77,21 +78,20 @@ def test_low_balance_notifies_the_watchers_only(world):
     assert link == f"/wallets/{w.pk}/"
 
 
-def test_a_prepaid_run_that_takes_a_wallet_below_its_minimum_reports_it(world):
+def test_many_wallets_moved_at_once_report_only_those_that_crossed(world):
+    # what a prepaid run chunk hands over: (wallet with its new balance, balance before)
     t = world.tenant
-    acc = b.account(t)
-    w = b.wallet(t, acc, balance="100.00", min_balance="95.00")
-    svc = b.service(t, acc, rating="POST")
-    b.usage(t, svc, "8.00", on=date(2026, 1, 5))
-    run = prepaid_run_trigger(actor=world.actor(), as_of=date(2026, 1, 11), enqueue=False)
-    run = prepaid_run_execute(run_id=run.pk)
+    crossed = b.wallet(t, balance="90.00", min_balance="95.00")
+    above = b.wallet(t, balance="200.00", min_balance="95.00")
+    already_below = b.wallet(t, balance="50.00", min_balance="95.00")
+    changes = [(crossed, D("100.00")), (above, D("210.00")), (already_below, D("60.00"))]
 
-    w.refresh_from_db()
-    if w.balance >= D("95.00"):
-        pytest.skip("the run kept this wallet above its minimum")
+    with transaction.atomic():
+        assert low_balance_emit(changes=changes, tenant=t) == 1
+
     event = the_event(t, LOW)
-    assert event.payload["balance_before"] == "100.00"
-    assert event.payload["balance"] == str(w.balance)
+    assert event.object_id == str(crossed.pk)
+    assert (event.payload["balance_before"], event.payload["balance"]) == ("100.00", "90.00")
 
 
 def test_prepaid_run_completed_event_carries_its_counters(world):
