@@ -6,7 +6,7 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import bench, dashboard, demo, ingest, labels, links
+        from billing import bench, dashboard, demo, events, ingest, labels, links
         from billing.services import closes, overrides
         from core import scopes as S
 
@@ -30,3 +30,4 @@ class BillingConfig(AppConfig):
         dashboard.register()
         labels.register()
         links.register()
+        events.register()  # event types (issue 19)

@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
         from core import (
             bench,  # noqa: F401  (registers core benchmarks)
             demo,  # noqa: F401  (registers the core demo loader)
+            event_types,
         )
         from core.api import authentication  # noqa: F401  (OpenAPI extension)
         from core.api.fields import strict_json_strings
@@ -18,6 +19,7 @@ class CoreConfig(AppConfig):
         from core.scopes import AUDIT_READ, EVENTS_READ, TENANT_MANAGE, offer_scopes
 
         offer_scopes("core", [TENANT_MANAGE, AUDIT_READ, EVENTS_READ])
+        event_types.register()  # override_request.* event types (issue 19)
 
         # every django-q2 worker process reports on its own (see core.health)
         from django_q.signals import post_spawn

@@ -16,6 +16,7 @@ class DenialsConfig(AppConfig):
             demo_denials,
             demo_remit,
             demo_x837,
+            events,
             ingest_charges,
             ingest_coverage,
             ingest_remittance,
@@ -50,3 +51,4 @@ class DenialsConfig(AppConfig):
         dashboard_jobs.register()
         cob_services.register()  # COB override actions
         dashboard_overrides.register()  # override rates panel
+        events.register()  # event types (issue 19)

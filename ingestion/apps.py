@@ -13,3 +13,6 @@ class IngestionConfig(AppConfig):
         from ingestion import dashboard
 
         dashboard.register()
+        from ingestion import events
+
+        events.register()  # event types (issue 19)

@@ -8,7 +8,7 @@ class InvoicingConfig(AppConfig):
     def ready(self) -> None:
         from billing.hooks import register_run_completed
         from core import scopes as S
-        from invoicing import bench, dashboard, demo, ingest, labels, links
+        from invoicing import bench, dashboard, demo, events, ingest, labels, links
         from invoicing.services.charges import charges_from_billing_run
 
         S.offer_scopes(
@@ -27,3 +27,4 @@ class InvoicingConfig(AppConfig):
         dashboard.register()
         demo.register()
         bench.register()
+        events.register()  # event types (issue 19)

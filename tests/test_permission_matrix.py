@@ -26,6 +26,7 @@ from tests.invoicing import endpoints as _invoicing_endpoints  # noqa: F401
 from tests.invoicing import screens_endpoints as _invoicing_screens  # noqa: F401
 from tests.wallets import api_endpoints as _wallets_api  # noqa: F401
 from tests.wallets import screens_endpoints as _wallets_screens  # noqa: F401
+from tests.wallets import watch_endpoints as _wallets_watch  # noqa: F401
 
 
 @pytest.mark.parametrize("endpoint", permissions.ENDPOINTS, ids=lambda e: e.name)

@@ -7,10 +7,11 @@ class WalletsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import scopes as S
-        from wallets import bench, dashboard, demo, labels
+        from wallets import bench, dashboard, demo, events, labels
 
         S.offer_scopes("wallets", [S.WALLETS_VIEW, S.WALLETS_TOPUP, S.WALLETS_RUN_TRIGGER])
         dashboard.register()  # low-balance wallets panel
         demo.register()
         bench.register()  # manage.py bench prepaid
         labels.register()  # audit actions in words
+        events.register()  # event types (issue 19)

@@ -18,6 +18,7 @@ from core.actors import Actor
 from core.bulk import insert_rows
 from core.transitions import transition_apply_many
 from denials import posting_rules as rules
+from denials.events import denials_opened_emit
 from denials.models import Claim, Denial, PaymentApplication, RemittanceClaim
 from denials.remit_rows import Adjustment, Remark, RemitRow
 
@@ -145,6 +146,10 @@ def post_many(*, actor: Actor, postings: list[Posting], user=None) -> list[tuple
             )
     insert_rows(PaymentApplication, APP_FIELDS, apps)
     insert_rows(Denial, DENIAL_FIELDS, denials)
+    if denials:
+        denials_opened_emit(
+            tenant=actor.tenant, remittance_claim_ids={d[2] for d in denials}, created_at=now
+        )
     claims_settle(actor=actor, claim_ids={p.claim_id for p in postings}, denied_code=denied_code)
     return notes
 

@@ -31,6 +31,7 @@ from core.bulk import insert_rows
 from core.models import Tenant
 from denials import matching
 from denials import posting_rules as rules
+from denials.events import receivable_item, receivables_unmatched_emit
 from denials.models import Claim, ClaimsSettings, Remittance, RemittanceClaim
 from denials.remit_rows import RemitRow
 from denials.services.post_apply import Posting, adjustments_json, post_many, remarks_json
@@ -292,6 +293,21 @@ def remittance_rows_load(
         warnings[rem_of[rc_id]].append(note)
     _warn(remittances, warnings)
     _audit(actor, remittances, values, postings, ids)
+    receivables_unmatched_emit(
+        tenant=tenant,
+        items=[
+            receivable_item(
+                ids[(v[1], v[8])],
+                remittance_id=v[1],
+                status_code=v[4],
+                charge=v[5],
+                paid=v[6],
+                candidates=len(v[20]),
+            )
+            for v in values
+            if v[16] == MatchState.UNMATCHED
+        ],
+    )
     log.info(
         "remittance chunk posted",
         extra={

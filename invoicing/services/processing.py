@@ -23,6 +23,7 @@ from core.actors import Actor
 from core.bulk import fetch_rows, insert_rows, update_rows
 from core.exceptions import DomainError
 from core.transitions import transition_apply, transition_apply_many
+from invoicing.events import bills_posted_emit
 from invoicing.models import (
     Account,
     Bill,
@@ -127,6 +128,7 @@ def invoice_request_process(
                 },
                 kwargs={"bill": bill},
             )
+            bills_posted_emit(tenant=actor.tenant, pairs=[(request, bill)])
             bill_id = bill.pk
             transaction.on_commit(lambda: queue.enqueue("invoicing.tasks.bill_render_pdf", bill_id))
     except Exception as exc:  # noqa: BLE001 - any failure parks the request in ERROR
@@ -264,6 +266,7 @@ def _cut_bills(actor: Actor, ids: list[int], business_date: date) -> list[dict]:
             for pk, b in by_request.items()
         },
     )
+    bills_posted_emit(tenant=actor.tenant, pairs=list(zip(requests, bills, strict=True)))
     bill_ids = [b.pk for b in bills]
     transaction.on_commit(lambda: queue.enqueue("invoicing.tasks.bills_render_pdf", bill_ids))
     return [

@@ -222,3 +222,8 @@ class PrepaidRatedItemOut(serializers.Serializer):
     reasons = serializers.ListField(
         child=serializers.CharField(), help_text="why the item starts and ends where it does"
     )
+
+
+class WalletWatchOut(serializers.Serializer):
+    wallet = serializers.IntegerField()
+    watching = serializers.BooleanField(help_text="whether you now watch the wallet")

@@ -15,6 +15,7 @@ urlpatterns = [
         name="api-wallet-transactions",
     ),
     path("wallets/<int:pk>/top-ups", v.WalletTopUpView.as_view(), name="api-wallet-top-ups"),
+    path("wallets/<int:pk>/watch", v.WalletWatchView.as_view(), name="api-wallet-watch"),
     path("subscriptions", c.SubscriptionListCreateView.as_view(), name="api-subscriptions"),
     path("subscriptions/<int:pk>", c.SubscriptionDetailView.as_view(), name="api-subscription"),
     path("services", c.ServiceListCreateView.as_view(), name="api-services"),

@@ -169,3 +169,27 @@ class PrepaidRunItemListView(OldestFirst, TenantListAPIView):
     @extend_schema(parameters=[ser.PrepaidItemFilterIn])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+# --- watching a wallet (issue 19) -------------------------------------------------------------
+
+
+class WalletWatchView(TenantAPIView):
+    """Watch a wallet (POST) or stop (DELETE): its watchers are told when it falls below its
+    minimum balance. Idempotent; 200 with {"wallet", "watching"}."""
+
+    required_scopes = {"POST": VIEW, "DELETE": VIEW}
+
+    def _set(self, pk: int, watching: bool) -> Response:
+        from wallets.services.watch import wallet_watch_set
+
+        now = wallet_watch_set(actor=self.actor, wallet_id=pk, watching=watching)
+        return Response(ser.WalletWatchOut({"wallet": pk, "watching": now}).data)
+
+    @extend_schema(request=None, responses=ser.WalletWatchOut)
+    def post(self, request, pk: int):
+        return self._set(pk, True)
+
+    @extend_schema(request=None, responses=ser.WalletWatchOut)
+    def delete(self, request, pk: int):
+        return self._set(pk, False)

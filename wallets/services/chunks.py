@@ -30,6 +30,7 @@ from core.audit import audit_record_many
 from core.bulk import fetch_rows, insert_rows, update_rows
 from core.exceptions import DomainError
 from wallets import rating
+from wallets.events import low_balance_emit
 from wallets.models import (
     PrepaidBillingRun,
     PrepaidRunChunk,
@@ -589,9 +590,11 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
     if carried:
         update_rows(RatedItem, carried, ["debited", "state"])
     ledger, touched, updates, advanced, usage, errors = [], [], [], [], [], []
+    moved = []  # (wallet, balance before) for the low-balance events
     for acc in changed.values():
         paid = [(i, d) for i, d in zip(acc.items, acc.debits, strict=True) if d != 0]
         if paid:
+            moved.append((acc.wallet, acc.wallet.balance))
             ledger += _ledger_rows(wallet=acc.wallet, run=run, entries=paid, ids=ids, now=now)
         if acc.wallet is not None and acc.updates:
             # a new balance or a service turned VALID/INVALID: CHANGED estimation looks again
@@ -605,6 +608,7 @@ def _write(run, accounts: dict[int, _Account], now) -> None:
         insert_rows(WalletTransaction, LEDGER_FIELDS, ledger)
     if touched:
         update_rows(Wallet, touched, ["balance", "changed_at"])
+    low_balance_emit(changes=moved, tenant=run.tenant)
     if updates:
         update_rows(
             SubscriptionService,

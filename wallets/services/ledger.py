@@ -12,6 +12,7 @@ from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import Conflict, DomainError, NotFound
+from wallets.events import low_balance_emit
 from wallets.models import Wallet, WalletDefinition, WalletTransaction
 
 CENT = Decimal("0.01")
@@ -116,9 +117,11 @@ def wallet_post(
             details={"wallet": wallet.pk, "balance": str(wallet.balance), "amount": str(amount)},
         )
     now = timezone.now()
+    before = wallet.balance
     wallet.balance = balance
     wallet.changed_at = now
     wallet.save(update_fields=["balance", "changed_at"])
+    low_balance_emit(changes=[(wallet, before)])
     return WalletTransaction.objects.create(
         tenant_id=wallet.tenant_id,
         wallet=wallet,

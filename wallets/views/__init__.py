@@ -7,6 +7,7 @@ from wallets.views.runs import (
     prepaid_run_rows,
 )
 from wallets.views.wallets import wallet_detail, wallet_list, wallet_list_csv, wallet_topup
+from wallets.views.watch import wallet_watch
 
 __all__ = [
     "prepaid_run_detail",
@@ -17,4 +18,5 @@ __all__ = [
     "wallet_list",
     "wallet_list_csv",
     "wallet_topup",
+    "wallet_watch",
 ]

@@ -22,6 +22,7 @@ from wallets.forms import field_errors, parse_amount
 from wallets.models import Wallet
 from wallets.selectors import wallet_state
 from wallets.services import ledger
+from wallets.services.watch import wallet_watched
 from wallets.views.common import STATE_BADGES, decorate_items, not_found
 
 LIST_PAGE, LEDGER_PAGE, RECENT_ITEMS = 50, 25, 25
@@ -153,6 +154,7 @@ def _wallet_context(request: HttpRequest, wallet: Wallet) -> dict:
         "more_rated_items": len(rated_items) > RECENT_ITEMS,
         "page": page,
         "can_topup": actor.has(S.WALLETS_TOPUP),
+        "watching": wallet_watched(actor=actor, wallet_id=wallet.pk),
         "topup_label": S.SCOPE_LABELS[S.WALLETS_TOPUP],
         "errors": {},
         "form": {"amount": "", "reference": ""},
