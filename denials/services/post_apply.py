@@ -146,11 +146,13 @@ def post_many(*, actor: Actor, postings: list[Posting], user=None) -> list[tuple
             )
     insert_rows(PaymentApplication, APP_FIELDS, apps)
     insert_rows(Denial, DENIAL_FIELDS, denials)
+    claims_settle(actor=actor, claim_ids={p.claim_id for p in postings}, denied_code=denied_code)
+    # after the claims are settled: claim rows are locked before the audit head, as on every
+    # other posting path (the other order could deadlock two postings on PostgreSQL)
     if denials:
         denials_opened_emit(
             tenant=actor.tenant, remittance_claim_ids={d[2] for d in denials}, created_at=now
         )
-    claims_settle(actor=actor, claim_ids={p.claim_id for p in postings}, denied_code=denied_code)
     return notes
 
 
