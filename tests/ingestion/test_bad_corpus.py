@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import Member, Payer, ServiceDeliveryEvent
 from core import scopes as S
-from core.models import AuditChainHead, AuditEntry
+from core.models import AuditChainHead, AuditEntry, Event, EventRelayCursor, Notification
 from ingestion.models import Artifact, Batch, BatchRecord
 from ingestion.registry import handlers
 from invoicing.models import Account, BillableCharge
@@ -78,12 +78,21 @@ def assert_only_the_attempt_was_recorded(before: dict, after: dict, batch: Batch
     """Nothing stored changed except the artifact, the batch (and its records) and their audit
     entries; the audit chain's head moved by exactly those entries."""
     diff = changes(before, after)
-    labels = {m._meta.label for m in (Artifact, Batch, BatchRecord, AuditEntry, AuditChainHead)}
+    # a failed batch also announces itself (issue 19): its event, the relay's cursor moving
+    # past it, and the uploader's inbox notice
+    told = (Event, EventRelayCursor, Notification)
+    recorded = (Artifact, Batch, BatchRecord, AuditEntry, AuditChainHead, *told)
+    labels = {m._meta.label for m in recorded}
     assert set(diff) <= labels, f"other tables changed: {sorted(set(diff) - labels)}"
     for label, d in diff.items():
         assert d["removed"] == [], label
-        if label != AuditChainHead._meta.label:
+        if label not in (AuditChainHead._meta.label, EventRelayCursor._meta.label):
             assert d["changed"] == [], label
+    events = diff.get(Event._meta.label, {"added": []})["added"]
+    # exactly the batch's own outcome: ingestion.batch.failed or .completed (rows refused)
+    outcome = "failed" if batch is not None and batch.status == Batch.Status.FAILED else "completed"
+    expected = [] if batch is None else [(f"ingestion.batch.{outcome}", str(batch.pk))]
+    assert [(e["type"], e["object_id"]) for e in events] == expected
     artifacts = diff.get(Artifact._meta.label, {"added": []})["added"]
     assert len(artifacts) == (1 if batch else 0)
     assert [b["id"] for b in diff.get(Batch._meta.label, {"added": []})["added"]] == (
