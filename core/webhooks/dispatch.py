@@ -17,7 +17,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -277,12 +278,12 @@ def _record_delivered(sent: list[tuple[WebhookDelivery, client.Outcome]], *, now
     if not sent:
         return
     attempts = []
+    by_code: dict[int | None, list[int]] = defaultdict(list)
     for delivery, outcome in sent:
-        number = delivery.attempts + 1
         attempts.append(
             WebhookAttempt(
                 delivery=delivery,
-                number=number,
+                number=delivery.attempts + 1,
                 at=now,
                 status_code=outcome.status_code,
                 duration_ms=outcome.duration_ms,
@@ -291,25 +292,19 @@ def _record_delivered(sent: list[tuple[WebhookDelivery, client.Outcome]], *, now
                 succeeded=True,
             )
         )
-        delivery.attempts = number
-        delivery.last_attempt_at = now
-        delivery.first_attempt_at = delivery.first_attempt_at or now
-        delivery.last_status_code = outcome.status_code
-        delivery.status = WebhookDelivery.Status.DELIVERED
-        delivery.delivered_at = now
+        by_code[outcome.status_code].append(delivery.pk)
     with transaction.atomic():
         WebhookAttempt.objects.bulk_create(attempts)
-        WebhookDelivery.objects.bulk_update(
-            [delivery for delivery, _ in sent],
-            fields=[
-                "status",
-                "attempts",
-                "first_attempt_at",
-                "last_attempt_at",
-                "last_status_code",
-                "delivered_at",
-            ],
-        )
+        # one UPDATE per status code seen (usually one): bulk_update's CASE per row is slow
+        for status_code, ids in by_code.items():
+            WebhookDelivery.objects.filter(pk__in=ids).update(
+                status=WebhookDelivery.Status.DELIVERED,
+                attempts=F("attempts") + 1,
+                first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),
+                last_attempt_at=now,
+                last_status_code=status_code,
+                delivered_at=now,
+            )
 
 
 def _send_batch(
