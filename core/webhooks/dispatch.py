@@ -1,10 +1,13 @@
 """The delivery engine: deliveries from relayed events, and sending them in order per endpoint.
 
 One dispatcher per endpoint at a time (a lease taken with a conditional UPDATE, so no
-transaction stays open across an HTTP call). It sends the endpoint's oldest pending delivery,
-then the next, and stops at the first failure: later deliveries wait behind it, which keeps
-event order. A failed delivery is retried with exponential backoff and jitter; once it has been
-failing for 24 h it is FAILED and the endpoint is disabled (audit entry, notice to ADMINs).
+transaction stays open across an HTTP call). It reads the endpoint's pending deliveries in id
+order, a batch at a time, sends them over one kept-alive connection to the checked address, and
+stops at the first failure: later deliveries wait behind it, which keeps event order. The
+successes of a batch are recorded in one short transaction (at least once: a crash before that
+write means a re-send, never a loss). A failed delivery is retried with exponential backoff and
+jitter; once it has been failing for 24 h it is FAILED and the endpoint is disabled (audit
+entry, notice to ADMINs).
 """
 
 from __future__ import annotations
@@ -338,10 +341,10 @@ def _send_batch(
             if outcome.succeeded:
                 delivered.append((delivery, outcome))
                 continue
-            _record_delivered(delivered, now=now)
-            count, delivered = len(delivered), []
+            done, delivered = delivered, []
+            _record_delivered(done, now=now)
             _record(delivery.pk, outcome, now=now)
-            return count, True
+            return len(done), True
     finally:
         _record_delivered(delivered, now=now)
     return len(delivered), stop
