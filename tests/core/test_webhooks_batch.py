@@ -101,3 +101,39 @@ def test_url_refused_at_dispatch_is_a_failed_attempt_and_stops(
     assert not WebhookAttempt.objects.filter(
         delivery_id__in=[d.pk for d in deliveries[1:]]
     ).exists()
+
+
+def test_one_dispatch_reuses_one_kept_alive_connection(debug, owner_actor, test_event_type):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    peers: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # offers keep-alive
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            peers.append(self.client_address[1])
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        endpoint, _ = webhook_endpoint_create(actor=owner_actor, url=url)
+        for i in range(1, 6):
+            event_emit(tenant=owner_actor.tenant, type=test_event_type, object_id=i, payload={})
+        events_relay(owner_actor.tenant.pk)
+
+        assert webhook_dispatch(endpoint.pk) == 5
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(peers) == 5 and len(set(peers)) == 1  # one TCP connection for the whole call
