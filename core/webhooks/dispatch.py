@@ -1,10 +1,13 @@
 """The delivery engine: deliveries from relayed events, and sending them in order per endpoint.
 
 One dispatcher per endpoint at a time (a lease taken with a conditional UPDATE, so no
-transaction stays open across an HTTP call). It sends the endpoint's oldest pending delivery,
-then the next, and stops at the first failure: later deliveries wait behind it, which keeps
-event order. A failed delivery is retried with exponential backoff and jitter; once it has been
-failing for 24 h it is FAILED and the endpoint is disabled (audit entry, notice to ADMINs).
+transaction stays open across an HTTP call). It reads the endpoint's pending deliveries in id
+order, a batch at a time, sends them over one kept-alive connection to the checked address, and
+stops at the first failure: later deliveries wait behind it, which keeps event order. The
+successes of a batch are recorded in one short transaction (at least once: a crash before that
+write means a re-send, never a loss). A failed delivery is retried with exponential backoff and
+jitter; once it has been failing for 24 h it is FAILED and the endpoint is disabled (audit
+entry, notice to ADMINs).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -25,12 +30,16 @@ from core.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.webhooks import client
 from core.webhooks.limits import BACKOFF_BASE, BACKOFF_CAP, LEASE, RETRY_WINDOW
 from core.webhooks.services import secrets_in_force
-from core.webhooks.signing import body_bytes, signed_headers
+from core.webhooks.signing import body_bytes, signed_headers, signers
 
 log = logging.getLogger("healthbill.webhooks")
 
 QUEUED_KINDS = (WebhookDelivery.Kind.EVENT, WebhookDelivery.Kind.REPLAY)
 DISABLED_REASON = "failing for 24 h"
+# deliveries read (and their successes written) together; the lease is renewed per batch
+BATCH = 100
+# ...and within a batch whose sends take long, well before the lease could lapse
+LEASE_RENEW_AFTER = LEASE.total_seconds() / 3
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
@@ -241,11 +250,114 @@ def _lease_release(endpoint_id: int, token: str) -> None:
     )
 
 
+def _pending_batch(endpoint_id: int) -> list[WebhookDelivery]:
+    """The endpoint's next pending queued deliveries, oldest first, with their events."""
+    return list(
+        WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id,
+            status=WebhookDelivery.Status.PENDING,
+            kind__in=QUEUED_KINDS,
+        )
+        .select_related("event__tenant")
+        .order_by("pk")[:BATCH]
+    )
+
+
+def _send_one(sender: client.Sender, delivery: WebhookDelivery, signed_by: list) -> client.Outcome:
+    """Sign and send one queued delivery on the dispatch's connection."""
+    msg_id, body = _message(delivery)
+    headers = signed_headers(
+        msg_id=msg_id, timestamp=timezone.now(), body=body, signed_by=signed_by
+    )
+    return sender.send(body=body, headers=headers)
+
+
+def _record_delivered(sent: list[tuple[WebhookDelivery, client.Outcome]], *, now: datetime) -> None:
+    """Write a run of successful attempts in one short transaction: attempt rows, DELIVERED.
+
+    A crash before this write only causes a re-send later (at least once; receivers dedupe on
+    `webhook-id`), never a lost delivery.
+    """
+    if not sent:
+        return
+    attempts = []
+    by_code: dict[int | None, list[int]] = defaultdict(list)
+    for delivery, outcome in sent:
+        attempts.append(
+            WebhookAttempt(
+                delivery=delivery,
+                number=delivery.attempts + 1,
+                at=now,
+                status_code=outcome.status_code,
+                duration_ms=outcome.duration_ms,
+                response_excerpt=outcome.excerpt,
+                error="",
+                succeeded=True,
+            )
+        )
+        by_code[outcome.status_code].append(delivery.pk)
+    with transaction.atomic():
+        WebhookAttempt.objects.bulk_create(attempts)
+        # one UPDATE per status code seen (usually one): bulk_update's CASE per row is slow
+        for status_code, ids in by_code.items():
+            WebhookDelivery.objects.filter(pk__in=ids).update(
+                status=WebhookDelivery.Status.DELIVERED,
+                attempts=F("attempts") + 1,
+                first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),
+                last_attempt_at=now,
+                last_status_code=status_code,
+                delivered_at=now,
+            )
+
+
+def _send_batch(
+    sender: client.Sender,
+    batch: list[WebhookDelivery],
+    signed_by: list,
+    *,
+    endpoint_id: int,
+    token: str,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Send a batch in order; returns (delivered, stop). Stops at the first failure.
+
+    Successes are written together when the batch ends (or just before a failure is recorded,
+    so the log stays in id order); a long batch renews the lease as it goes.
+    """
+    delivered: list[tuple[WebhookDelivery, client.Outcome]] = []
+    renewed = time.monotonic()
+    stop = False
+    try:
+        for delivery in batch:
+            if delivery.next_attempt_at > now:
+                stop = True
+                break
+            if time.monotonic() - renewed > LEASE_RENEW_AFTER:
+                if not _lease_renew(endpoint_id, token, now):
+                    stop = True
+                    break
+                renewed = time.monotonic()
+            outcome = _send_one(sender, delivery, signed_by)
+            if outcome.succeeded:
+                delivered.append((delivery, outcome))
+                continue
+            done, delivered = delivered, []
+            _record_delivered(done, now=now)
+            _record(delivery.pk, outcome, now=now)
+            return len(done), True
+    finally:
+        _record_delivered(delivered, now=now)
+    return len(delivered), stop
+
+
 def webhook_dispatch(endpoint_id: int, *, now: datetime | None = None) -> int:
     """Send an endpoint's due pending deliveries in order; returns how many were delivered.
 
     Stops at the first failure (its retry is scheduled; later deliveries wait behind it), at a
-    delivery not yet due, or when another dispatcher holds the endpoint.
+    delivery not yet due, or when another dispatcher holds the endpoint. Deliveries are read in
+    batches; before each batch the lease is renewed, the endpoint re-read (URL, secrets, still
+    active) and its URL checked again (fresh DNS); one kept-alive connection to the checked
+    address serves the whole call.
     """
     now = now or timezone.now()
     token = _lease_take(endpoint_id, now)
@@ -253,24 +365,20 @@ def webhook_dispatch(endpoint_id: int, *, now: datetime | None = None) -> int:
         return 0
     sent = 0
     try:
-        while True:
-            delivery = (
-                WebhookDelivery.objects.filter(
-                    endpoint_id=endpoint_id,
-                    status=WebhookDelivery.Status.PENDING,
-                    kind__in=QUEUED_KINDS,
+        with client.Sender() as sender:
+            while _lease_renew(endpoint_id, token, now):
+                endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
+                batch = _pending_batch(endpoint_id)
+                if not batch:
+                    break
+                sender.target(endpoint.url)
+                signed_by = signers(secrets_in_force(endpoint, now))
+                count, stop = _send_batch(
+                    sender, batch, signed_by, endpoint_id=endpoint_id, token=token, now=now
                 )
-                .order_by("pk")
-                .only("pk", "next_attempt_at")
-                .first()
-            )
-            if delivery is None or delivery.next_attempt_at > now:
-                break
-            if not delivery_attempt(delivery.pk, now=now):
-                break
-            sent += 1
-            if not _lease_renew(endpoint_id, token, now):
-                break
+                sent += count
+                if stop:
+                    break
     finally:
         _lease_release(endpoint_id, token)
     return sent

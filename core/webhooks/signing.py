@@ -30,25 +30,43 @@ def body_bytes(envelope: dict) -> bytes:
     return orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS)
 
 
+def signers(secrets_in_force: list[str]) -> list[Webhook]:
+    """One signer per secret (decoding a secret once serves a whole batch of messages)."""
+    return [Webhook(secret) for secret in secrets_in_force]
+
+
 def signature_header(
-    *, secrets_in_force: list[str], msg_id: str, timestamp: datetime, body: bytes
+    *,
+    secrets_in_force: list[str] | None = None,
+    msg_id: str,
+    timestamp: datetime,
+    body: bytes,
+    signed_by: list[Webhook] | None = None,
 ) -> str:
     """`v1,<sig>` per secret, space separated (the new secret first, then the old one)."""
-    return " ".join(
-        Webhook(secret).sign(msg_id=msg_id, timestamp=timestamp, data=body)
-        for secret in secrets_in_force
-    )
+    if signed_by is None:
+        signed_by = signers(secrets_in_force or [])
+    return " ".join(s.sign(msg_id=msg_id, timestamp=timestamp, data=body) for s in signed_by)
 
 
 def signed_headers(
-    *, secrets_in_force: list[str], msg_id: str, timestamp: datetime, body: bytes
+    *,
+    secrets_in_force: list[str] | None = None,
+    msg_id: str,
+    timestamp: datetime,
+    body: bytes,
+    signed_by: list[Webhook] | None = None,
 ) -> dict[str, str]:
     """The headers of one message (Standard Webhooks + content type and user agent)."""
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": signature_header(
-            secrets_in_force=secrets_in_force, msg_id=msg_id, timestamp=timestamp, body=body
+            secrets_in_force=secrets_in_force,
+            msg_id=msg_id,
+            timestamp=timestamp,
+            body=body,
+            signed_by=signed_by,
         ),
         "content-type": "application/json",
         "user-agent": USER_AGENT,

@@ -11,6 +11,7 @@
 
 `Receiver(...)` options:
 - `fail_first=N`: the first N requests get `fail_status` (500) and the body `fail_body`;
+- `fail_on={3, ...}`: those request numbers (1-based) get `fail_status` too;
 - `status`, `body`: the answer to the other requests (200, b"ok"); `body` may be large (the
   engine keeps only the first 1 KB);
 - `redirect_to=URL`: answer every POST with 302 and `Location: URL`;
@@ -62,8 +63,10 @@ class Receiver:
         body: bytes = b"ok",
         redirect_to: str | None = None,
         delay: float = 0.0,
+        fail_on: set[int] | frozenset[int] = frozenset(),
     ) -> None:
         self.fail_first = fail_first
+        self.fail_on = set(fail_on)
         self.fail_status = fail_status
         self.fail_body = fail_body
         self.status = status
@@ -103,7 +106,7 @@ class Receiver:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                if number <= receiver.fail_first:
+                if number <= receiver.fail_first or number in receiver.fail_on:
                     status, payload = receiver.fail_status, receiver.fail_body
                 else:
                     status, payload = receiver.status, receiver.body
