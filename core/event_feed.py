@@ -21,7 +21,7 @@ def event_list(
     until: datetime | None = None,
     after_sequence: int | None = None,
 ) -> QuerySet[Event]:
-    """The tenant's events, oldest first; `after_sequence` catches a partner up from its last one."""
+    """The tenant's events, oldest first; `after_sequence` catches a partner up to date."""
     actor.require(S.EVENTS_READ)
     qs = Event.objects.filter(tenant=actor.tenant).select_related("tenant")
     types = list(types)
