@@ -8,6 +8,7 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("core.expire_override_requests", "core.tasks.expire_override_requests", Schedule.HOURLY, None),
     ("core.heartbeat", "core.tasks.heartbeat", Schedule.MINUTES, 1),
     ("core.events_relay_all", "core.tasks.events_relay_all", Schedule.MINUTES, 1),
+    ("core.webhooks_dispatch_due", "core.tasks.webhooks_dispatch_due", Schedule.MINUTES, 1),
     ("billing.purge_simulations", "billing.tasks.purge_simulations", Schedule.DAILY, None),
     (
         "invoicing.process_due_requests",

@@ -39,3 +39,17 @@ def events_relay_all() -> int:
     from core.outbox import events_relay_all as relay_all
 
     return relay_all()
+
+
+def webhook_dispatch(endpoint_id: int) -> int:
+    """Send an endpoint's due webhook deliveries in order (one dispatcher per endpoint)."""
+    from core.webhooks import webhook_dispatch as dispatch
+
+    return dispatch(endpoint_id)
+
+
+def webhooks_dispatch_due() -> int:
+    """The periodic safety net: dispatch every endpoint with a delivery due (retries too)."""
+    from core.webhooks import webhooks_dispatch_due as dispatch_due
+
+    return dispatch_due()

@@ -1,0 +1,282 @@
+"""The delivery engine: deliveries from relayed events, and sending them in order per endpoint.
+
+One dispatcher per endpoint at a time (a lease taken with a conditional UPDATE, so no
+transaction stays open across an HTTP call). It sends the endpoint's oldest pending delivery,
+then the next, and stops at the first failure: later deliveries wait behind it, which keeps
+event order. A failed delivery is retried with exponential backoff and jitter; once it has been
+failing for 24 h it is FAILED and the endpoint is disabled (audit entry, notice to ADMINs).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.events import event_envelope
+from core.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from core.webhooks import client
+from core.webhooks.limits import BACKOFF_BASE, BACKOFF_CAP, LEASE, RETRY_WINDOW
+from core.webhooks.services import secrets_in_force
+from core.webhooks.signing import body_bytes, signed_headers
+
+log = logging.getLogger("healthbill.webhooks")
+
+QUEUED_KINDS = (WebhookDelivery.Kind.EVENT, WebhookDelivery.Kind.REPLAY)
+DISABLED_REASON = "failing for 24 h"
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """The wait after `attempts` failures: 30 s * 2^(n-1), capped at 1 h, times 0.75-1.25.
+
+    The jitter range is narrower than the doubling, so waits grow until the cap.
+    """
+    n = max(1, attempts)
+    base = min(BACKOFF_BASE * (2 ** min(n - 1, 20)), BACKOFF_CAP)
+    return base * (rng or random).uniform(0.75, 1.25)
+
+
+def endpoint_screen_link(endpoint_id: int) -> str:
+    """The endpoint's screen (its delivery log)."""
+    return f"/settings/webhooks/{endpoint_id}/"
+
+
+# --- from relayed events ----------------------------------------------------------------------
+
+
+def deliveries_create(events: list[Event]) -> None:
+    """Relay handler: one EVENT delivery per subscribed active endpoint, in event order."""
+    by_tenant: dict[int, list[Event]] = defaultdict(list)
+    for event in events:
+        by_tenant[event.tenant_id].append(event)
+    touched: list[int] = []
+    now = timezone.now()
+    for tenant_id, tenant_events in by_tenant.items():
+        endpoints = list(
+            WebhookEndpoint.objects.filter(tenant_id=tenant_id, active=True).order_by("pk")
+        )
+        if not endpoints:
+            continue
+        rows = []
+        for event in sorted(tenant_events, key=lambda e: e.sequence):
+            for endpoint in endpoints:
+                if endpoint.created_at <= event.occurred_at and endpoint.wants(event.type):
+                    rows.append(
+                        WebhookDelivery(
+                            tenant_id=tenant_id,
+                            endpoint=endpoint,
+                            event=event,
+                            kind=WebhookDelivery.Kind.EVENT,
+                            event_type=event.type,
+                            next_attempt_at=now,
+                        )
+                    )
+                    if endpoint.pk not in touched:
+                        touched.append(endpoint.pk)
+        if rows:
+            WebhookDelivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+
+    def fire() -> None:
+        from core.queue import enqueue
+
+        for endpoint_id in touched:
+            enqueue("core.tasks.webhook_dispatch", endpoint_id, group="webhooks")
+
+    if touched:
+        transaction.on_commit(fire)
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+def _message(delivery: WebhookDelivery) -> tuple[str, bytes]:
+    if delivery.event_id is not None:
+        event = delivery.event
+        return event.message_id, body_bytes(event_envelope(event))
+    payload = delivery.test_payload or {}
+    return str(payload.get("id", "")), body_bytes(payload)
+
+
+def delivery_attempt(delivery_id: int, *, now: datetime | None = None) -> bool:
+    """Make one HTTP attempt of a delivery and record it; True if it was delivered.
+
+    No transaction is open during the HTTP call. `now` is the (controllable) clock of the
+    scheduling decisions; the `webhook-timestamp` header is the real time of sending, which is
+    what a receiver checks against its own clock.
+    """
+    now = now or timezone.now()
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint", "endpoint__tenant", "event__tenant")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+        return False
+    endpoint = delivery.endpoint
+    msg_id, body = _message(delivery)
+    headers = signed_headers(
+        secrets_in_force=secrets_in_force(endpoint, now),
+        msg_id=msg_id,
+        timestamp=timezone.now(),
+        body=body,
+    )
+    outcome = client.post(endpoint.url, body=body, headers=headers)
+    return _record(delivery.pk, outcome, now=now)
+
+
+def _record(delivery_id: int, outcome: client.Outcome, *, now: datetime) -> bool:
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint", "endpoint__tenant")
+            .get(pk=delivery_id)
+        )
+        number = delivery.attempts + 1
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            at=now,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            response_excerpt=outcome.excerpt,
+            error=outcome.error[:300],
+            succeeded=outcome.succeeded,
+        )
+        delivery.attempts = number
+        delivery.last_attempt_at = now
+        delivery.first_attempt_at = delivery.first_attempt_at or now
+        delivery.last_status_code = outcome.status_code
+        if outcome.succeeded:
+            delivery.status = WebhookDelivery.Status.DELIVERED
+            delivery.delivered_at = now
+        elif delivery.kind == WebhookDelivery.Kind.TEST:
+            delivery.status = WebhookDelivery.Status.FAILED
+        elif now - delivery.first_attempt_at >= RETRY_WINDOW:
+            delivery.status = WebhookDelivery.Status.FAILED
+            _auto_disable(delivery, now=now)
+        else:
+            delivery.next_attempt_at = now + backoff(number)
+        delivery.save()
+    return outcome.succeeded
+
+
+def _auto_disable(delivery: WebhookDelivery, *, now: datetime) -> None:
+    """The endpoint has failed for 24 h: disable it, audit it, tell the tenant's ADMINs."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    if not endpoint.active:
+        return
+    endpoint.active = False
+    endpoint.disabled_at = now
+    endpoint.disabled_reason = DISABLED_REASON
+    endpoint.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
+    tenant = delivery.endpoint.tenant
+    audit_record(
+        tenant=tenant,
+        actor=None,
+        action="WebhookEndpoint.auto_disable",
+        obj=endpoint,
+        reason=DISABLED_REASON,
+        payload={"delivery_id": delivery.pk, "attempts": delivery.attempts},
+    )
+    log.warning(
+        "webhook endpoint disabled",
+        extra={"event": "webhook_endpoint_disabled", "endpoint_id": endpoint.pk},
+    )
+    try:
+        from core.notifications import notify_admins
+    except ImportError:  # notifications not installed yet (built in parts)
+        return
+    notify_admins(
+        tenant=tenant,
+        kind="webhooks.endpoint.disabled",
+        title=f"Webhook endpoint {endpoint.pk} was disabled after failing for 24 h",
+        body=(
+            f"Deliveries to endpoint {endpoint.pk} failed for 24 hours, so it was disabled. "
+            "Its pending deliveries are kept; enable it again to resume them."
+        ),
+        link=endpoint_screen_link(endpoint.pk),
+    )
+
+
+def _lease_take(endpoint_id: int, now: datetime) -> str | None:
+    token = secrets.token_hex(8)
+    won = (
+        WebhookEndpoint.objects.filter(pk=endpoint_id, active=True)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .update(lease_until=now + LEASE, lease_token=token)
+    )
+    return token if won else None
+
+
+def _lease_renew(endpoint_id: int, token: str, now: datetime) -> bool:
+    until = max(now, timezone.now()) + LEASE
+    return bool(
+        WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=token, active=True).update(
+            lease_until=until
+        )
+    )
+
+
+def _lease_release(endpoint_id: int, token: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=token).update(
+        lease_until=None, lease_token=""
+    )
+
+
+def webhook_dispatch(endpoint_id: int, *, now: datetime | None = None) -> int:
+    """Send an endpoint's due pending deliveries in order; returns how many were delivered.
+
+    Stops at the first failure (its retry is scheduled; later deliveries wait behind it), at a
+    delivery not yet due, or when another dispatcher holds the endpoint.
+    """
+    now = now or timezone.now()
+    token = _lease_take(endpoint_id, now)
+    if token is None:
+        return 0
+    sent = 0
+    try:
+        while True:
+            delivery = (
+                WebhookDelivery.objects.filter(
+                    endpoint_id=endpoint_id,
+                    status=WebhookDelivery.Status.PENDING,
+                    kind__in=QUEUED_KINDS,
+                )
+                .order_by("pk")
+                .only("pk", "next_attempt_at")
+                .first()
+            )
+            if delivery is None or delivery.next_attempt_at > now:
+                break
+            if not delivery_attempt(delivery.pk, now=now):
+                break
+            sent += 1
+            if not _lease_renew(endpoint_id, token, now):
+                break
+    finally:
+        _lease_release(endpoint_id, token)
+    return sent
+
+
+def webhooks_dispatch_due(*, now: datetime | None = None) -> int:
+    """The periodic job: dispatch every active endpoint that has a delivery due."""
+    now = now or timezone.now()
+    endpoint_ids = (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING,
+            kind__in=QUEUED_KINDS,
+            next_attempt_at__lte=now,
+            endpoint__active=True,
+        )
+        .order_by("endpoint_id")
+        .values_list("endpoint_id", flat=True)
+        .distinct()
+    )
+    return sum(webhook_dispatch(pk, now=now) for pk in list(endpoint_ids))

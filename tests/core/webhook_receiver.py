@@ -1,0 +1,174 @@
+"""A loopback webhook receiver for tests: records every request and misbehaves on demand.
+
+    from tests.core.webhook_receiver import Receiver, webhook_receiver  # noqa: F401 (fixture)
+
+    def test_x(settings, webhook_receiver):
+        settings.DEBUG = True                 # plain http:// to loopback needs DEBUG
+        rx = webhook_receiver(fail_first=2)   # answers 500 twice, then 200
+        ... create an endpoint with url=rx.url, deliver ...
+        assert [r.json["type"] for r in rx.requests] == [...]
+        rx.verify(secret)                     # every request verified with standardwebhooks
+
+`Receiver(...)` options:
+- `fail_first=N`: the first N requests get `fail_status` (500) and the body `fail_body`;
+- `status`, `body`: the answer to the other requests (200, b"ok"); `body` may be large (the
+  engine keeps only the first 1 KB);
+- `redirect_to=URL`: answer every POST with 302 and `Location: URL`;
+- `delay=seconds`: sleep before answering (timeouts; monkeypatch
+  `core.webhooks.client.TIMEOUT_SECONDS` down rather than waiting 5 s).
+It is a `http.server.ThreadingHTTPServer` on 127.0.0.1 and a free port, served from a daemon
+thread; use it as a context manager or through the `webhook_receiver` fixture (a factory that
+stops every receiver it started). Works with `transaction=True` tests and plain `db` ones
+(the engine's HTTP call happens in the test's thread, the receiver answers from its own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from standardwebhooks import Webhook
+
+
+@dataclass
+class Recorded:
+    """One request the receiver got."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class Receiver:
+    """A local HTTP server that records requests; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        fail_first: int = 0,
+        fail_status: int = 500,
+        fail_body: bytes = b"temporarily broken",
+        status: int = 200,
+        body: bytes = b"ok",
+        redirect_to: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self.fail_first = fail_first
+        self.fail_status = fail_status
+        self.fail_body = fail_body
+        self.status = status
+        self.body = body
+        self.redirect_to = redirect_to
+        self.delay = delay
+        self.requests: list[Recorded] = []
+        self.answered = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with receiver._lock:
+                    receiver.requests.append(
+                        Recorded(
+                            method=self.command,
+                            path=self.path,
+                            headers={k.lower(): v for k, v in self.headers.items()},
+                            body=body,
+                        )
+                    )
+                    receiver.answered += 1
+                    number = receiver.answered
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                if receiver.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if number <= receiver.fail_first:
+                    status, payload = receiver.fail_status, receiver.fail_body
+                else:
+                    status, payload = receiver.status, receiver.body
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)
+
+            do_POST = _handle  # noqa: N815
+            do_GET = _handle  # noqa: N815
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- reading ---
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "receiver not started"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:<port>/hook` (plain http: set settings.DEBUG = True)."""
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def events(self) -> list[dict]:
+        """The JSON bodies received, in arrival order."""
+        return [r.json for r in self.requests if r.method == "POST"]
+
+    def verify(self, secret: str) -> list[dict]:
+        """Verify every POST with `standardwebhooks` and this secret (raises if one fails)."""
+        wh = Webhook(secret)
+        return [wh.verify(r.body, r.headers) for r in self.requests if r.method == "POST"]
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A factory of started receivers (`webhook_receiver(fail_first=2)`), all stopped after."""
+    started: list[Receiver] = []
+
+    def build(**options) -> Receiver:
+        rx = Receiver(**options).start()
+        started.append(rx)
+        return rx
+
+    yield build
+    for rx in started:
+        rx.stop()
