@@ -197,6 +197,14 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(endpoint.previous_secret_expires_at)
 
 
+class WebhookEndpointListItemSerializer(WebhookEndpointSerializer):
+    pending_count = serializers.IntegerField(read_only=True, help_text="deliveries waiting")
+    failed_count = serializers.IntegerField(read_only=True, help_text="deliveries given up")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "pending_count", "failed_count"]
+
+
 class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(
         help_text="`whsec_...`: the signing secret, shown only in this response"
@@ -289,7 +297,9 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_message_id(self, delivery) -> str | None:
-        return delivery.event.message_id if delivery.event_id is not None else None
+        if delivery.event_id is not None:
+            return delivery.event.message_id
+        return (delivery.test_payload or {}).get("id")
 
 
 class WebhookDeliveryDetailSerializer(WebhookDeliverySerializer):
@@ -310,6 +320,7 @@ __all__ = [
     "WebhookDeliverySerializer",
     "WebhookDisableSerializer",
     "WebhookEndpointCreateSerializer",
+    "WebhookEndpointListItemSerializer",
     "WebhookEndpointSecretSerializer",
     "WebhookEndpointSerializer",
     "WebhookEndpointUpdateSerializer",

@@ -119,7 +119,7 @@ class WebhookEndpointListCreateView(TenantListAPIView):
     """The tenant's webhook endpoints; POST adds one (its secret is in that response only)."""
 
     required_scopes = {"GET": S.TENANT_MANAGE, "POST": S.TENANT_MANAGE}
-    serializer_class = ser.WebhookEndpointSerializer
+    serializer_class = ser.WebhookEndpointListItemSerializer
     filter_backends: list = []
 
     def get_queryset(self):

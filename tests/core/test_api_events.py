@@ -9,37 +9,10 @@ import pytest
 from core import events as E
 from core import scopes as S
 from core.models import Event
+from tests.core.event_types_fixture import OTHER, THING, catalogue  # noqa: F401 (fixture)
 from tests.envelope import error_envelope
 
-pytestmark = pytest.mark.django_db
-
-THING = "testing.thing.changed"
-OTHER = "testing.thing.removed"
-
-
-@pytest.fixture
-def catalogue():
-    """Two event types of a test app, removed from the catalogue afterwards."""
-    E.event_types_register(
-        "testing",
-        [
-            E.EventType(
-                name=THING,
-                description="A test thing changed.",
-                object_type="testing.Thing",
-                sample={"thing_id": 1, "state": "DONE", "amount": "10.00"},
-            ),
-            E.EventType(
-                name=OTHER,
-                description="A test thing was removed.",
-                object_type="testing.Thing",
-                sample={"thing_id": 1},
-            ),
-        ],
-    )
-    yield
-    for name in (THING, OTHER):
-        E._TYPES.pop(name, None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalogue")]
 
 
 def emit(tenant, type_=THING, n=1, *, at: datetime | None = None, **payload) -> list[Event]:
@@ -55,7 +28,7 @@ def emit(tenant, type_=THING, n=1, *, at: datetime | None = None, **payload) -> 
     return out
 
 
-def test_feed_lists_events_oldest_first_as_webhooks_send_them(world, catalogue):
+def test_feed_lists_events_oldest_first_as_webhooks_send_them(world):
     emit(world.tenant, n=2, state="DONE")
     emit(world.tenant, OTHER)
     body = world.client(S.Role.VIEWER).get("/api/events").json()
@@ -76,7 +49,7 @@ def test_feed_lists_events_oldest_first_as_webhooks_send_them(world, catalogue):
     assert [e["type"] for e in body["results"]] == [THING, THING, OTHER]
 
 
-def test_feed_shows_only_the_callers_tenant(world, catalogue):
+def test_feed_shows_only_the_callers_tenant(world):
     emit(world.tenant, n=2)
     emit(world.other_tenant, n=1, marker="beta")
     mine = world.client(S.Role.OWNER).get("/api/events").json()["results"]
@@ -87,7 +60,7 @@ def test_feed_shows_only_the_callers_tenant(world, catalogue):
     ]
 
 
-def test_cursor_pages_walk_every_event_once_in_order(world, catalogue):
+def test_cursor_pages_walk_every_event_once_in_order(world):
     emit(world.tenant, n=7)
     client = world.client(S.Role.OWNER)
     seen, url = [], "/api/events?page_size=3"
@@ -98,7 +71,7 @@ def test_cursor_pages_walk_every_event_once_in_order(world, catalogue):
     assert seen == [1, 2, 3, 4, 5, 6, 7]
 
 
-def test_after_sequence_catches_a_partner_up_from_its_last_event(world, catalogue):
+def test_after_sequence_catches_a_partner_up_from_its_last_event(world):
     emit(world.tenant, n=5)
     client = world.client(S.Role.OWNER)
     body = client.get("/api/events?after_sequence=3").json()
@@ -110,7 +83,7 @@ def test_after_sequence_catches_a_partner_up_from_its_last_event(world, catalogu
     assert client.get("/api/events?after_sequence=7").json()["results"] == []
 
 
-def test_filter_by_one_type_or_a_comma_list(world, catalogue):
+def test_filter_by_one_type_or_a_comma_list(world):
     emit(world.tenant, THING, n=2)
     emit(world.tenant, OTHER, n=1)
     client = world.client(S.Role.OWNER)
@@ -120,7 +93,7 @@ def test_filter_by_one_type_or_a_comma_list(world, catalogue):
     assert [e["sequence"] for e in both] == [1, 2, 3]
 
 
-def test_unknown_type_answers_400_naming_it(world, catalogue):
+def test_unknown_type_answers_400_naming_it(world):
     response = world.client(S.Role.OWNER).get(f"/api/events?type={THING},billing.nope")
     err = error_envelope(response, 400)
     assert err["code"] == "invalid"
@@ -129,7 +102,7 @@ def test_unknown_type_answers_400_naming_it(world, catalogue):
     error_envelope(world.client(S.Role.OWNER).get("/api/events?type="), 400)
 
 
-def test_filter_by_time_since_inclusive_until_exclusive(world, catalogue):
+def test_filter_by_time_since_inclusive_until_exclusive(world):
     emit(world.tenant, n=1, at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
     emit(world.tenant, n=1, at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     emit(world.tenant, n=1, at=datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
@@ -158,12 +131,12 @@ def test_filter_by_time_since_inclusive_until_exclusive(world, catalogue):
         ({"cursor": "zzz"}, "cursor"),
     ],
 )
-def test_bad_filters_answer_400_naming_the_parameter(world, catalogue, query, field):
+def test_bad_filters_answer_400_naming_the_parameter(world, query, field):
     err = error_envelope(world.client(S.Role.OWNER).get("/api/events", query), 400)
     assert field in err["details"]
 
 
-def test_one_event_by_sequence_and_other_tenants_get_404(world, catalogue):
+def test_one_event_by_sequence_and_other_tenants_get_404(world):
     emit(world.tenant, n=2)
     emit(world.other_tenant, n=1)
     client = world.client(S.Role.VIEWER)
@@ -175,7 +148,7 @@ def test_one_event_by_sequence_and_other_tenants_get_404(world, catalogue):
     error_envelope(world.client("outsider").get("/api/events/2"), 404)
 
 
-def test_catalogue_lists_every_type_with_its_sample(world, catalogue):
+def test_catalogue_lists_every_type_with_its_sample(world):
     body = world.client(S.Role.VIEWER).get("/api/events/types").json()
     by_name = {t["name"]: t for t in body}
     assert [t["name"] for t in body] == E.event_type_names()
@@ -187,7 +160,7 @@ def test_catalogue_lists_every_type_with_its_sample(world, catalogue):
     }
 
 
-def test_feed_needs_a_member_with_events_read(world, catalogue, token_client):
+def test_feed_needs_a_member_with_events_read(world, token_client):
     emit(world.tenant, n=1)
     error_envelope(world.client(None).get("/api/events"), 401)
     from core.services import api_token_create
