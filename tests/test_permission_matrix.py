@@ -9,6 +9,7 @@ from tests.billing import endpoints as _billing_endpoints  # noqa: F401
 from tests.billing import screens_endpoints as _billing_screens  # noqa: F401
 from tests.billing import workbench_endpoints as _billing_workbench  # noqa: F401
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
+from tests.core import endpoints_events as _core_events  # noqa: F401  (registers)
 from tests.denials import claims_endpoints as _denials_claims  # noqa: F401
 from tests.denials import cob_endpoints as _denials_cob  # noqa: F401
 from tests.denials import corr_endpoints as _denials_corr  # noqa: F401
