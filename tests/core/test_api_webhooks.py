@@ -331,3 +331,21 @@ def test_managing_webhooks_needs_tenant_manage(world, dns):
         assert "tenant.manage" in err["message"]
         error_envelope(client.post("/api/webhooks/endpoints", {"url": PARTNER}, format="json"), 403)
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_readme_api_routes_resolve():
+    import re
+    from pathlib import Path
+
+    from django.urls import Resolver404, resolve
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("\n### Events and webhooks: API\n")
+    end = readme.index("\n##", start + 1)
+    paths = set(re.findall(r"(?<![\w.])/api/[\w/{}-]+", readme[start:end]))
+    assert {"/api/events", "/api/webhooks/deliveries/{id}/replay"} <= paths
+    for path in paths:
+        try:
+            resolve(re.sub(r"\{\w+\}", "1", path))
+        except Resolver404:
+            raise AssertionError(f"{path} does not resolve") from None
