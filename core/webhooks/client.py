@@ -87,6 +87,8 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
         return Outcome(False, None, elapsed(), "", f"connection failed: {type(exc).__name__}")
     except OSError as exc:
         return Outcome(False, None, elapsed(), "", f"connection failed: {type(exc).__name__}")
+    except Exception as exc:  # noqa: BLE001 - any failure is a logged attempt, never a crash
+        return Outcome(False, None, elapsed(), "", f"request failed: {type(exc).__name__}")
     finally:
         if response is not None:
             response.release_conn()

@@ -164,6 +164,17 @@ def _record(delivery_id: int, outcome: client.Outcome, *, now: datetime) -> bool
         else:
             delivery.next_attempt_at = now + backoff(number)
         delivery.save()
+    if not outcome.succeeded:
+        log.info(
+            "webhook attempt failed",
+            extra={
+                "event": "webhook_attempt_failed",
+                "endpoint_id": delivery.endpoint_id,
+                "delivery_id": delivery.pk,
+                "attempt": number,
+                "status_code": outcome.status_code,
+            },
+        )
     return outcome.succeeded
 
 
@@ -268,6 +279,10 @@ def webhook_dispatch(endpoint_id: int, *, now: datetime | None = None) -> int:
 def webhooks_dispatch_due(*, now: datetime | None = None) -> int:
     """The periodic job: dispatch every active endpoint that has a delivery due."""
     now = now or timezone.now()
+    # a rotated-out secret past its grace period is forgotten
+    WebhookEndpoint.objects.filter(previous_secret_expires_at__lte=now).update(
+        previous_secret="", previous_secret_expires_at=None
+    )
     endpoint_ids = (
         WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING,

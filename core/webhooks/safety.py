@@ -169,11 +169,13 @@ def url_check(url: str, *, resolve: bool = True) -> str:
     With `resolve=False` only a literal address in the URL is checked (no DNS look-up).
     """
     normalised, scheme, host, port, _path = _parse(url)
-    if resolve or _is_literal(host) or scheme == "http":
-        addresses = host_addresses(host, port) if (resolve or _is_literal(host)) else []
-        if scheme == "http" and not resolve and not _is_literal(host):
-            addresses = [ipaddress.ip_address("127.0.0.1")] if host == "localhost" else []
-        _check_addresses(scheme, host, addresses)
+    if resolve or _is_literal(host):
+        addresses = host_addresses(host, port)
+    elif scheme == "http":
+        addresses = [ipaddress.ip_address("127.0.0.1")] if host == "localhost" else []
+    else:
+        return normalised
+    _check_addresses(scheme, host, addresses)
     return normalised
 
 

@@ -172,3 +172,29 @@ def webhook_receiver():
     yield build
     for rx in started:
         rx.stop()
+
+
+TEST_TYPE = "tests.thing.happened"
+
+
+@pytest.fixture
+def test_event_type():
+    """A catalogued event type for engine tests (`tests.thing.happened`), removed afterwards.
+
+    Emit with `core.events.event_emit(tenant=..., type=TEST_TYPE, object_id=i, payload={...})`.
+    """
+    from core import events as ev
+
+    ev.event_types_register(
+        "tests",
+        [
+            ev.EventType(
+                name=TEST_TYPE,
+                description="A thing happened (tests only).",
+                object_type="tests.Thing",
+                sample={"thing_id": 1, "state": "DONE"},
+            )
+        ],
+    )
+    yield TEST_TYPE
+    ev._TYPES.pop(TEST_TYPE, None)
