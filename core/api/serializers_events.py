@@ -95,12 +95,6 @@ class EventFilterSerializer(serializers.Serializer):
         help_text="only events numbered after this one (catch up from the last one you have)",
     )
 
-    def validate(self, attrs):
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and until < since:
-            raise serializers.ValidationError({"until": ["must not be before since"]})
-        return attrs
-
     class Meta:
         ref_name = "EventFilter"
 

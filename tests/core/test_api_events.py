@@ -117,6 +117,8 @@ def test_filter_by_time_since_inclusive_until_exclusive(world):
     assert seqs({"until": "2026-03-02T08:00:00Z"}) == [1]
     assert seqs({"since": "2026-03-01T09:00:00+01:00", "until": "2026-03-03T00:00:00Z"}) == [1, 2]
     assert seqs({"since": "2026-03-02T08:00:00Z", "after_sequence": "2"}) == [3]
+    # a range that ends before it starts is empty, not an error
+    assert seqs({"since": "2026-03-03T00:00:00Z", "until": "2026-03-02T00:00:00Z"}) == []
 
 
 @pytest.mark.parametrize(
@@ -125,7 +127,6 @@ def test_filter_by_time_since_inclusive_until_exclusive(world):
         ({"since": "yesterday"}, "since"),
         ({"since": "2026-03-02"}, "since"),
         ({"until": "2026-03-02T08:00:00"}, "until"),  # no zone: ambiguous
-        ({"since": "2026-03-03T00:00:00Z", "until": "2026-03-02T00:00:00Z"}, "until"),
         ({"after_sequence": "-1"}, "after_sequence"),
         ({"after_sequence": "x"}, "after_sequence"),
         ({"cursor": "zzz"}, "cursor"),
