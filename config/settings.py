@@ -248,6 +248,9 @@ SPECTACULAR_SETTINGS = {
         "CoverageKindEnum": "denials.models.Coverage.Kind",
         "OverrideKindEnum": "denials.reporting_overrides.OVERRIDE_KINDS",
         "DiscountKindEnum": "wallets.models.Discount.Kind",
+        # webhook deliveries (issue 19, events API)
+        "WebhookDeliveryKindEnum": "core.models.WebhookDelivery.Kind",
+        "WebhookDeliveryStatusEnum": "core.models.WebhookDelivery.Status",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24

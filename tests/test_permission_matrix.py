@@ -9,6 +9,7 @@ from tests.billing import endpoints as _billing_endpoints  # noqa: F401
 from tests.billing import screens_endpoints as _billing_screens  # noqa: F401
 from tests.billing import workbench_endpoints as _billing_workbench  # noqa: F401
 from tests.core import endpoints as _core_endpoints  # noqa: F401  (registers)
+from tests.core import endpoints_events as _core_events  # noqa: F401  (registers)
 from tests.core import endpoints_notifications as _core_notifications  # noqa: F401
 from tests.core import endpoints_webhook_screens as _core_webhook_screens  # noqa: F401
 from tests.denials import claims_endpoints as _denials_claims  # noqa: F401

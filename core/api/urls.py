@@ -47,3 +47,53 @@ urlpatterns = [
 from core.api.urls_notifications import urlpatterns as _notifications  # noqa: E402
 
 urlpatterns += _notifications
+
+# --- events feed, webhook endpoints and deliveries (issue 19) ---------------------------------
+from core.api import views_events as ev  # noqa: E402
+
+urlpatterns += [
+    path("events", ev.EventListView.as_view(), name="api-events"),
+    path("events/types", ev.EventTypeListView.as_view(), name="api-event-types"),
+    path("events/<int:sequence>", ev.EventDetailView.as_view(), name="api-event"),
+    path(
+        "webhooks/endpoints",
+        ev.WebhookEndpointListCreateView.as_view(),
+        name="api-webhook-endpoints",
+    ),
+    path(
+        "webhooks/endpoints/<int:pk>",
+        ev.WebhookEndpointDetailView.as_view(),
+        name="api-webhook-endpoint",
+    ),
+    path(
+        "webhooks/endpoints/<int:pk>/rotate-secret",
+        ev.WebhookSecretRotateView.as_view(),
+        name="api-webhook-rotate-secret",
+    ),
+    path(
+        "webhooks/endpoints/<int:pk>/enable",
+        ev.WebhookEnableView.as_view(),
+        name="api-webhook-enable",
+    ),
+    path(
+        "webhooks/endpoints/<int:pk>/disable",
+        ev.WebhookDisableView.as_view(),
+        name="api-webhook-disable",
+    ),
+    path("webhooks/endpoints/<int:pk>/test", ev.WebhookTestView.as_view(), name="api-webhook-test"),
+    path(
+        "webhooks/endpoints/<int:pk>/deliveries",
+        ev.WebhookDeliveryListView.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/deliveries/<int:pk>",
+        ev.WebhookDeliveryDetailView.as_view(),
+        name="api-webhook-delivery",
+    ),
+    path(
+        "webhooks/deliveries/<int:pk>/replay",
+        ev.WebhookDeliveryReplayView.as_view(),
+        name="api-webhook-delivery-replay",
+    ),
+]
