@@ -14,7 +14,6 @@ They return nothing; work that must wait for the commit (sending, emailing) they
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from django.db import transaction
@@ -22,7 +21,6 @@ from django.utils.module_loading import import_string
 
 from core.models import Event, EventRelayCursor, Tenant
 
-log = logging.getLogger("healthbill.events")
 
 RELAY_HANDLERS: tuple[str, ...] = (
     "core.webhooks.deliveries_create",
@@ -32,14 +30,7 @@ BATCH = 500
 
 
 def _handlers() -> list[Callable]:
-    found = []
-    for path in RELAY_HANDLERS:
-        try:
-            found.append(import_string(path))
-        except ImportError:
-            # a handler module not installed yet (built in parts): the others still run
-            log.warning("relay handler missing", extra={"event": "relay_handler_missing"})
-    return found
+    return [import_string(path) for path in RELAY_HANDLERS]
 
 
 def events_relay(tenant_id: int, *, batch: int = BATCH) -> int:

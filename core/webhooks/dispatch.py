@@ -209,10 +209,8 @@ def _auto_disable(delivery: WebhookDelivery, *, now: datetime) -> None:
         "webhook endpoint disabled",
         extra={"event": "webhook_endpoint_disabled", "endpoint_id": endpoint.pk},
     )
-    try:
-        from core.notifications import notify_admins
-    except ImportError:  # notifications not installed yet (built in parts)
-        return
+    from core.notifications import notify_admins
+
     notify_admins(
         tenant=tenant,
         kind="webhooks.endpoint.disabled",
