@@ -21,7 +21,6 @@ from django.utils.module_loading import import_string
 
 from core.models import Event, EventRelayCursor, Tenant
 
-
 RELAY_HANDLERS: tuple[str, ...] = (
     "core.webhooks.deliveries_create",
     "core.notifications.notify_events",
