@@ -36,6 +36,22 @@ def scope_holders(tenant_id: int, scope: str) -> list[int]:
     )
 
 
+def grant_allowed(user_ids: list[int], model, object_pk) -> list[int]:
+    """Of `user_ids`, those who may see row `object_pk` of `model`: no view grant on that model
+    narrows them, or one of their grants names the row (one query for all users)."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import UserObjectPermission
+
+    grants: dict[int, set[str]] = {}
+    for user_id, pk in UserObjectPermission.objects.filter(
+        user_id__in=user_ids,
+        content_type=ContentType.objects.get_for_model(model),
+        permission__codename=f"view_{model._meta.model_name}",
+    ).values_list("user_id", "object_pk"):
+        grants.setdefault(user_id, set()).add(pk)
+    return [u for u in user_ids if u not in grants or str(object_pk) in grants[u]]
+
+
 def _request(ctx_or_event, pk):
     from core.models import OverrideRequest
 

@@ -316,9 +316,14 @@ def webhook_replay(request: HttpRequest, pk: int, delivery_pk: int) -> HttpRespo
 
 def _moment(text: str):
     """A `datetime-local` value in the current (tenant's) zone, or None when empty/invalid."""
-    parsed = parse_datetime((text or "").strip())
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+    try:
+        parsed = parse_datetime((text or "").strip())
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+    except (ValueError, OverflowError):  # 2026-02-30, an offset out of range
+        return None
+    if parsed is not None and not 1970 <= parsed.year <= 2099:
+        return None
     return parsed
 
 

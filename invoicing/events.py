@@ -69,17 +69,25 @@ def bills_posted_emit(*, tenant, pairs) -> None:
 
 
 def approvers(event) -> list[int]:
-    """Members holding invoicing.request.approve, minus the request's creator (four-eyes)."""
+    """Members who may approve the request: holding invoicing.request.approve, seeing its
+    payer (payer grants narrow what an approver sees), minus its creator (four-eyes)."""
+    from billing.models import Payer
     from core import scopes as S
-    from core.event_types import scope_holders
+    from core.event_types import grant_allowed, scope_holders
     from invoicing.models import InvoiceRequest
 
-    creator = (
+    row = (
         InvoiceRequest.objects.filter(pk=event.object_id, tenant_id=event.tenant_id)
-        .values_list("created_by_id", flat=True)
+        .values_list("created_by_id", "account__payer_id")
         .first()
     )
-    return [u for u in scope_holders(event.tenant_id, S.INVOICING_REQUEST_APPROVE) if u != creator]
+    if row is None:
+        return []
+    creator, payer_id = row
+    holders = [
+        u for u in scope_holders(event.tenant_id, S.INVOICING_REQUEST_APPROVE) if u != creator
+    ]
+    return grant_allowed(holders, Payer, payer_id)
 
 
 def request_link(event) -> str:

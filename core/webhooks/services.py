@@ -7,6 +7,7 @@ signing secret is returned once (create, rotate) and never written to the audit 
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -94,6 +95,16 @@ def secrets_in_force(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
     return found
 
 
+REPLAY_MAX = 10_000
+
+
+def audit_url(url: str) -> str:
+    """The URL as the audit chain keeps it: without a query string (partners put tokens there)."""
+    parts = urlsplit(url)
+    kept = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return kept + ("?..." if parts.query else "")
+
+
 def webhook_endpoint_create(
     *, actor: Actor, url: str, event_types=(), description: str = ""
 ) -> tuple[WebhookEndpoint, str]:
@@ -117,7 +128,7 @@ def webhook_endpoint_create(
             actor=actor,
             action="WebhookEndpoint.create",
             obj=endpoint,
-            payload={"url": clean_url, "event_types": types},
+            payload={"url": audit_url(clean_url), "event_types": types},
         )
     return endpoint, secret
 
@@ -134,7 +145,8 @@ def webhook_endpoint_update(
         endpoint = _locked(actor, endpoint_id)
         changed: dict = {}
         if clean_url is not None and clean_url != endpoint.url:
-            endpoint.url = changed["url"] = clean_url
+            endpoint.url = clean_url
+            changed["url"] = audit_url(clean_url)
         if types is not None and types != endpoint.event_types:
             endpoint.event_types = changed["event_types"] = types
         if text is not None and text != endpoint.description:
@@ -162,7 +174,7 @@ def webhook_endpoint_delete(*, actor: Actor, endpoint_id) -> None:
             actor=actor,
             action="WebhookEndpoint.delete",
             obj=endpoint,
-            payload={"url": endpoint.url},
+            payload={"url": audit_url(endpoint.url)},
         )
         endpoint.delete()
 
@@ -217,6 +229,13 @@ def webhook_secret_rotate(*, actor: Actor, endpoint_id) -> tuple[WebhookEndpoint
     secret = secret_new()
     with transaction.atomic():
         endpoint = _locked(actor, endpoint_id)
+        if endpoint.previous_secret and (endpoint.previous_secret_expires_at or now) > now:
+            # a second rotation would cut the first old secret off before its 24 h were up
+            raise Conflict(
+                "The previous secret is still valid until "
+                f"{iso(endpoint.previous_secret_expires_at)}: rotate again after that.",
+                code="rotation_in_grace",
+            )
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = now + ROTATION_GRACE
         endpoint.secret = secret
@@ -330,6 +349,14 @@ def webhook_replay_range(
             events = events.filter(occurred_at__lte=until)
         if endpoint.event_types:
             events = events.filter(type__in=endpoint.event_types)
+        count = events.count()
+        if count > REPLAY_MAX:
+            raise DomainError(
+                f"since: the range holds {count} events, more than {REPLAY_MAX} replayed at "
+                "once; narrow it (or catch up through GET /api/events).",
+                code="replay_too_large",
+                details={"field": "since", "events": count, "max": REPLAY_MAX},
+            )
         rows = [
             WebhookDelivery(
                 tenant=actor.tenant,

@@ -116,3 +116,23 @@ def test_request_rolled_back_leaves_no_event(world):
         invoice_request_create(actor=world.actor(), type=t, account=acc, cutoff_date=MON, today=MON)
         raise RuntimeError("forced rollback")
     assert not Event.objects.filter(tenant=world.tenant).exists()
+
+
+def test_pending_approval_skips_approvers_whose_payer_grants_hide_the_request(world):
+    from billing.models import Payer
+    from core.models import TenantMembership
+    from core.services import object_access_grant
+
+    mine = Payer.objects.create(tenant=world.tenant, code="PMINE", name="Mine")
+    other = Payer.objects.create(tenant=world.tenant, code="POTHER", name="Other")
+    admin = world.users[S.Role.ADMIN]
+    membership = TenantMembership.objects.get(tenant=world.tenant, user=admin)
+    # the admin sees only the other payer's accounts: this request is not theirs to approve
+    object_access_grant(actor=world.actor(S.Role.OWNER), membership_id=membership.pk, obj=other)
+    t = request_type(world.tenant, "MAPG", approval=True)
+    acc = account(world.tenant, "A-MINE", payer=mine)
+    invoice_request_create(
+        actor=world.actor(S.Role.BILLING_MANAGER), type=t, account=acc, cutoff_date=MON, today=MON
+    )
+    event = the_event(world.tenant, "invoicing.request.pending_approval")
+    assert recipients(event) == [world.users[S.Role.OWNER].pk]
