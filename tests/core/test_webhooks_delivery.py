@@ -225,7 +225,7 @@ def test_attempt_log_keeps_status_duration_and_first_kb(
 def test_timeout_is_a_failed_attempt(
     debug, owner_actor, webhook_receiver, test_event_type, monkeypatch
 ):
-    monkeypatch.setattr("core.webhooks.client.TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("core.webhooks.limits.TIMEOUT_SECONDS", 0.2)
     rx = webhook_receiver(delay=1.0)
     endpoint, _ = endpoint_for(owner_actor, rx)
     emit(owner_actor.tenant, 1)

@@ -16,7 +16,11 @@
   engine keeps only the first 1 KB);
 - `redirect_to=URL`: answer every POST with 302 and `Location: URL`;
 - `delay=seconds`: sleep before answering (timeouts; monkeypatch
-  `core.webhooks.client.TIMEOUT_SECONDS` down rather than waiting 5 s).
+  `core.webhooks.limits.TIMEOUT_SECONDS` down rather than waiting 5 s);
+- `drip=seconds`: send the answer (status line, headers, body) one byte every `drip` seconds,
+  a slow-loris receiver (the engine's overall deadline must cut it); `drip_first=N` drips only
+  the first N answers and answers the rest at once.
+Each `Recorded` has the caller's `peer` port (one port = one kept-alive connection).
 It is a `http.server.ThreadingHTTPServer` on 127.0.0.1 and a free port, served from a daemon
 thread; use it as a context manager or through the `webhook_receiver` fixture (a factory that
 stops every receiver it started). Works with `transaction=True` tests and plain `db` ones
@@ -44,6 +48,7 @@ class Recorded:
     path: str
     headers: dict[str, str]  # lower-case names
     body: bytes
+    peer: int = 0  # the client's port: requests on one connection share it
 
     @property
     def json(self) -> dict:
@@ -64,6 +69,8 @@ class Receiver:
         redirect_to: str | None = None,
         delay: float = 0.0,
         fail_on: set[int] | frozenset[int] = frozenset(),
+        drip: float = 0.0,
+        drip_first: int | None = None,
     ) -> None:
         self.fail_first = fail_first
         self.fail_on = set(fail_on)
@@ -73,6 +80,9 @@ class Receiver:
         self.body = body
         self.redirect_to = redirect_to
         self.delay = delay
+        self.drip = drip
+        self.drip_first = drip_first
+        self._stopping = threading.Event()
         self.requests: list[Recorded] = []
         self.answered = 0
         self._lock = threading.Lock()
@@ -94,6 +104,7 @@ class Receiver:
                             path=self.path,
                             headers={k.lower(): v for k, v in self.headers.items()},
                             body=body,
+                            peer=self.client_address[1],
                         )
                     )
                     receiver.answered += 1
@@ -110,12 +121,27 @@ class Receiver:
                     status, payload = receiver.fail_status, receiver.fail_body
                 else:
                     status, payload = receiver.status, receiver.body
+                if receiver.drip and (receiver.drip_first is None or number <= receiver.drip_first):
+                    self._drip(status, payload)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(payload)
+
+            def _drip(self, status: int, payload: bytes) -> None:
+                self.close_connection = True
+                answer = (
+                    f"HTTP/1.0 {status} OK\r\nContent-Type: text/plain\r\n"
+                    f"Content-Length: {len(payload)}\r\n\r\n"
+                ).encode() + payload
+                with contextlib.suppress(OSError):  # the caller hung up: stop dripping
+                    for i in range(len(answer)):
+                        self.wfile.write(answer[i : i + 1])
+                        if receiver._stopping.wait(receiver.drip):
+                            return
 
             do_POST = _handle  # noqa: N815
             do_GET = _handle  # noqa: N815
@@ -130,6 +156,7 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # ends any drip in progress
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
