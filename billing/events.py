@@ -7,6 +7,7 @@ counts and amounts; never a member, and not the failure text (it may quote data)
 
 from __future__ import annotations
 
+from core.event_types import user_of
 from core.events import EventContext, EventType, event_types_register
 
 RUN = "billing.BillingRun"
@@ -64,18 +65,6 @@ def superseded_payload(ctx: EventContext) -> dict:
     return {**_base(run), "superseded_by": ctx.audit_payload.get("by")}
 
 
-def triggerer(event) -> list[int]:
-    """The user who triggered the run (none for a run a schedule triggered)."""
-    from billing.models import BillingRun
-
-    user_id = (
-        BillingRun.objects.filter(pk=event.object_id, tenant_id=event.tenant_id)
-        .values_list("triggered_by_id", flat=True)
-        .first()
-    )
-    return [user_id] if user_id else []
-
-
 def run_link(event) -> str:
     from django.urls import reverse
 
@@ -115,7 +104,11 @@ TYPES = [
         object_type=RUN,
         actions=("RUN_FAILED",),
         payload=failed_payload,
-        recipients=triggerer,
+        recipients=user_of(
+            "billing.BillingRun",
+            "triggered_by",
+            "The user who triggered the run (none for a run a schedule triggered).",
+        ),
         title=failed_title,
         link=run_link,
         sample={

@@ -36,6 +36,26 @@ def scope_holders(tenant_id: int, scope: str) -> list[int]:
     )
 
 
+def user_of(model_label: str, field: str, who: str):
+    """A `recipients` function: the one user the event's object names in `field` (e.g. who
+    triggered a run, who uploaded a batch); nobody when the field is empty. `who` says so in
+    the README's catalogue."""
+
+    def recipients(event) -> list[int]:
+        from django.apps import apps
+
+        user_id = (
+            apps.get_model(model_label)
+            .objects.filter(pk=event.object_id, tenant_id=event.tenant_id)
+            .values_list(f"{field}_id", flat=True)
+            .first()
+        )
+        return [user_id] if user_id else []
+
+    recipients.__doc__ = who
+    return recipients
+
+
 def grant_allowed(user_ids: list[int], model, object_pk) -> list[int]:
     """Of `user_ids`, those who may see row `object_pk` of `model`: no view grant on that model
     narrows them, or one of their grants names the row (one query for all users)."""

@@ -7,6 +7,7 @@ failure text (it can quote a file's content).
 
 from __future__ import annotations
 
+from core.event_types import user_of
 from core.events import EventContext, EventType, event_types_register
 
 BATCH = "ingestion.Batch"
@@ -35,18 +36,6 @@ def batch_payload(ctx: EventContext) -> dict:
         "skipped": b.skipped,
         "updated": b.updated,
     }
-
-
-def uploader(event) -> list[int]:
-    """The user who created (uploaded) the batch."""
-    from ingestion.models import Batch
-
-    user_id = (
-        Batch.objects.filter(pk=event.object_id, tenant_id=event.tenant_id)
-        .values_list("created_by_id", flat=True)
-        .first()
-    )
-    return [user_id] if user_id else []
 
 
 def batch_link(event) -> str:
@@ -88,7 +77,9 @@ TYPES = [
         object_type=BATCH,
         actions=("BATCH_FAILED",),
         payload=batch_payload,
-        recipients=uploader,
+        recipients=user_of(
+            "ingestion.Batch", "created_by", "The user who created (uploaded) the batch."
+        ),
         title=failed_title,
         link=batch_link,
         sample={

@@ -69,8 +69,10 @@ def bills_posted_emit(*, tenant, pairs) -> None:
 
 
 def approvers(event) -> list[int]:
-    """Members who may approve the request: holding invoicing.request.approve, seeing its
-    payer (payer grants narrow what an approver sees), minus its creator (four-eyes)."""
+    """Members holding invoicing.request.approve who see its payer, minus its creator.
+
+    Payer grants narrow what an approver sees; the creator never approves (four-eyes).
+    """
     from billing.models import Payer
     from core import scopes as S
     from core.event_types import grant_allowed, scope_holders
