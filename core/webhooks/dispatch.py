@@ -140,13 +140,41 @@ def delivery_attempt(delivery_id: int, *, now: datetime | None = None) -> bool:
     return _record(delivery.pk, outcome, now=now)
 
 
-def _record(delivery_id: int, outcome: client.Outcome, *, now: datetime) -> bool:
+def _lease_held(endpoint_id: int, token: str | None) -> bool:
+    """Inside the recording transaction: does this dispatcher still hold the endpoint?
+
+    The endpoint row is locked, so a takeover cannot slip in between this check and the
+    write. A single attempt outside any dispatch (token None) holds no lease.
+    """
+    if token is None:
+        return True
+    return (
+        WebhookEndpoint.objects.select_for_update()
+        .filter(pk=endpoint_id, lease_token=token)
+        .exists()
+    )
+
+
+def _record(
+    delivery_id: int, outcome: client.Outcome, *, now: datetime, token: str | None = None
+) -> bool:
+    """Write one attempt's outcome; False (nothing written) when the lease was lost or the
+    delivery is no longer PENDING (another dispatcher already settled it)."""
     with transaction.atomic():
+        endpoint_id = (
+            WebhookDelivery.objects.filter(pk=delivery_id)
+            .values_list("endpoint_id", flat=True)
+            .first()
+        )
+        if endpoint_id is None or not _lease_held(endpoint_id, token):
+            return False
         delivery = (
             WebhookDelivery.objects.select_for_update(of=("self",))
             .select_related("endpoint", "endpoint__tenant")
             .get(pk=delivery_id)
         )
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            return False
         number = delivery.attempts + 1
         WebhookAttempt.objects.create(
             delivery=delivery,
@@ -270,35 +298,54 @@ def _send_one(sender: client.Sender, delivery: WebhookDelivery, signed_by: list)
     return sender.send(body=body, headers=headers)
 
 
-def _record_delivered(sent: list[tuple[WebhookDelivery, client.Outcome]], *, now: datetime) -> None:
+def _record_delivered(
+    sent: list[tuple[WebhookDelivery, client.Outcome]],
+    *,
+    now: datetime,
+    endpoint_id: int | None = None,
+    token: str | None = None,
+) -> bool:
     """Write a run of successful attempts in one short transaction: attempt rows, DELIVERED.
 
     A crash before this write only causes a re-send later (at least once; receivers dedupe on
-    `webhook-id`), never a lost delivery.
+    `webhook-id`), never a lost delivery. Returns False (nothing written) when the lease was
+    lost: the dispatcher that took over owns these deliveries now. Only rows still PENDING are
+    settled, and attempts are numbered from the values read under lock.
     """
     if not sent:
-        return
-    attempts = []
-    by_code: dict[int | None, list[int]] = defaultdict(list)
-    for delivery, outcome in sent:
-        attempts.append(
-            WebhookAttempt(
-                delivery=delivery,
-                number=delivery.attempts + 1,
-                at=now,
-                status_code=outcome.status_code,
-                duration_ms=outcome.duration_ms,
-                response_excerpt=outcome.excerpt,
-                error="",
-                succeeded=True,
-            )
-        )
-        by_code[outcome.status_code].append(delivery.pk)
+        return True
     with transaction.atomic():
+        if endpoint_id is not None and not _lease_held(endpoint_id, token):
+            return False
+        fresh = dict(
+            WebhookDelivery.objects.select_for_update()
+            .filter(pk__in=[d.pk for d, _ in sent], status=WebhookDelivery.Status.PENDING)
+            .values_list("pk", "attempts")
+        )
+        attempts = []
+        by_code: dict[int | None, list[int]] = defaultdict(list)
+        for delivery, outcome in sent:
+            if delivery.pk not in fresh:
+                continue
+            attempts.append(
+                WebhookAttempt(
+                    delivery=delivery,
+                    number=fresh[delivery.pk] + 1,
+                    at=now,
+                    status_code=outcome.status_code,
+                    duration_ms=outcome.duration_ms,
+                    response_excerpt=outcome.excerpt,
+                    error="",
+                    succeeded=True,
+                )
+            )
+            by_code[outcome.status_code].append(delivery.pk)
         WebhookAttempt.objects.bulk_create(attempts)
         # one UPDATE per status code seen (usually one): bulk_update's CASE per row is slow
         for status_code, ids in by_code.items():
-            WebhookDelivery.objects.filter(pk__in=ids).update(
+            WebhookDelivery.objects.filter(
+                pk__in=ids, status=WebhookDelivery.Status.PENDING
+            ).update(
                 status=WebhookDelivery.Status.DELIVERED,
                 attempts=F("attempts") + 1,
                 first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),
@@ -306,6 +353,7 @@ def _record_delivered(sent: list[tuple[WebhookDelivery, client.Outcome]], *, now
                 last_status_code=status_code,
                 delivered_at=now,
             )
+    return True
 
 
 def _send_batch(
@@ -340,11 +388,15 @@ def _send_batch(
                 delivered.append((delivery, outcome))
                 continue
             done, delivered = delivered, []
-            _record_delivered(done, now=now)
-            _record(delivery.pk, outcome, now=now)
-            return len(done), True
+            if _record_delivered(done, now=now, endpoint_id=endpoint_id, token=token):
+                _record(delivery.pk, outcome, now=now, token=token)
+                return len(done), True
+            return 0, True
     finally:
-        _record_delivered(delivered, now=now)
+        if delivered and not _record_delivered(
+            delivered, now=now, endpoint_id=endpoint_id, token=token
+        ):
+            delivered, stop = [], True
     return len(delivered), stop
 
 

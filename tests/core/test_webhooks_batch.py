@@ -137,3 +137,33 @@ def test_one_dispatch_reuses_one_kept_alive_connection(debug, owner_actor, test_
         server.shutdown()
         server.server_close()
     assert len(peers) == 5 and len(set(peers)) == 1  # one TCP connection for the whole call
+
+
+@pytest.mark.parametrize("fail_on", [set(), {2}], ids=["successes", "failure"])
+def test_a_dispatcher_that_lost_its_lease_records_nothing(
+    debug, owner_actor, webhook_receiver, test_event_type, monkeypatch, fail_on
+):
+    """Another dispatcher took the endpoint over mid-batch: the stale one writes no outcome."""
+    from core.models import WebhookEndpoint
+    from core.webhooks import dispatch
+
+    rx = webhook_receiver(fail_on=fail_on)
+    endpoint, _, deliveries = deliveries_for(owner_actor, rx, 3, test_event_type)
+    real_send = dispatch._send_one
+
+    def send_then_lose_lease(sender, delivery, signed_by):
+        outcome = real_send(sender, delivery, signed_by)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(lease_token="someone-else")
+        return outcome
+
+    monkeypatch.setattr(dispatch, "_send_one", send_then_lose_lease)
+
+    assert webhook_dispatch(endpoint.pk) == 0
+
+    assert 1 <= len(rx.requests) <= 3
+    assert not WebhookAttempt.objects.exists()
+    for d in deliveries:
+        d.refresh_from_db()
+        assert d.status == "PENDING" and d.attempts == 0
+    endpoint.refresh_from_db()
+    assert endpoint.active and endpoint.lease_token == "someone-else"
