@@ -40,6 +40,11 @@ DISABLED_REASON = "failing for 24 h"
 BATCH = 100
 # ...and within a batch whose sends take long, well before the lease could lapse
 LEASE_RENEW_AFTER = LEASE.total_seconds() / 3
+# one dispatch call sends for at most this long, then records, releases and queues itself
+# again: well inside the lease and the worker's task timeout
+WALL_LIMIT = LEASE.total_seconds() / 2
+# successes are written at least this often, so a killed worker re-sends few
+FLUSH_EVERY = 20
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
@@ -364,18 +369,21 @@ def _send_batch(
     endpoint_id: int,
     token: str,
     now: datetime,
+    deadline: float,
 ) -> tuple[int, bool]:
-    """Send a batch in order; returns (delivered, stop). Stops at the first failure.
+    """Send a batch in order; returns (delivered, stop). Stops at the first failure, at a
+    delivery not yet due, at a lost lease, or when the wall-time `deadline` (monotonic) passed.
 
-    Successes are written together when the batch ends (or just before a failure is recorded,
-    so the log stays in id order); a long batch renews the lease as it goes.
+    Successes are written every FLUSH_EVERY sends, when the batch ends, and just before a
+    failure is recorded (so the log stays in id order); a long batch renews the lease as it goes.
     """
     delivered: list[tuple[WebhookDelivery, client.Outcome]] = []
+    written = 0
     renewed = time.monotonic()
     stop = False
     try:
         for delivery in batch:
-            if delivery.next_attempt_at > now:
+            if delivery.next_attempt_at > now or time.monotonic() > deadline:
                 stop = True
                 break
             if time.monotonic() - renewed > LEASE_RENEW_AFTER:
@@ -386,37 +394,75 @@ def _send_batch(
             outcome = _send_one(sender, delivery, signed_by)
             if outcome.succeeded:
                 delivered.append((delivery, outcome))
+                if len(delivered) >= FLUSH_EVERY:
+                    done, delivered = delivered, []
+                    if not _record_delivered(done, now=now, endpoint_id=endpoint_id, token=token):
+                        return written, True
+                    written += len(done)
                 continue
             done, delivered = delivered, []
             if _record_delivered(done, now=now, endpoint_id=endpoint_id, token=token):
                 _record(delivery.pk, outcome, now=now, token=token)
-                return len(done), True
-            return 0, True
+                return written + len(done), True
+            return written, True
     finally:
         if delivered and not _record_delivered(
             delivered, now=now, endpoint_id=endpoint_id, token=token
         ):
             delivered, stop = [], True
-    return len(delivered), stop
+    return written + len(delivered), stop
+
+
+def _head_due(endpoint_id: int, now: datetime) -> bool:
+    """Is the endpoint active with its oldest pending queued delivery due?"""
+    head = (
+        WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id,
+            status=WebhookDelivery.Status.PENDING,
+            kind__in=QUEUED_KINDS,
+            endpoint__active=True,
+        )
+        .order_by("pk")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return head is not None and head <= now
+
+
+def _enqueue_dispatch(endpoint_id: int) -> None:
+    from core.queue import enqueue
+
+    enqueue("core.tasks.webhook_dispatch", endpoint_id, group="webhooks")
 
 
 def webhook_dispatch(endpoint_id: int, *, now: datetime | None = None) -> int:
     """Send an endpoint's due pending deliveries in order; returns how many were delivered.
 
     Stops at the first failure (its retry is scheduled; later deliveries wait behind it), at a
-    delivery not yet due, or when another dispatcher holds the endpoint. Deliveries are read in
-    batches; before each batch the lease is renewed, the endpoint re-read (URL, secrets, still
-    active) and its URL checked again (fresh DNS); one kept-alive connection to the checked
-    address serves the whole call.
+    delivery not yet due, when another dispatcher holds the endpoint, or after WALL_LIMIT
+    seconds. Deliveries are read in batches; before each batch the lease is renewed, the
+    endpoint re-read (URL, secrets, still active) and its URL checked again (fresh DNS); one
+    kept-alive connection to the checked address serves the whole call.
+
+    Without a controlled clock (`now` not given) the clock moves on per batch, so deliveries
+    created meanwhile are sent too, and after the lease is released the dispatch queues itself
+    again when the endpoint's head delivery is due (work that arrived while the lease was held,
+    or a run cut short by the wall-time bound).
     """
+    fixed = now is not None
     now = now or timezone.now()
     token = _lease_take(endpoint_id, now)
     if token is None:
         return 0
     sent = 0
+    deadline = time.monotonic() + WALL_LIMIT
     try:
         with client.Sender() as sender:
             while _lease_renew(endpoint_id, token, now):
+                if time.monotonic() > deadline:
+                    break
+                if not fixed:
+                    now = max(now, timezone.now())
                 endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
                 batch = _pending_batch(endpoint_id)
                 if not batch:
@@ -424,24 +470,38 @@ def webhook_dispatch(endpoint_id: int, *, now: datetime | None = None) -> int:
                 sender.target(endpoint.url)
                 signed_by = signers(secrets_in_force(endpoint, now))
                 count, stop = _send_batch(
-                    sender, batch, signed_by, endpoint_id=endpoint_id, token=token, now=now
+                    sender,
+                    batch,
+                    signed_by,
+                    endpoint_id=endpoint_id,
+                    token=token,
+                    now=now,
+                    deadline=deadline,
                 )
                 sent += count
                 if stop:
                     break
     finally:
         _lease_release(endpoint_id, token)
+    if not fixed and _head_due(endpoint_id, timezone.now()):
+        _enqueue_dispatch(endpoint_id)
     return sent
 
 
 def webhooks_dispatch_due(*, now: datetime | None = None) -> int:
-    """The periodic job: dispatch every active endpoint that has a delivery due."""
+    """The periodic job: queue one dispatch task per active endpoint that has a delivery due.
+
+    Returns how many were queued; each endpoint runs in its own task, so a slow receiver holds
+    up only its own deliveries. With a controlled clock (`now` given: tests, tools) the
+    endpoints are dispatched inline at that time instead, and the sum of deliveries is returned.
+    """
+    fixed = now is not None
     now = now or timezone.now()
     # a rotated-out secret past its grace period is forgotten
     WebhookEndpoint.objects.filter(previous_secret_expires_at__lte=now).update(
         previous_secret="", previous_secret_expires_at=None
     )
-    endpoint_ids = (
+    endpoint_ids = list(
         WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING,
             kind__in=QUEUED_KINDS,
@@ -452,4 +512,8 @@ def webhooks_dispatch_due(*, now: datetime | None = None) -> int:
         .values_list("endpoint_id", flat=True)
         .distinct()
     )
-    return sum(webhook_dispatch(pk, now=now) for pk in list(endpoint_ids))
+    if fixed:
+        return sum(webhook_dispatch(pk, now=now) for pk in endpoint_ids)
+    for pk in endpoint_ids:
+        _enqueue_dispatch(pk)
+    return len(endpoint_ids)
