@@ -6,8 +6,8 @@ order, a batch at a time, sends them over one kept-alive connection to the check
 stops at the first failure: later deliveries wait behind it, which keeps event order. The
 successes of a batch are recorded in one short transaction (at least once: a crash before that
 write means a re-send, never a loss). A failed delivery is retried with exponential backoff and
-jitter; once it has been failing for 24 h it is FAILED and the endpoint is disabled (audit
-entry, notice to ADMINs).
+jitter; once it has been failing for 24 h the endpoint is disabled (audit entry, notice to
+ADMINs) and the delivery stays PENDING at the head of its queue for when it is enabled again.
 """
 
 from __future__ import annotations
@@ -201,7 +201,9 @@ def _record(
         elif delivery.kind == WebhookDelivery.Kind.TEST:
             delivery.status = WebhookDelivery.Status.FAILED
         elif now - delivery.first_attempt_at >= RETRY_WINDOW:
-            delivery.status = WebhookDelivery.Status.FAILED
+            # the delivery stays PENDING at the head of the queue (its attempts kept): enabling
+            # the endpoint again resumes it, then the events of the disabled period, in order
+            delivery.next_attempt_at = now + backoff(number)
             _auto_disable(delivery, now=now)
         else:
             delivery.next_attempt_at = now + backoff(number)
@@ -226,7 +228,8 @@ def _auto_disable(delivery: WebhookDelivery, *, now: datetime) -> None:
     if not endpoint.active:
         return
     endpoint.active = False
-    endpoint.disabled_at = now
+    # the real time: events of the disabled period (their occurred_at) are counted from it
+    endpoint.disabled_at = timezone.now()
     endpoint.disabled_reason = DISABLED_REASON
     endpoint.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
     tenant = delivery.endpoint.tenant
@@ -250,7 +253,8 @@ def _auto_disable(delivery: WebhookDelivery, *, now: datetime) -> None:
         title=f"Webhook endpoint {endpoint.pk} was disabled after failing for 24 h",
         body=(
             f"Deliveries to endpoint {endpoint.pk} failed for 24 hours, so it was disabled. "
-            "Its pending deliveries are kept; enable it again to resume them."
+            "Its pending deliveries are kept; enable it again to resume them, followed by the "
+            "events that happened while it was disabled."
         ),
         link=endpoint_screen_link(endpoint.pk),
     )
