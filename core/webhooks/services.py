@@ -17,7 +17,7 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.events import event_type_names, iso
 from core.exceptions import Conflict, DomainError, NotFound
-from core.models import Event, WebhookDelivery, WebhookEndpoint
+from core.models import Event, EventRelayCursor, WebhookDelivery, WebhookEndpoint
 from core.webhooks.limits import ROTATION_GRACE, TEST_EVENT_TYPE
 from core.webhooks.safety import url_check
 from core.webhooks.signing import secret_new, test_message_id
@@ -184,7 +184,11 @@ def webhook_endpoint_set_active(
 ) -> WebhookEndpoint:
     """Disable an endpoint (nothing is sent) or enable it again.
 
-    Enabling resumes its pending deliveries now, each with a fresh 24 h retry window.
+    Enabling resumes its pending deliveries now, each with a fresh 24 h retry window, followed
+    by the events it wants that happened while it was disabled (the relay made no deliveries
+    for an inactive endpoint): those up to the tenant's relay cursor are added here, under the
+    cursor's row lock, in sequence order; the relay adds the later ones once it sees the
+    endpoint active.
     """
     actor.require(S.TENANT_MANAGE)
     reason = (reason or "").strip()[:300]
@@ -194,6 +198,7 @@ def webhook_endpoint_set_active(
         if bool(active) == endpoint.active:
             return endpoint
         if active:
+            disabled_at = endpoint.disabled_at
             endpoint.active = True
             endpoint.disabled_at = None
             endpoint.disabled_reason = ""
@@ -202,6 +207,8 @@ def webhook_endpoint_set_active(
                 status=WebhookDelivery.Status.PENDING,
                 kind__in=(WebhookDelivery.Kind.EVENT, WebhookDelivery.Kind.REPLAY),
             ).update(first_attempt_at=None, next_attempt_at=now)
+            if disabled_at is not None:
+                _deliveries_for_disabled_period(endpoint, since=disabled_at, now=now)
             payload = {"resumed": resumed}
         else:
             endpoint.active = False
@@ -220,6 +227,40 @@ def webhook_endpoint_set_active(
         if active:
             _dispatch_after_commit(endpoint.pk)
     return endpoint
+
+
+def _deliveries_for_disabled_period(
+    endpoint: WebhookEndpoint, *, since: datetime, now: datetime
+) -> int:
+    """EVENT deliveries, in sequence order, for the relayed events the endpoint wants that
+    occurred since it was disabled. Runs under the tenant's relay cursor lock, so an event is
+    either at or below the cursor here or relayed later to the (by then active) endpoint;
+    one already delivered is skipped (unique per endpoint and event)."""
+    cursor = (
+        EventRelayCursor.objects.select_for_update().filter(tenant_id=endpoint.tenant_id).first()
+    )
+    if cursor is None:
+        return 0
+    events = Event.objects.filter(
+        tenant_id=endpoint.tenant_id,
+        occurred_at__gte=since,
+        sequence__lte=cursor.last_sequence,
+    )
+    if endpoint.event_types:
+        events = events.filter(type__in=endpoint.event_types)
+    rows = [
+        WebhookDelivery(
+            tenant_id=endpoint.tenant_id,
+            endpoint=endpoint,
+            event_id=pk,
+            kind=WebhookDelivery.Kind.EVENT,
+            event_type=type_,
+            next_attempt_at=now,
+        )
+        for pk, type_ in events.order_by("sequence").values_list("pk", "type").iterator()
+    ]
+    WebhookDelivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
 
 
 def webhook_secret_rotate(*, actor: Actor, endpoint_id) -> tuple[WebhookEndpoint, str]:

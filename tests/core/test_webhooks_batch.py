@@ -137,3 +137,119 @@ def test_one_dispatch_reuses_one_kept_alive_connection(debug, owner_actor, test_
         server.shutdown()
         server.server_close()
     assert len(peers) == 5 and len(set(peers)) == 1  # one TCP connection for the whole call
+
+
+@pytest.mark.parametrize("fail_on", [set(), {2}], ids=["successes", "failure"])
+def test_a_dispatcher_that_lost_its_lease_records_nothing(
+    debug, owner_actor, webhook_receiver, test_event_type, monkeypatch, fail_on
+):
+    """Another dispatcher took the endpoint over mid-batch: the stale one writes no outcome."""
+    from core.models import WebhookEndpoint
+    from core.webhooks import dispatch
+
+    rx = webhook_receiver(fail_on=fail_on)
+    endpoint, _, deliveries = deliveries_for(owner_actor, rx, 3, test_event_type)
+    real_send = dispatch._send_one
+
+    def send_then_lose_lease(sender, delivery, signed_by):
+        outcome = real_send(sender, delivery, signed_by)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(lease_token="someone-else")
+        return outcome
+
+    monkeypatch.setattr(dispatch, "_send_one", send_then_lose_lease)
+
+    assert webhook_dispatch(endpoint.pk) == 0
+
+    assert 1 <= len(rx.requests) <= 3
+    assert not WebhookAttempt.objects.exists()
+    for d in deliveries:
+        d.refresh_from_db()
+        assert d.status == "PENDING" and d.attempts == 0
+    endpoint.refresh_from_db()
+    assert endpoint.active and endpoint.lease_token == "someone-else"
+
+
+def test_deliveries_created_during_a_dispatch_are_sent_by_it(
+    debug, owner_actor, webhook_receiver, test_event_type, monkeypatch
+):
+    """Without a controlled clock the dispatch's clock moves on per batch."""
+    from core.webhooks import dispatch
+
+    monkeypatch.setattr(dispatch, "BATCH", 2)
+    rx = webhook_receiver()
+    endpoint, _, _ = deliveries_for(owner_actor, rx, 2, test_event_type)
+    real_send = dispatch._send_one
+    emitted = []
+
+    def send_and_emit(sender, delivery, signed_by):
+        if not emitted:
+            emitted.append(
+                event_emit(
+                    tenant=owner_actor.tenant, type=test_event_type, object_id=3, payload={"n": 3}
+                )
+            )
+            events_relay(owner_actor.tenant.pk)  # its own dispatch would find the lease held
+        return real_send(sender, delivery, signed_by)
+
+    monkeypatch.setattr(dispatch, "_send_one", send_and_emit)
+
+    assert webhook_dispatch(endpoint.pk) == 3
+    assert [b["data"]["n"] for b in rx.events()] == [1, 2, 3]
+
+
+def test_a_dispatch_stops_at_its_wall_time_bound_and_queues_itself_again(
+    debug, owner_actor, webhook_receiver, test_event_type, monkeypatch
+):
+    from core.webhooks import dispatch
+
+    rx = webhook_receiver()
+    endpoint, _, deliveries = deliveries_for(owner_actor, rx, 3, test_event_type)
+    queued = []
+    monkeypatch.setattr(dispatch, "_enqueue_dispatch", queued.append)
+    monkeypatch.setattr(dispatch, "WALL_LIMIT", -1)
+
+    assert webhook_dispatch(endpoint.pk) == 0
+    assert queued == [endpoint.pk] and rx.requests == []
+    endpoint.refresh_from_db()
+    assert endpoint.lease_token == ""  # released for the queued run
+
+    monkeypatch.setattr(dispatch, "WALL_LIMIT", 30)
+    queued.clear()
+    assert webhook_dispatch(endpoint.pk) == 3
+    assert queued == []  # nothing left due: not queued again
+
+
+def test_successes_are_written_every_few_sends(
+    debug, owner_actor, webhook_receiver, test_event_type, monkeypatch
+):
+    from core.webhooks import dispatch
+
+    monkeypatch.setattr(dispatch, "FLUSH_EVERY", 2)
+    rx = webhook_receiver()
+    endpoint, _, _ = deliveries_for(owner_actor, rx, 5, test_event_type)
+    real_send = dispatch._send_one
+    delivered_before = []
+
+    def send_and_count(sender, delivery, signed_by):
+        delivered_before.append(WebhookDelivery.objects.filter(status="DELIVERED").count())
+        return real_send(sender, delivery, signed_by)
+
+    monkeypatch.setattr(dispatch, "_send_one", send_and_count)
+
+    assert webhook_dispatch(endpoint.pk) == 5
+    assert delivered_before == [0, 0, 2, 2, 4]
+    assert WebhookAttempt.objects.filter(succeeded=True).count() == 5
+
+
+def test_dispatch_due_queues_one_task_per_due_endpoint(
+    debug, owner_actor, webhook_receiver, test_event_type, monkeypatch
+):
+    from core.webhooks import dispatch
+
+    a, _, _ = deliveries_for(owner_actor, webhook_receiver(), 1, test_event_type)
+    b, _, _ = deliveries_for(owner_actor, webhook_receiver(), 1, test_event_type)
+    queued = []
+    monkeypatch.setattr(dispatch, "_enqueue_dispatch", queued.append)
+
+    assert dispatch.webhooks_dispatch_due() == 2
+    assert sorted(queued) == sorted([a.pk, b.pk])

@@ -161,7 +161,7 @@ def test_backoff_grows_until_its_cap():
     assert timedelta(minutes=45) <= backoff(30) <= timedelta(minutes=75)
 
 
-def test_failing_for_24h_fails_the_delivery_and_disables_the_endpoint(
+def test_failing_for_24h_disables_the_endpoint_and_holds_the_delivery_back(
     debug, world, owner_actor, webhook_receiver, test_event_type, django_capture_on_commit_callbacks
 ):
     rx = webhook_receiver(fail_first=10**6)
@@ -171,12 +171,14 @@ def test_failing_for_24h_fails_the_delivery_and_disables_the_endpoint(
     t0 = now = timezone.now()
     for _ in range(100):
         webhook_dispatch(endpoint.pk, now=now)
-        first.refresh_from_db()
-        if first.status != "PENDING":
+        endpoint.refresh_from_db()
+        if not endpoint.active:
             break
+        first.refresh_from_db()
         now = first.next_attempt_at
 
-    assert first.status == "FAILED"
+    first.refresh_from_db()
+    assert first.status == "PENDING"  # held back at the head of the queue, attempts kept
     assert now - t0 >= RETRY_WINDOW
     assert now - t0 < RETRY_WINDOW + timedelta(hours=2)
     assert first.attempts == first.attempt_log.count() == len(rx.requests)
@@ -197,13 +199,23 @@ def test_failing_for_24h_fails_the_delivery_and_disables_the_endpoint(
     assert webhooks_dispatch_due(now=now + timedelta(hours=1)) == 0
     assert len(rx.requests) == sent
 
-    # enabled again with a healthy receiver: the pending delivery goes out
+    # events while disabled: no delivery yet
+    emit(owner_actor.tenant, 2, start=3)
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 2
+
+    # enabled again with a healthy receiver: the held-back delivery, the one behind it and the
+    # events of the disabled period go out, once each, in sequence order
     rx.fail_first = 0
     with django_capture_on_commit_callbacks(execute=True):
         webhook_endpoint_set_active(actor=owner_actor, endpoint_id=endpoint.pk, active=True)
-    second.refresh_from_db()
-    assert second.status == "DELIVERED"
-    assert rx.events()[-1]["data"] == {"n": 2}
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(owner_actor.tenant, 1, start=5)  # relayed after enabling: not doubled
+    assert [b["data"]["n"] for b in rx.events()[sent:]] == [1, 2, 3, 4, 5]
+    sequences = [b["sequence"] for b in rx.events()[sent:]]
+    assert sequences == sorted(sequences)
+    first.refresh_from_db()
+    assert first.status == "DELIVERED" and first.attempts == first.attempt_log.count()
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"DELIVERED"}
 
 
 def test_attempt_log_keeps_status_duration_and_first_kb(
@@ -343,7 +355,11 @@ def test_inactive_endpoint_gets_nothing_and_resumes_in_order(
     with django_capture_on_commit_callbacks(execute=True):
         webhook_endpoint_set_active(actor=owner_actor, endpoint_id=endpoint.pk, active=True)
 
-    assert [b["data"]["n"] for b in rx.events()] == [1, 2, 3]
+    # the held-back deliveries, then the event of the disabled period: once each, in order
+    assert [b["data"]["n"] for b in rx.events()] == [1, 2, 3, 4]
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(owner_actor.tenant, 1, start=5)
+    assert [b["data"]["n"] for b in rx.events()] == [1, 2, 3, 4, 5]
     actions = list(
         AuditEntry.objects.filter(action__startswith="WebhookEndpoint.")
         .order_by("seq")
