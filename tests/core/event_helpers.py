@@ -39,5 +39,12 @@ def title_and_link(event: Event) -> tuple[str, str]:
 
 
 def app_callbacks(callbacks: list) -> list:
-    """On-commit callbacks other than the event relay's (every event queues the relay)."""
-    return [c for c in callbacks if getattr(c, "relay_tenant", None) is None]
+    """On-commit callbacks other than the event machinery's: the relay every event queues, and
+    what the relay itself queues when it runs inside the captured block (notification emails,
+    webhook dispatches)."""
+    machinery = ("core.notifications", "core.webhooks.dispatch", "core.webhooks.services")
+    return [
+        c
+        for c in callbacks
+        if getattr(c, "relay_tenant", None) is None and c.__module__ not in machinery
+    ]
