@@ -55,13 +55,9 @@ class JobRunsSerializer(serializers.Serializer):
 class ReconFilterSerializer(serializers.Serializer):
     payer = serializers.CharField(required=False, max_length=30, help_text="payer code")
     month_from = MonthField(required=False, help_text="first service month, YYYY-MM")
+    # a month_to before month_from is an empty range (no rows), as on the screen: no schema
+    # can state the order of two parameters, so it is not a validation error
     month_to = MonthField(required=False, help_text="last service month, YYYY-MM")
-
-    def validate(self, attrs):
-        low, high = attrs.get("month_from"), attrs.get("month_to")
-        if low and high and low > high:
-            raise serializers.ValidationError({"month_to": ["must not be before month_from"]})
-        return attrs
 
 
 class ReconRowSerializer(serializers.Serializer):
