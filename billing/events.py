@@ -7,7 +7,7 @@ counts and amounts; never a member, and not the failure text (it may quote data)
 
 from __future__ import annotations
 
-from core.event_types import user_of
+from core.event_types import object_link, user_of
 from core.events import EventContext, EventType, event_types_register
 
 RUN = "billing.BillingRun"
@@ -65,12 +65,6 @@ def superseded_payload(ctx: EventContext) -> dict:
     return {**_base(run), "superseded_by": ctx.audit_payload.get("by")}
 
 
-def run_link(event) -> str:
-    from django.urls import reverse
-
-    return reverse("billing:run", args=[int(event.object_id)])
-
-
 def failed_title(event) -> str:
     p = event.payload
     return f"Billing run #{p.get('run')} for {p.get('month', '')[:7]} failed"
@@ -110,7 +104,7 @@ TYPES = [
             "The user who triggered the run (none for a run a schedule triggered).",
         ),
         title=failed_title,
-        link=run_link,
+        link=object_link("billing:run"),
         sample={
             "run": 43,
             "month": "2026-09-01",

@@ -36,6 +36,17 @@ def scope_holders(tenant_id: int, scope: str) -> list[int]:
     )
 
 
+def object_link(url_name: str):
+    """A `link` function: the screen of the event's object (`url_name` takes its id)."""
+
+    def link(event) -> str:
+        from django.urls import reverse
+
+        return reverse(url_name, args=[int(event.object_id)])
+
+    return link
+
+
 def user_of(model_label: str, field: str, who: str):
     """A `recipients` function: the one user the event's object names in `field` (e.g. who
     triggered a run, who uploaded a batch); nobody when the field is empty. `who` says so in

@@ -7,7 +7,7 @@ failure text (it can quote a file's content).
 
 from __future__ import annotations
 
-from core.event_types import user_of
+from core.event_types import object_link, user_of
 from core.events import EventContext, EventType, event_types_register
 
 BATCH = "ingestion.Batch"
@@ -36,12 +36,6 @@ def batch_payload(ctx: EventContext) -> dict:
         "skipped": b.skipped,
         "updated": b.updated,
     }
-
-
-def batch_link(event) -> str:
-    from django.urls import reverse
-
-    return reverse("ingestion:batch", args=[int(event.object_id)])
 
 
 def failed_title(event) -> str:
@@ -81,7 +75,7 @@ TYPES = [
             "ingestion.Batch", "created_by", "The user who created (uploaded) the batch."
         ),
         title=failed_title,
-        link=batch_link,
+        link=object_link("ingestion:batch"),
         sample={
             "batch": 18,
             "kind": "ELIGIBILITY",

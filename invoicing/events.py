@@ -9,6 +9,7 @@ entry. Payloads carry ids, dates, counts and amounts; not the account's name.
 
 from __future__ import annotations
 
+from core.event_types import object_link
 from core.events import EventContext, EventType, event_emit_many, event_types_register
 
 REQUEST = "invoicing.InvoiceRequest"
@@ -92,12 +93,6 @@ def approvers(event) -> list[int]:
     return grant_allowed(holders, Payer, payer_id)
 
 
-def request_link(event) -> str:
-    from django.urls import reverse
-
-    return reverse("invoicing:request", args=[int(event.object_id)])
-
-
 def pending_title(event) -> str:
     return f"Invoice request #{event.payload.get('request')} waits for your approval"
 
@@ -112,7 +107,7 @@ TYPES = [
         payload=pending_payload,
         recipients=approvers,
         title=pending_title,
-        link=request_link,
+        link=object_link("invoicing:request"),
         sample={
             "request": 31,
             "type": "REG",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from core.event_types import object_link
 from core.events import EventContext, EventType, event_emit_many, event_types_register, iso
 
 WALLET = "wallets.Wallet"
@@ -62,12 +63,6 @@ def watchers(event) -> list[int]:
     )
 
 
-def wallet_link(event) -> str:
-    from django.urls import reverse
-
-    return reverse("wallets:wallet", args=[int(event.object_id)])
-
-
 def low_title(event) -> str:
     p = event.payload
     return (
@@ -106,7 +101,7 @@ TYPES = [
         object_type=WALLET,
         recipients=watchers,
         title=low_title,
-        link=wallet_link,
+        link=object_link("wallets:wallet"),
         sample={
             "wallet": 21,
             "account": 7,
