@@ -82,7 +82,10 @@ def test_the_audit_chain_keeps_endpoint_urls_without_their_query_string(owner_ac
 def test_impossible_dates_in_the_replay_form_are_a_message_not_a_500(world, endpoint, since):
     client = world.client(S.Role.OWNER)
     response = client.post(f"/settings/webhooks/{endpoint.pk}/replay/", {"since": since})
-    assert response.status_code in (200, 302, 400)
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"/settings/webhooks/{endpoint.pk}/",
+    )
     page = client.get(f"/settings/webhooks/{endpoint.pk}/").content.decode()
-    assert "Give the start" in response.content.decode() + page
+    assert "Give the start" in page
     assert not WebhookDelivery.objects.filter(endpoint=endpoint).exists()
