@@ -17,6 +17,7 @@ from core.api.fields import INT8
 from core.api.strict import StrictSerializer
 from core.events import event_envelope, event_type_names
 from core.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from core.webhooks.services import previous_secret_valid_until
 
 # --- events -----------------------------------------------------------------------------------
 
@@ -186,9 +187,8 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_previous_secret_valid_until(self, endpoint):
-        if not endpoint.previous_secret or endpoint.previous_secret_expires_at is None:
-            return None
-        return serializers.DateTimeField().to_representation(endpoint.previous_secret_expires_at)
+        until = previous_secret_valid_until(endpoint)
+        return None if until is None else serializers.DateTimeField().to_representation(until)
 
 
 class WebhookEndpointListItemSerializer(WebhookEndpointSerializer):

@@ -83,16 +83,19 @@ def _dispatch_after_commit(endpoint_id: int) -> None:
     transaction.on_commit(fire)
 
 
+def previous_secret_valid_until(endpoint: WebhookEndpoint, at: datetime | None = None):
+    """When the secret replaced by the last rotation stops signing, or None once it has."""
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > (at or timezone.now()):
+        return expires
+    return None
+
+
 def secrets_in_force(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
     """The secrets that sign a message sent at `at`: the current one, and the old one in grace."""
-    found = [endpoint.secret]
-    if (
-        endpoint.previous_secret
-        and endpoint.previous_secret_expires_at is not None
-        and endpoint.previous_secret_expires_at > at
-    ):
-        found.append(endpoint.previous_secret)
-    return found
+    if previous_secret_valid_until(endpoint, at) is None:
+        return [endpoint.secret]
+    return [endpoint.secret, endpoint.previous_secret]
 
 
 REPLAY_MAX = 10_000
@@ -270,7 +273,7 @@ def webhook_secret_rotate(*, actor: Actor, endpoint_id) -> tuple[WebhookEndpoint
     secret = secret_new()
     with transaction.atomic():
         endpoint = _locked(actor, endpoint_id)
-        if endpoint.previous_secret and (endpoint.previous_secret_expires_at or now) > now:
+        if previous_secret_valid_until(endpoint, now) is not None:
             # a second rotation would cut the first old secret off before its 24 h were up
             raise Conflict(
                 "The previous secret is still valid until "

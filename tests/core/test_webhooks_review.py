@@ -89,3 +89,14 @@ def test_impossible_dates_in_the_replay_form_are_a_message_not_a_500(world, endp
     page = client.get(f"/settings/webhooks/{endpoint.pk}/").content.decode()
     assert "Give the start" in page
     assert not WebhookDelivery.objects.filter(endpoint=endpoint).exists()
+
+
+def test_the_api_stops_showing_the_old_secrets_grace_once_it_is_over(world, endpoint, owner_actor):
+    webhook_secret_rotate(actor=owner_actor, endpoint_id=endpoint.pk)
+    client = world.client(S.Role.OWNER)
+    url = f"/api/webhooks/endpoints/{endpoint.pk}"
+    assert client.get(url).json()["previous_secret_valid_until"] is not None
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert client.get(url).json()["previous_secret_valid_until"] is None
