@@ -102,91 +102,167 @@ def _existing_members(tenant_id: int, ids: set[str]) -> dict[str, dict]:
     return found
 
 
+def _parse_day(value: str) -> date | None:
+    """The date a field holds, or None when it is not a date YYYY-MM-DD (as _Row.day)."""
+    if len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _column(records: list[RecordIn], name: str) -> list[str]:
+    return [(r.data.get(name) or "").strip() for r in records]
+
+
+def _texts_ok(values: list[str], max_length: int, *, required: bool = True) -> list[bool]:
+    return [(bool(v) or not required) and len(v) <= max_length for v in values]
+
+
+def _days(values: list[str], *, required: bool = True) -> tuple[list, list[bool]]:
+    """Each distinct value is parsed once (a file repeats its dates a great deal)."""
+    parsed = {v: _parse_day(v) for v in set(values)}
+    days = [parsed[v] for v in values]
+    ok = [d is not None or (not required and not v) for d, v in zip(days, values, strict=True)]
+    return days, ok
+
+
+def _eligibility_columns(
+    records: list[RecordIn], forced_payer: str, payers: dict[str, int]
+) -> tuple[list[tuple], list[bool]]:
+    """Every field checked column by column: the typed rows, and which rows passed every check.
+
+    A row that fails any check is validated again by `_Row`, which words its problems.
+    """
+    member_id, first, last = (_column(records, c) for c in ("member_id", "first_name", "last_name"))
+    ok = [
+        a and b and c
+        for a, b, c in zip(
+            _texts_ok(member_id, 64), _texts_ok(first, 100), _texts_ok(last, 100), strict=True
+        )
+    ]
+    if forced_payer:
+        payer_ids = [payers.get(forced_payer)] * len(records)
+    else:
+        codes = _column(records, "payer_code")
+        payer_ids = [payers.get(c.upper()) if 0 < len(c) <= 30 else None for c in codes]
+    source = [v.upper() for v in _column(records, "source_kind")]
+    status = [v.upper() for v in _column(records, "status")]
+    benefit = _column(records, "benefit_code")
+    suffix = _column(records, "benefit_suffix")
+    birth, birth_ok = _days(_column(records, "birth_date"))
+    file_date, file_ok = _days(_column(records, "file_date"))
+    effective, effective_ok = _days(_column(records, "effective_date"))
+    termination, termination_ok = _days(_column(records, "termination_date"), required=False)
+    rows, passed = [], []
+    for i in range(len(records)):
+        good = (
+            ok[i]
+            and payer_ids[i] is not None
+            and source[i] in _SOURCE_KINDS
+            and status[i] in _STATUSES
+            and 0 < len(benefit[i]) <= 20
+            and len(suffix[i]) <= 10
+            and birth_ok[i]
+            and file_ok[i]
+            and effective_ok[i]
+            and termination_ok[i]
+        )
+        passed.append(good)
+        rows.append(
+            (
+                member_id[i],
+                first[i],
+                last[i],
+                birth[i],
+                payer_ids[i],
+                source[i],
+                file_date[i],
+                status[i],
+                effective[i],
+                termination[i],
+                benefit[i].upper(),
+                suffix[i].upper(),
+            )
+        )
+    return rows, passed
+
+
+def _eligibility_problems(rec: RecordIn, forced_payer: str, payers: dict[str, int]) -> str:
+    """Every problem of one row, in field order, worded for the operator (no PHI values)."""
+    row = _Row(rec.data)
+    row.text("member_id", max_length=64)
+    row.text("first_name", max_length=100)
+    row.text("last_name", max_length=100)
+    row.day("birth_date")
+    payer_code = forced_payer or row.text("payer_code", max_length=30).upper()
+    row.choice("source_kind", _SOURCE_KINDS)
+    row.day("file_date")
+    row.choice("status", _STATUSES)
+    row.day("effective_date")
+    row.day("termination_date", required=False)
+    row.text("benefit_code", max_length=20)
+    row.text("benefit_suffix", max_length=10, required=False)
+    if payer_code and payer_code not in payers:
+        row.problems.append(f"payer_code: expected a known payer, found '{payer_code[:30]}'")
+    return "; ".join(row.problems)
+
+
 def process_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> dict[int, str]:
     """Validate eligibility rows, upsert their members and write one assertion per row."""
     forced_payer = (ctx.options.get("payer_code") or "").upper()
     # A payer named by the upload replaces the rows' own codes: that is the one to look up.
     payers = _payers(ctx.tenant_id, {forced_payer} if forced_payer else _row_payer_codes(records))
     errors: dict[int, str] = {}
-    valid: list[tuple[int, dict]] = []
-    for rec in records:
-        row = _Row(rec.data)
-        member_id = row.text("member_id", max_length=64)
-        first = row.text("first_name", max_length=100)
-        last = row.text("last_name", max_length=100)
-        birth = row.day("birth_date")
-        payer_code = forced_payer or row.text("payer_code", max_length=30).upper()
-        source_kind = row.choice("source_kind", _SOURCE_KINDS)
-        file_date = row.day("file_date")
-        status = row.choice("status", _STATUSES)
-        effective = row.day("effective_date")
-        termination = row.day("termination_date", required=False)
-        benefit = row.text("benefit_code", max_length=20).upper()
-        suffix = row.text("benefit_suffix", max_length=10, required=False).upper()
-        if payer_code and payer_code not in payers:
-            row.problems.append(f"payer_code: expected a known payer, found '{payer_code[:30]}'")
-        if row.problems:
-            errors[rec.row_number] = "; ".join(row.problems)
+    valid: list[tuple[int, tuple]] = []
+    rows, passed = _eligibility_columns(records, forced_payer, payers)
+    for rec, values, good in zip(records, rows, passed, strict=True):
+        if good:
+            valid.append((rec.row_number, values))
             continue
-        valid.append(
-            (
-                rec.row_number,
-                {
-                    "member_id": member_id,
-                    "first_name": first,
-                    "last_name": last,
-                    "birth_date": birth,
-                    "payer_id": payers[payer_code],
-                    "source_kind": source_kind,
-                    "file_date": file_date,
-                    "status": status,
-                    "effective_date": effective,
-                    "termination_date": termination,
-                    "benefit_code": benefit,
-                    "benefit_suffix": suffix,
-                },
-            )
-        )
+        problems = _eligibility_problems(rec, forced_payer, payers)
+        if problems:
+            errors[rec.row_number] = problems
+        else:  # pragma: no cover - the column checks and _Row agree; _Row has the last word
+            valid.append((rec.row_number, values))
     if not valid:
         return errors
     member_ids, _ = members_apply(
-        ctx, [_demographics(row_number, v) for row_number, v in valid], create=True
+        ctx,
+        [Demographics(n, v[0], v[1], v[2], v[3], v[6]) for n, v in valid],
+        create=True,
+    )
+    tenant_id, received_at, artifact_id, batch_id = (
+        ctx.tenant_id,
+        ctx.received_at,
+        ctx.artifact_id,
+        ctx.batch_id,
     )
     insert_rows(
         EligibilityAssertion,
         ASSERTION_FIELDS,
         (
             (
-                ctx.tenant_id,
-                v["payer_id"],
-                member_ids[v["member_id"]],
-                v["source_kind"],
-                v["file_date"],
-                ctx.received_at,
-                v["status"],
-                v["effective_date"],
-                v["termination_date"],
-                v["benefit_code"],
-                v["benefit_suffix"],
-                ctx.artifact_id,
-                ctx.batch_id,
+                tenant_id,
+                v[4],
+                member_ids[v[0]],
+                v[5],
+                v[6],
+                received_at,
+                v[7],
+                v[8],
+                v[9],
+                v[10],
+                v[11],
+                artifact_id,
+                batch_id,
                 row_number,
             )
             for row_number, v in valid
         ),
     )
     return errors
-
-
-def _demographics(row_number: int, v: dict) -> Demographics:
-    return Demographics(
-        row_number=row_number,
-        member_id=v["member_id"],
-        first_name=v["first_name"],
-        last_name=v["last_name"],
-        birth_date=v["birth_date"],
-        file_date=v["file_date"],
-    )
 
 
 def revisit_eligibility(ctx: ChunkContext, records: list[RecordIn]) -> set[int]:

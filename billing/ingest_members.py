@@ -83,6 +83,7 @@ INSERT INTO billing_member (tenant_id, external_id, first_name, last_name, birth
                             demographics_file_date, demographics_received_at)
 SELECT %s, u.*, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::date[]) u
 ON CONFLICT (tenant_id, external_id) DO NOTHING
+RETURNING id, external_id
 """
 _UPDATE_PG = """
 UPDATE billing_member m
@@ -121,10 +122,14 @@ def _locked(tenant_id: int, ids: list[str]) -> dict[str, _Current]:
     return found
 
 
-def _create(ctx: ChunkContext, rows: list[Demographics]) -> None:
-    """Insert members not known yet (one created meanwhile by another chunk is left alone)."""
+def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, _Current]:
+    """Insert members not known yet (one created meanwhile by another chunk is left alone).
+
+    Returns the members this call inserted, with the values it wrote: they are this
+    transaction's own rows, so they need no lock and no second read.
+    """
     if not rows:
-        return
+        return {}
     if _pg():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -139,7 +144,19 @@ def _create(ctx: ChunkContext, rows: list[Demographics]) -> None:
                     [r.file_date for r in rows],
                 ],
             )
-        return
+            inserted = {external_id: pk for pk, external_id in cursor.fetchall()}
+        return {
+            r.member_id: _Current(
+                inserted[r.member_id],
+                r.first_name,
+                r.last_name,
+                r.birth_date,
+                r.file_date,
+                ctx.received_at,
+            )
+            for r in rows
+            if r.member_id in inserted
+        }
     Member.objects.bulk_create(
         [
             Member(
@@ -156,6 +173,7 @@ def _create(ctx: ChunkContext, rows: list[Demographics]) -> None:
         batch_size=_GROUP,
         ignore_conflicts=True,
     )
+    return {}
 
 
 def _save_changes(ctx: ChunkContext, changed: list[tuple[_Current, Demographics]]) -> None:
@@ -215,8 +233,11 @@ def members_apply(
     members = _locked(ctx.tenant_id, ids)
     missing = [newest[mid] for mid in ids if mid not in members]
     if create and missing:
-        _create(ctx, missing)
-        members.update(_locked(ctx.tenant_id, [r.member_id for r in missing]))
+        created = _create(ctx, missing)
+        members.update(created)
+        others = [r.member_id for r in missing if r.member_id not in created]
+        if others:  # created meanwhile by another chunk (or not reported by this database)
+            members.update(_locked(ctx.tenant_id, others))
     changed: list[tuple[_Current, Demographics]] = []
     confirmed: dict[tuple, list[int]] = defaultdict(list)
     for mid, row in newest.items():

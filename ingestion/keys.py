@@ -26,6 +26,25 @@ def record_key(data: dict, fields: Sequence[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def record_keys(rows: Iterable[dict], fields: Sequence[str]) -> list[str]:
+    """`record_key` of many records; each field's distinct values are normalised once."""
+    seen: list[dict[str, str]] = [{} for _ in fields]
+    keys = []
+    for data in rows:
+        parts = []
+        for f, cache in zip(fields, seen, strict=True):
+            value = data.get(f, "")
+            if type(value) is not str:  # equal numbers can print differently: no cache
+                parts.append(f"{f}={normalise(value)}")
+                continue
+            part = cache.get(value)
+            if part is None:
+                part = cache[value] = f"{f}={normalise(value)}"
+            parts.append(part)
+        keys.append(hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
+    return keys
+
+
 def key_fields(requested: Iterable[str] | None, allowed: Sequence[str], default: Sequence[str]):
     """The key fields to use, or ValueError naming the unknown ones."""
     fields = [field_name(f) for f in (requested or []) if f and f.strip()]

@@ -98,15 +98,20 @@ def parse_csv(raw: bytes, *, required: Sequence[str]) -> list[ParsedRow]:
         )
     rows: list[ParsedRow] = []
     start = reader.line_num + 1
+    width, named, strip = len(columns), all(columns), str.strip
     try:
         for values in reader:
             row_number, start = start, reader.line_num + 1
-            if not values or not any(v.strip() for v in values):
+            stripped = list(map(strip, values))
+            if not any(stripped):
                 continue
-            data = {c: v.strip() for c, v in zip(columns, values, strict=False) if c}
+            if named:  # every column has a name (the usual case): no per-field test
+                data = dict(zip(columns, stripped, strict=False))
+            else:
+                data = {c: v for c, v in zip(columns, stripped, strict=False) if c}
             problem = ""
-            if len(values) != len(columns):
-                problem = f"expected {len(columns)} fields, found {len(values)}"
+            if len(values) != width:
+                problem = f"expected {width} fields, found {len(values)}"
             rows.append(ParsedRow(row_number, data, problem))
     except csv.Error as exc:
         if "field limit" in str(exc):

@@ -21,7 +21,7 @@ from core.transitions import state_reload, transition_apply
 from ingestion.chunks import SHAPE_PROBLEM, batch_process_chunk
 from ingestion.chunks import groups as _groups
 from ingestion.chunks import handler_for as _handler
-from ingestion.keys import field_name, key_fields, record_key
+from ingestion.keys import field_name, key_fields, record_key, record_keys
 from ingestion.models import Artifact, Batch, BatchRecord
 from ingestion.parsers import FileRejected, ParsedRow, parse_csv
 from ingestion.registry import RecordHandler
@@ -246,8 +246,8 @@ def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> No
     Status = BatchRecord.Status
     first_row: dict[str, int] = {}
     values, errors, skipped = [], 0, 0
-    for row in rows:
-        key = record_key(row.data, fields)
+    keys = record_keys((row.data for row in rows), fields)
+    for row, key in zip(rows, keys, strict=True):
         status, detail, data = Status.PENDING, "", row.data
         if row.problem:
             # The shape problem stays with the record until someone corrects it, so a retry
