@@ -25,7 +25,7 @@ from core.bench import Bench, Timer, peak_rss_mb, register_bench
 DEEP_PAGE = 10_000
 MONTH = date(2026, 10, 1)
 BLOCK = 5_000  # decisions per interleaved block (a chunk)
-MEMBERS = 50_000  # members per payer; payers are added until the run has N decisions
+MEMBERS = 500_000  # members per payer (a run of 1,000,000 covers 2 payers, as runs do)
 
 PARAMS = {
     "requires_service_delivery": True,
