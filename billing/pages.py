@@ -19,19 +19,23 @@ from billing.models import BillingRun, DecisionPageMark
 
 PAGE_SIZE = 50
 
-# One statement, two windows: the unfiltered list (class '') and each class, every PAGE_SIZE-th
-# row from the first. Re-running it adds nothing (a concurrent first view computes them too).
+# One statement, one scan of the run's rows, two windows: each class and the unfiltered list
+# (class ''), every PAGE_SIZE-th row from the first. Re-running it adds nothing (a concurrent
+# first view may compute them too). At 1,000,000 decisions one scan instead of two (a UNION of
+# two selects) took 6.7 s instead of 10.2 s (EXPLAIN ANALYZE, jit off, load average 7).
 _MARKS_SQL = """
 INSERT INTO billing_decisionpagemark (tenant_id, run_id, decision_class, page, first_id)
-SELECT %(tenant)s, %(run)s, cls, (rn - 1) / %(size)s + 1, id FROM (
-    SELECT id, decision_class AS cls,
-           row_number() OVER (PARTITION BY decision_class ORDER BY id) AS rn
+WITH numbered AS (
+    SELECT id, decision_class,
+           row_number() OVER (PARTITION BY decision_class ORDER BY id) AS rn_class,
+           row_number() OVER (ORDER BY id) AS rn
       FROM billing_decision WHERE run_id = %(run)s
-    UNION ALL
-    SELECT id, '' AS cls, row_number() OVER (ORDER BY id) AS rn
-      FROM billing_decision WHERE run_id = %(run)s
-) numbered
-WHERE (rn - 1) %% %(size)s = 0
+)
+SELECT %(tenant)s, %(run)s, decision_class, (rn_class - 1) / %(size)s + 1, id
+  FROM numbered WHERE (rn_class - 1) %% %(size)s = 0
+UNION ALL
+SELECT %(tenant)s, %(run)s, '', (rn - 1) / %(size)s + 1, id
+  FROM numbered WHERE (rn - 1) %% %(size)s = 0
 ON CONFLICT DO NOTHING
 """
 
