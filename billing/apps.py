@@ -6,7 +6,7 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import bench, dashboard, demo, events, ingest, labels, links
+        from billing import bench, bench_pages, dashboard, demo, events, ingest, labels, links
         from billing.services import closes, overrides
         from core import scopes as S
 
@@ -27,6 +27,7 @@ class BillingConfig(AppConfig):
         closes.register()
         demo.register()
         bench.register()
+        bench_pages.register()  # issue 16: `bench pages` in its own module
         dashboard.register()
         labels.register()
         links.register()

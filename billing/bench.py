@@ -261,62 +261,6 @@ def _package_run(*, members: int, run: int | None = None, **_) -> dict:
     }
 
 
-def _pages_args(parser) -> None:
-    parser.add_argument("--run", type=int, required=True)
-    parser.add_argument("--repeat", type=int, default=20)
-
-
-def _pages_run(*, run: int, repeat: int, **_) -> dict:
-    """Server time of the run detail and decisions pages (the test client, no network)."""
-    import statistics
-
-    from django.test import Client
-
-    from billing.models import BillingRun
-    from core import scopes as S
-    from core.models import TenantMembership
-    from core.services import membership_add, user_ensure
-
-    obj = BillingRun.objects.select_related("tenant").get(pk=run)
-    user = user_ensure(username="bench-viewer")
-    if not TenantMembership.objects.filter(user=user, tenant=obj.tenant).exists():
-        membership_add(actor=Actor.system_for(obj.tenant), user=user, role=S.Role.VIEWER)
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    session = client.session
-    session["tenant_id"] = obj.tenant_id  # the screens work in the session's tenant
-    session.save()
-    urls = {
-        "summary": f"/billing/runs/{run}/",
-        "decisions": f"/billing/runs/{run}/?tab=decisions",
-        "decisions_by_class": (
-            f"/billing/runs/{run}/?tab=decisions&decision_class=NOT_BILLED_NO_SERVICE"
-        ),
-        "decisions_page_50": f"/billing/runs/{run}/?tab=decisions&page=50",
-        "api_decisions": f"/api/billing/runs/{run}/decisions?decision_class=BILLED_ACTIVE",
-    }
-    out = {}
-    for name, url in urls.items():
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            response = client.get(url, HTTP_X_TENANT=obj.tenant.slug)
-            times.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-        times.sort()
-        out[name] = {
-            "median_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
-        }
-    return {
-        "bench": "pages",
-        "database": connection.vendor,
-        "run": run,
-        "decision_rows": obj.decisions_count,
-        **out,
-    }
-
-
 def register() -> None:
     """Offer the billing-run benchmarks (and the ingestion one, from billing.bench_ingest)."""
     from billing import bench_ingest
@@ -329,9 +273,6 @@ def register() -> None:
             _package_args,
             _package_run,
         )
-    )
-    register_bench(
-        Bench("pages", "server time of a run's detail and decisions pages", _pages_args, _pages_run)
     )
     register_bench(
         Bench(

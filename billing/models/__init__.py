@@ -3,6 +3,7 @@
 from billing.models.closes import MonthClose
 from billing.models.facts import EligibilityAssertion, Member, Payer, ServiceDeliveryEvent
 from billing.models.package import AuditPackage
+from billing.models.pages import DecisionPageMark
 from billing.models.rules import MemberMonthOverride, RuleVersion
 from billing.models.runs import BillingRun, Decision, RunChunk, RunException, RunPayer
 
@@ -10,6 +11,7 @@ __all__ = [
     "AuditPackage",
     "BillingRun",
     "Decision",
+    "DecisionPageMark",
     "EligibilityAssertion",
     "Member",
     "MemberMonthOverride",

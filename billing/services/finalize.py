@@ -10,6 +10,7 @@ from django.db.models import Max, Min
 
 from billing.hooks import run_completed_notify
 from billing.models import BillingRun, Decision, RunPayer
+from billing.pages import decision_page_marks_write
 from billing.selectors import run_summary
 from core import scopes as S
 from core.actors import Actor
@@ -66,6 +67,7 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
             first_decision_id=bounds["first"],
             last_decision_id=bounds["last"],
         )
+        decision_page_marks_write(run)  # where each page of its decision lists starts (issue 16)
         run = transition_apply(
             actor=system,
             model=BillingRun,

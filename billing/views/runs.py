@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing import charts, selectors
+from billing import charts, pages, selectors
 from billing.engine import DecisionClass
 from billing.models import AuditPackage, BillingRun, RunPayer
 from billing.selectors_workbench import (
@@ -231,10 +231,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .defer("inputs")
             .order_by("id")
         )
-        paginator = Paginator(decisions, 50)
+        # counts from the run's counters (no COUNT(*)); pages from its page marks (no OFFSET)
         known = selectors.known_decision_count(actor, run, **filters)
-        if known is not None:
-            paginator.count = known  # skip a COUNT(*) over the run's decisions
+        paginator = pages.decision_paginator(
+            run, decisions, known=known, decision_class=filters["decision_class"]
+        )
         context.update(
             {
                 "page": paginator.get_page(q.get("page")),
