@@ -172,12 +172,16 @@ def _arrival():
     return micros, when
 
 
-def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[date]):
-    """Assertions, services, birth dates and overrides of the chunk's members, set-based."""
+def fact_queries(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[date]):
+    """The set-based reads of a chunk's facts: assertions, services, birth dates, overrides.
+
+    `bench billing` times the same reads for its floor.
+    """
     cutoff = run.evidence_cutoff
-    received, when = _arrival()
-    assertions: dict[int, list] = defaultdict(list)
-    for m, a_id, kind, file_date, at, *rest in fetch_rows(
+    received, _ = _arrival()
+    first = min(months)
+    last = month_bounds(max(months))[1]
+    assertions = (
         EligibilityAssertion.objects.filter(
             tenant_id=run.tenant_id,
             payer_id=payer_id,
@@ -198,12 +202,9 @@ def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[d
             "benefit_code",
             "benefit_suffix",
         )
-    ):
-        assertions[m].append(Assertion(a_id, kind, file_date, when(at), *rest))
-    first = min(months)
-    last = month_bounds(max(months))[1]
-    services: dict[int, list] = defaultdict(list)
-    for member_id, s_id, day, code, at in fetch_rows(
+        .order_by()
+    )
+    services = (
         ServiceDeliveryEvent.objects.filter(
             tenant_id=run.tenant_id,
             payer_id=payer_id,
@@ -215,25 +216,35 @@ def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[d
         )
         .annotate(arrival=received)
         .values_list("member_id", "id", "service_date", "service_code", "arrival")
-    ):
-        services[member_id].append(ServiceEvent(s_id, day, code, when(at)))
-    births = dict(
-        Member.objects.filter(pk__gte=lo, pk__lte=hi, tenant_id=run.tenant_id).values_list(
-            "id", "birth_date"
-        )
+        .order_by()
     )
-    overrides = {
-        (m, month): Override(pk, outcome, rate)
-        for pk, m, month, outcome, rate in MemberMonthOverride.objects.filter(
-            tenant_id=run.tenant_id,
-            payer_id=payer_id,
-            member_id__gte=lo,
-            member_id__lte=hi,
-            month__in=months,
-            active=True,
-            approved=True,
-        ).values_list("id", "member_id", "month", "outcome", "rate")
-    }
+    births = Member.objects.filter(pk__gte=lo, pk__lte=hi, tenant_id=run.tenant_id).values_list(
+        "id", "birth_date"
+    )
+    overrides = MemberMonthOverride.objects.filter(
+        tenant_id=run.tenant_id,
+        payer_id=payer_id,
+        member_id__gte=lo,
+        member_id__lte=hi,
+        month__in=months,
+        active=True,
+        approved=True,
+    ).values_list("id", "member_id", "month", "outcome", "rate")
+    return assertions, services, births, overrides
+
+
+def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[date]):
+    """Assertions, services, birth dates and overrides of the chunk's members, set-based."""
+    _, when = _arrival()
+    a_query, s_query, b_query, o_query = fact_queries(run, payer_id, lo, hi, months)
+    assertions: dict[int, list] = defaultdict(list)
+    for m, a_id, kind, file_date, at, *rest in fetch_rows(a_query):
+        assertions[m].append(Assertion(a_id, kind, file_date, when(at), *rest))
+    services: dict[int, list] = defaultdict(list)
+    for member_id, s_id, day, code, at in fetch_rows(s_query):
+        services[member_id].append(ServiceEvent(s_id, day, code, when(at)))
+    births = dict(b_query)
+    overrides = {(m, month): Override(pk, outcome, rate) for pk, m, month, outcome, rate in o_query}
     return assertions, services, births, overrides
 
 
