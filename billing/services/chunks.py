@@ -172,18 +172,20 @@ class _Instant(datetime):
         return super().isoformat(sep, timespec)
 
 
-_DAYS: dict[bytes, _Day] = {}
+_DAYS: dict[date, _Day] = {}
 
 
-def _day(text: bytes) -> _Day:
-    day = _DAYS.get(text)
+def _day(value: date | None) -> _Day | None:
+    """The shared `_Day` equal to `value` (a dict lookup once it was seen)."""
+    day = _DAYS.get(value)
     if day is None:
+        if value is None:
+            return None
         if len(_DAYS) > 100_000:
             _DAYS.clear()
-        plain = date.fromisoformat(text.decode())
-        day = _Day(plain.year, plain.month, plain.day)
-        day._iso = plain.isoformat()
-        _DAYS[text] = day
+        day = _Day(value.year, value.month, value.day)
+        day._iso = date.isoformat(value)
+        _DAYS[value] = day
     return day
 
 
@@ -215,23 +217,6 @@ def _arrival():
         return at
 
     return micros, when
-
-
-def _fetch_facts(queryset) -> list[tuple]:
-    """`fetch_rows`, with dates read as shared `_Day`s on PostgreSQL."""
-    if connection.vendor != "postgresql":
-        return fetch_rows(queryset)
-    from psycopg.adapt import Loader
-
-    class DayLoader(Loader):
-        def load(self, data) -> _Day:
-            return _day(bytes(data))
-
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("date", DayLoader)  # this cursor only
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def fact_queries(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[date]):
@@ -300,11 +285,16 @@ def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[d
     _, when = _arrival()
     a_query, s_query, b_query, o_query = fact_queries(run, payer_id, lo, hi, months)
     assertions: dict[int, list] = defaultdict(list)
-    for m, a_id, kind, file_date, at, *rest in _fetch_facts(a_query):
-        assertions[m].append(Assertion(a_id, kind, file_date, when(at), *rest))
+    for m, a_id, kind, file_date, at, status, effective, term, code, suffix in fetch_rows(a_query):
+        assertions[m].append(
+            Assertion(
+                a_id, kind, _day(file_date), when(at), status, _day(effective), _day(term), code,
+                suffix,
+            )
+        )  # fmt: skip
     services: dict[int, list] = defaultdict(list)
-    for member_id, s_id, day, code, at in _fetch_facts(s_query):
-        services[member_id].append(ServiceEvent(s_id, day, code, when(at)))
+    for member_id, s_id, day, code, at in fetch_rows(s_query):
+        services[member_id].append(ServiceEvent(s_id, _day(day), code, when(at)))
     births = dict(b_query)
     overrides = {(m, month): Override(pk, outcome, rate) for pk, m, month, outcome, rate in o_query}
     return assertions, services, births, overrides

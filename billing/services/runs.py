@@ -297,16 +297,19 @@ def billing_run_start(*, run_id: int) -> list[int]:
 
 def billing_run_execute(*, run_id: int) -> BillingRun:
     """Run everything in this process (the command's --sync, tests, the demo)."""
-    pending = billing_run_start(run_id=run_id)
+    pending, seen = billing_run_start(run_id=run_id), set()
     while pending:
         for chunk_id in pending:
             billing_run_process_chunk(chunk_id=chunk_id, enqueue=False)
-        # the probe chunks of a big payer planned its remaining chunks
-        pending = list(
-            RunChunk.objects.filter(run_id=run_id, done=False)
+        seen.update(pending)
+        # the probe chunks of a big payer planned its remaining chunks (each runs once here)
+        pending = [
+            pk
+            for pk in RunChunk.objects.filter(run_id=run_id, done=False)
             .order_by("id")
             .values_list("id", flat=True)
-        )
+            if pk not in seen
+        ]
     return billing_run_finalize(run_id=run_id, inline=True)
 
 
