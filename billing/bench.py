@@ -14,6 +14,7 @@ from billing.ingest import ASSERTION_FIELDS
 from billing.models import Payer
 from core.actors import Actor
 from core.bench import Bench, Timer, peak_rss_mb, register_bench
+from core.bulk import fetch_rows
 from core.services import tenant_create
 from core.transitions import state_reload
 
@@ -25,6 +26,12 @@ def _billing_args(parser) -> None:
         type=int,
         default=2,
         help="django-q2 worker processes to start for the run (0: run it in this process)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run in this process under cProfile (implies --workers 0), write the stats to FILE "
+        "and add the split engine / fact loading / decision writes / finalisation to the figures",
     )
 
 
@@ -186,10 +193,166 @@ def _billing_facts(tenant, payer, members: int, month) -> None:
             )
 
 
-def _billing_run(*, members: int, workers: int = 2, **_) -> dict:
+def _load_avg() -> list[float]:
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+FLOOR_BATCH = 20_000  # decision rows per read-back / COPY of the floor (bounded memory)
+
+
+def _floor_write(run) -> float:
+    """Seconds to write the run's own decision rows again, as written, into a scratch table
+    with no constraints or indexes: COPY on PostgreSQL, executemany INSERT elsewhere.
+
+    The rows are read back in id ranges (not timed) and written range by range (timed), so
+    the floor holds no more than one range in memory.
+    """
+    from django.db import transaction
+    from django.db.models import Max, Min
+
+    from billing.models import Decision
+    from billing.services.chunks import DECISION_FIELDS
+
+    meta = [Decision._meta.get_field(name) for name in DECISION_FIELDS]
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in meta)
+    scratch = qn(f"bench_floor_{run.pk}")
+    bounds = Decision.objects.filter(run=run).aggregate(lo=Min("id"), hi=Max("id"))
+    if bounds["lo"] is None:
+        return 0.0
+    pg = connection.vendor == "postgresql"
+    seconds = 0.0
+    with transaction.atomic(), connection.cursor() as cursor:
+        # the same column types, no NOT NULL, no keys, no indexes; logged like the real table
+        cursor.execute(
+            f"CREATE TABLE {scratch} AS SELECT {columns} FROM billing_decision WHERE 1 = 0"  # noqa: S608
+        )
+        marks = ", ".join(["%s"] * len(meta))
+        for lo in range(bounds["lo"], bounds["hi"] + 1, FLOOR_BATCH):
+            select = (
+                f"SELECT {columns} FROM billing_decision WHERE run_id = {int(run.pk)} "  # noqa: S608
+                f"AND id >= {int(lo)} AND id < {int(lo) + FLOOR_BATCH}"
+            )
+            if pg:
+                raw = connection.connection
+                buf = bytearray()
+                with raw.cursor() as cur, cur.copy(f"COPY ({select}) TO STDOUT") as copy:
+                    for data in copy:
+                        buf += data
+                start = time.perf_counter()
+                with raw.cursor() as cur, cur.copy(f"COPY {scratch} ({columns}) FROM STDIN") as cp:
+                    cp.write(bytes(buf))
+                seconds += time.perf_counter() - start
+            else:
+                cursor.execute(select)
+                rows = cursor.fetchall()
+                start = time.perf_counter()
+                cursor.executemany(f"INSERT INTO {scratch} ({columns}) VALUES ({marks})", rows)  # noqa: S608
+                seconds += time.perf_counter() - start
+        cursor.execute(f"DROP TABLE {scratch}")
+    return seconds
+
+
+def _floor_read(run) -> float:
+    """Seconds for the set-based reads of the facts the run read (each chunk's, as it read
+    them: the same queries over the same months; rows fetched and dropped)."""
+    from billing.models import RunChunk, RunPayer
+    from billing.services.chunks import _past_months, fact_queries
+    from billing.services.rules import engine_rules
+
+    months = {}
+    for rp in RunPayer.objects.filter(run=run, rule_version__isnull=False).select_related(
+        "rule_version"
+    ):
+        window = engine_rules(rp.rule_version).params.retro_window_months
+        inside, outside = _past_months(run, rp.payer_id, window)
+        months[rp.payer_id] = [run.month] + [p.month for p in inside + outside]
+    start = time.perf_counter()
+    for payer_id, lo, hi in RunChunk.objects.filter(run=run).values_list(
+        "payer_id", "first_member", "last_member"
+    ):
+        for query in fact_queries(run, payer_id, lo, hi, months[payer_id]):
+            fetch_rows(query)
+    return time.perf_counter() - start
+
+
+def _profile_split(stats) -> dict:
+    """Cumulative seconds of the run's parts from a cProfile run (nested calls not twice)."""
+    parts = {
+        "engine": ("billing/engine/evaluate.py", ("evaluate", "retro_delta")),
+        "fact_loading": ("billing/services/chunks.py", ("_load_facts", "_billed")),
+        "decision_writes": ("core/bulk.py", ("insert_rows",)),
+        "finalisation": ("billing/services/finalize.py", ("billing_run_finalize",)),
+        "planning": ("billing/services/runs.py", ("billing_run_start",)),
+    }
+    out = {}
+    for name, (path, funcs) in parts.items():
+        total = 0.0
+        for (file, _line, func), (_cc, _nc, _tt, ct, callers) in stats.stats.items():
+            # only the outermost calls: skip time reached from another counted call
+            nested = any(c[2] in funcs and c[0].endswith(path) for c in callers)
+            if file.endswith(path) and func in funcs and not nested:
+                total += ct
+        out[name] = round(total, 3)
+    return out
+
+
+class _Split:
+    """Wall seconds of the run's parts in this process, by wrapping the functions that do them
+    (no profiler: a few hundred calls are timed, not every function)."""
+
+    PARTS = {
+        "fact_loading": ("billing.services.chunks", ("_load_facts", "_billed")),
+        "evaluate_chunk": ("billing.services.chunks", ("_evaluate_chunk",)),
+        "decision_writes": ("billing.services.chunks", ("insert_rows",)),
+        "finalisation": ("billing.services.runs", ("billing_run_finalize",)),
+        "planning": ("billing.services.runs", ("billing_run_start",)),
+    }
+
+    def __enter__(self):
+        import importlib
+
+        self.seconds = dict.fromkeys(self.PARTS, 0.0)
+        self.saved = []
+        for part, (module_name, names) in self.PARTS.items():
+            module = importlib.import_module(module_name)
+            for name in names:
+                real = getattr(module, name)
+                self.saved.append((module, name, real))
+                setattr(module, name, self._timed(part, real))
+        return self
+
+    def _timed(self, part, real):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.perf_counter() - start
+
+        return timed
+
+    def __exit__(self, *exc):
+        for module, name, real in self.saved:
+            setattr(module, name, real)
+
+    def figures(self, total: float) -> dict:
+        out = {k: round(v, 3) for k, v in self.seconds.items()}
+        # the engine: evaluating and building decision rows, without the fact reads inside
+        out["engine"] = round(out.pop("evaluate_chunk") - out["fact_loading"], 3)
+        out["other"] = round(total - sum(out.values()), 3)
+        out["python_share"] = round((out["engine"] + out["fact_loading"]) / total, 3)
+        return out
+
+
+def _billing_run(*, members: int, workers: int = 2, profile: str | None = None, **_) -> dict:
     from billing.engine.months import add_months
     from billing.services import rules, runs
 
+    if profile:
+        workers = 0
     tenant = tenant_create(slug=f"bench-billing-{int(time.time())}", name="bench")
     actor = Actor.system_for(tenant)
     payer = Payer.objects.create(tenant=tenant, code="BENCH", name="Bench payer")
@@ -203,29 +366,61 @@ def _billing_run(*, members: int, workers: int = 2, **_) -> dict:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    load_before = _load_avg()
+    split = split_seconds = None
     if workers:
         run = runs.billing_run_trigger(actor=actor, month=month, payers=["BENCH"], enqueue=False)
         run, seconds = _with_workers(run, workers)
     else:
-        with Timer() as run_time:
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+        with _Split() as parts, Timer() as run_time:
+            if profiler:
+                profiler.enable()
             run = runs.billing_run_trigger(
                 actor=actor, month=month, payers=["BENCH"], enqueue=False
             )
             run = runs.billing_run_execute(run_id=run.pk)
+            if profiler:
+                profiler.disable()
         seconds = run_time.seconds
+        split_seconds = parts.figures(seconds)
+        if profiler:
+            import pstats
+
+            profiler.dump_stats(profile)
+            split = _profile_split(pstats.Stats(profiler))
+    load_after = _load_avg()
+    peak = round(peak_rss_mb(), 1)
+    write_floor = _floor_write(run)
+    read_floor = _floor_read(run)
+    floor = round(write_floor + read_floor, 3)
     return {
         "bench": "billing",
         "database": connection.vendor,
         "members": members,
+        "seconds": seconds,
+        "floor_seconds": floor,
+        "ratio": round(seconds / floor, 2) if floor else None,
+        "floor_write_seconds": round(write_floor, 3),
+        "floor_read_seconds": round(read_floor, 3),
+        "load_avg": load_after,
+        "load_avg_before": load_before,
         "setup_seconds": setup.seconds,
         "run_seconds": seconds,
         "workers": workers,
         "status": run.status,
         "decisions": run.decisions_count,
+        "chunks": run.chunks_total,
         "summary": {k: run.summary[k] for k in ("billable_members", "total_charge", "mean_charge")},
         "roster_bytes": run.roster.size if run.roster else 0,
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "worker_peak_rss_mb": getattr(run, "worker_peak_rss_mb", None),
+        "peak_rss_mb": peak,
+        "worker_peak_rss_mb": getattr(run, "worker_peak_rss_mb", None) or peak,
+        **({"split_seconds": split_seconds} if split_seconds else {}),
+        **({"profile_split": split, "profile_file": profile} if split else {}),
     }
 
 

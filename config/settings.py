@@ -337,3 +337,16 @@ PREPAID_CHUNK_ACCOUNTS = int(os.environ.get("PREPAID_CHUNK_ACCOUNTS", "500"))
 PREPAID_ACCOUNTS_PER_TRANSACTION = int(os.environ.get("PREPAID_ACCOUNTS_PER_TRANSACTION", "100"))
 # Ledger commits wait for their disk flush unless this is turned on (see wallets.services.chunks).
 PREPAID_ASYNC_COMMIT = os.environ.get("PREPAID_ASYNC_COMMIT", "false").lower() == "true"
+
+# --- Billing run chunk sizing (issue 16) ---------------------------------------------------------
+# A payer with more than BILLING_CHUNK_MEASURE_FROM members starts with BILLING_CHUNK_PROBES chunks
+# of BILLING_CHUNK_PROBE members (one per worker); the first to finish cuts the rest in chunks
+# of about BILLING_CHUNK_SECONDS of work from its measured cost per member, between
+# BILLING_CHUNK_MIN and BILLING_CHUNK_MAX members (the maximum bounds a worker's memory).
+# Smaller payers, or BILLING_CHUNK_SECONDS = 0, use BILLING_CHUNK_SIZE.
+BILLING_CHUNK_SECONDS = env.float("BILLING_CHUNK_SECONDS", default=1.0)
+BILLING_CHUNK_MEASURE_FROM = env.int("BILLING_CHUNK_MEASURE_FROM", default=20000)
+BILLING_CHUNK_PROBE = env.int("BILLING_CHUNK_PROBE", default=2500)
+BILLING_CHUNK_PROBES = env.int("BILLING_CHUNK_PROBES", default=Q_CLUSTER["workers"])
+BILLING_CHUNK_MIN = env.int("BILLING_CHUNK_MIN", default=2500)
+BILLING_CHUNK_MAX = env.int("BILLING_CHUNK_MAX", default=20000)

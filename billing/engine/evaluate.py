@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
+from operator import attrgetter
 
 from billing.engine.money import ZERO, cents
 from billing.engine.months import age_on, month_bounds
@@ -27,6 +29,26 @@ C = DecisionClass
 
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+_ISO: dict[tuple, str] = {}
+
+
+def _iso_once(value: date | datetime | None) -> str | None:
+    """`value.isoformat()`, remembered: a run evaluates every member against the same cutoff
+    and a handful of months. Keyed with the offset too (equal instants print differently)."""
+    if value is None:
+        return None
+    key = (value, getattr(value, "tzinfo", None) and value.utcoffset(), type(value))
+    text = _ISO.get(key)
+    if text is None:
+        if len(_ISO) > 1024:
+            _ISO.clear()
+        text = _ISO[key] = value.isoformat()
+    return text
+
+
+_by_id = attrgetter("id")
 
 
 # Recorded inputs keep assertions and services as compact rows in these column orders (a
@@ -64,20 +86,27 @@ def _content(a: Assertion) -> tuple:
     return (a.status, a.effective_date, a.termination_date, a.benefit_code, a.benefit_suffix)
 
 
+@lru_cache(maxsize=64)
+def _rank_of(precedence: tuple[str, ...]) -> tuple[dict[str, int], int]:
+    return {kind: -i for i, kind in enumerate(precedence)}, -len(precedence)
+
+
 def _winner(assertions: list[Assertion], precedence: tuple[str, ...]):
     """The winning assertion, and the ids of assertions that tie with it yet disagree."""
     if not assertions:
         return None, []
-
-    order = {kind: -i for i, kind in enumerate(precedence)}
-    missing = -len(precedence)
+    if len(assertions) == 1:
+        return assertions[0], []
+    order, missing = _rank_of(precedence)
     ranked = [
         ((order.get(a.source_kind, missing), a.file_date, a.received_at), a) for a in assertions
     ]
     best = max(r for r, _ in ranked)
-    top = sorted((a for r, a in ranked if r == best), key=lambda a: a.id)
-    if len({_content(a) for a in top}) > 1:
-        return None, [a.id for a in top]
+    top = [a for r, a in ranked if r == best]  # `assertions` come sorted by id
+    if len(top) > 1:
+        top.sort(key=_by_id)
+        if len({_content(a) for a in top}) > 1:
+            return None, [a.id for a in top]
     return top[0], []
 
 
@@ -107,12 +136,10 @@ def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) ->
     """Decide one member-month from the facts received by `cutoff`, under `rules`."""
     first, last, n_days = month_bounds(month)
     p = rules.params
-    assertions = sorted(
-        (a for a in facts.assertions if a.received_at <= cutoff), key=lambda a: a.id
-    )
+    assertions = sorted((a for a in facts.assertions if a.received_at <= cutoff), key=_by_id)
     services = sorted(
         (s for s in facts.services if s.received_at <= cutoff and first <= s.service_date <= last),
-        key=lambda s: s.id,
+        key=_by_id,
     )
     age = (
         facts.age
@@ -121,8 +148,8 @@ def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) ->
     )
     ov = facts.override
     inputs: dict = {
-        "month": first.isoformat(),
-        "cutoff": _iso(cutoff),
+        "month": _iso_once(first),
+        "cutoff": _iso_once(cutoff),
         "rule_version": {
             "id": rules.version_id,
             "version": rules.version,

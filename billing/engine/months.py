@@ -2,8 +2,10 @@
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
 
 
+@lru_cache(maxsize=512)  # a run asks for the same few months once per member
 def month_bounds(month: date) -> tuple[date, date, int]:
     """First day, last day and number of days of the month containing `month`."""
     first = month.replace(day=1)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class DecisionClass(StrEnum):
@@ -40,9 +41,12 @@ class Code:
     NO_RULE_VERSION = "NO_RULE_VERSION"
 
 
-@dataclass(frozen=True, slots=True)
-class Assertion:
-    """One eligibility assertion (a line of a file)."""
+class Assertion(NamedTuple):
+    """One eligibility assertion (a line of a file).
+
+    A named tuple rather than a frozen dataclass: a run builds several per member, and a
+    tuple is built in a quarter of the time (immutable and compared by value all the same).
+    """
 
     id: int
     source_kind: str
@@ -55,9 +59,8 @@ class Assertion:
     benefit_suffix: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceEvent:
-    """A delivered service."""
+class ServiceEvent(NamedTuple):
+    """A delivered service (a named tuple, as Assertion)."""
 
     id: int
     service_date: date

@@ -7,6 +7,7 @@ done in the same transaction, so a chunk executed again after a worker died writ
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, F, Func, Sum
+from django.db.models import BigIntegerField, F, Func, Max, Sum
 from django.utils import timezone
 
 from billing.engine import (
@@ -41,6 +42,7 @@ from billing.models import (
 )
 from billing.selectors import RETRO, authoritative_runs
 from billing.services.rules import engine_rules, rule_version_for_month
+from core import queue
 from core import scopes as S
 from core.actors import Actor
 from core.bulk import fetch_rows, insert_rows
@@ -150,6 +152,51 @@ def _billed(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# Facts repeat the same few dates and arrival instants (the rows of one file share them), and
+# the recorded inputs print each of them once per assertion or service: a run of 100,000
+# members formatted ~1.5 million of them. Values read for a chunk are shared objects that
+# format themselves once; they are dates and datetimes in every other respect.
+class _Day(date):
+    __slots__ = ("_iso",)
+
+    def isoformat(self) -> str:
+        return self._iso
+
+
+class _Instant(datetime):
+    __slots__ = ("_iso",)
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        if sep == "T" and timespec == "auto":
+            return self._iso
+        return super().isoformat(sep, timespec)
+
+
+_DAYS: dict[date, _Day] = {}
+
+
+def _day(value: date | None) -> _Day | None:
+    """The shared `_Day` equal to `value` (a dict lookup once it was seen)."""
+    day = _DAYS.get(value)
+    if day is None:
+        if value is None:
+            return None
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        day = _Day(value.year, value.month, value.day)
+        day._iso = date.isoformat(value)
+        _DAYS[value] = day
+    return day
+
+
+def _instant(at: datetime) -> _Instant:
+    shared = _Instant(
+        at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond, at.tzinfo
+    )
+    shared._iso = datetime.isoformat(at)
+    return shared
+
+
 def _arrival():
     """How to read `received_at`: on PostgreSQL as microseconds since the epoch, converted
     once per distinct value (rows of one file share it), because the driver's Python
@@ -166,18 +213,22 @@ def _arrival():
     def when(value: int) -> datetime:
         at = seen.get(value)
         if at is None:
-            at = seen[value] = _EPOCH + timedelta(microseconds=value)
+            at = seen[value] = _instant(_EPOCH + timedelta(microseconds=value))
         return at
 
     return micros, when
 
 
-def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[date]):
-    """Assertions, services, birth dates and overrides of the chunk's members, set-based."""
+def fact_queries(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[date]):
+    """The set-based reads of a chunk's facts: assertions, services, birth dates, overrides.
+
+    `bench billing` times the same reads for its floor.
+    """
     cutoff = run.evidence_cutoff
-    received, when = _arrival()
-    assertions: dict[int, list] = defaultdict(list)
-    for m, a_id, kind, file_date, at, *rest in fetch_rows(
+    received, _ = _arrival()
+    first = min(months)
+    last = month_bounds(max(months))[1]
+    assertions = (
         EligibilityAssertion.objects.filter(
             tenant_id=run.tenant_id,
             payer_id=payer_id,
@@ -198,12 +249,9 @@ def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[d
             "benefit_code",
             "benefit_suffix",
         )
-    ):
-        assertions[m].append(Assertion(a_id, kind, file_date, when(at), *rest))
-    first = min(months)
-    last = month_bounds(max(months))[1]
-    services: dict[int, list] = defaultdict(list)
-    for member_id, s_id, day, code, at in fetch_rows(
+        .order_by()
+    )
+    services = (
         ServiceDeliveryEvent.objects.filter(
             tenant_id=run.tenant_id,
             payer_id=payer_id,
@@ -215,25 +263,40 @@ def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[d
         )
         .annotate(arrival=received)
         .values_list("member_id", "id", "service_date", "service_code", "arrival")
-    ):
-        services[member_id].append(ServiceEvent(s_id, day, code, when(at)))
-    births = dict(
-        Member.objects.filter(pk__gte=lo, pk__lte=hi, tenant_id=run.tenant_id).values_list(
-            "id", "birth_date"
-        )
+        .order_by()
     )
-    overrides = {
-        (m, month): Override(pk, outcome, rate)
-        for pk, m, month, outcome, rate in MemberMonthOverride.objects.filter(
-            tenant_id=run.tenant_id,
-            payer_id=payer_id,
-            member_id__gte=lo,
-            member_id__lte=hi,
-            month__in=months,
-            active=True,
-            approved=True,
-        ).values_list("id", "member_id", "month", "outcome", "rate")
-    }
+    births = Member.objects.filter(pk__gte=lo, pk__lte=hi, tenant_id=run.tenant_id).values_list(
+        "id", "birth_date"
+    )
+    overrides = MemberMonthOverride.objects.filter(
+        tenant_id=run.tenant_id,
+        payer_id=payer_id,
+        member_id__gte=lo,
+        member_id__lte=hi,
+        month__in=months,
+        active=True,
+        approved=True,
+    ).values_list("id", "member_id", "month", "outcome", "rate")
+    return assertions, services, births, overrides
+
+
+def _load_facts(run: BillingRun, payer_id: int, lo: int, hi: int, months: list[date]):
+    """Assertions, services, birth dates and overrides of the chunk's members, set-based."""
+    _, when = _arrival()
+    a_query, s_query, b_query, o_query = fact_queries(run, payer_id, lo, hi, months)
+    assertions: dict[int, list] = defaultdict(list)
+    for m, a_id, kind, file_date, at, status, effective, term, code, suffix in fetch_rows(a_query):
+        assertions[m].append(
+            Assertion(
+                a_id, kind, _day(file_date), when(at), status, _day(effective), _day(term), code,
+                suffix,
+            )
+        )  # fmt: skip
+    services: dict[int, list] = defaultdict(list)
+    for member_id, s_id, day, code, at in fetch_rows(s_query):
+        services[member_id].append(ServiceEvent(s_id, _day(day), code, when(at)))
+    births = dict(b_query)
+    overrides = {(m, month): Override(pk, outcome, rate) for pk, m, month, outcome, rate in o_query}
     return assertions, services, births, overrides
 
 
@@ -347,8 +410,86 @@ def _evaluate_chunk(run: BillingRun, chunk: RunChunk, rules: Rules) -> tuple[lis
     return decisions, problems
 
 
-def billing_run_process_chunk(*, chunk_id: int) -> int:
-    """Evaluate one chunk and write its decisions, once; returns members processed."""
+# --- chunk planning: ranges of a payer's members, sized from the measured cost ------------------
+
+
+def member_ranges(ids, size: int):
+    """(first, last, count) of consecutive runs of `size` sorted ids, from any iterable."""
+    first = last = None
+    count = 0
+    for value in ids:
+        if count == 0:
+            first = value
+        last, count = value, count + 1
+        if count == size:
+            yield first, last, count
+            count = 0
+    if count:
+        yield first, last, count
+
+
+def payer_member_ids(run: BillingRun, payer_id: int, after: int | None = None):
+    """The ids of the payer's members the run decides (streamed, sorted, only ids kept)."""
+    qs = EligibilityAssertion.objects.filter(
+        tenant_id=run.tenant_id, payer_id=payer_id, received_at__lte=run.evidence_cutoff
+    )
+    if after is not None:
+        qs = qs.filter(member_id__gt=after)
+    return qs.order_by("member_id").values_list("member_id", flat=True).distinct().iterator(20000)
+
+
+def measured_chunk_size(seconds: float, members: int) -> int:
+    """Members per chunk so that a chunk takes about BILLING_CHUNK_SECONDS, from a measured
+    chunk (bounded: small chunks cost their fixed overhead, big ones memory)."""
+    low, high = settings.BILLING_CHUNK_MIN, settings.BILLING_CHUNK_MAX
+    if members <= 0 or seconds <= 0:
+        return high
+    return max(low, min(high, int(settings.BILLING_CHUNK_SECONDS * members / seconds)))
+
+
+def _plan_rest(run: BillingRun, chunk: RunChunk, seconds: float) -> list[int]:
+    """After a payer's first (probe) chunks: the rest of its members, in chunks sized from
+    what this chunk measured. Once per payer: its RunPayer row is the planner's lock."""
+    RunPayer.objects.select_for_update().filter(run=run, payer_id=chunk.payer_id).first()
+    planned = RunChunk.objects.filter(run=run, payer_id=chunk.payer_id).aggregate(
+        last=Max("last_member"), index=Max("index")
+    )
+    size = measured_chunk_size(seconds, chunk.members)
+    rest = [
+        RunChunk(
+            run=run,
+            payer_id=chunk.payer_id,
+            index=planned["index"] + 1 + k,
+            first_member=first,
+            last_member=last,
+            members=count,
+        )
+        for k, (first, last, count) in enumerate(
+            member_ranges(payer_member_ids(run, chunk.payer_id, after=planned["last"]), size)
+        )
+    ]
+    if not rest:
+        return []
+    RunChunk.objects.bulk_create(rest)
+    BillingRun.objects.filter(pk=run.pk).update(chunks_total=F("chunks_total") + len(rest))
+    log.info(
+        "run chunks planned",
+        extra={"run": run.pk, "chunks": len(rest), "chunk_members": size},
+    )
+    return list(
+        RunChunk.objects.filter(run=run, payer_id=chunk.payer_id, index__gt=planned["index"])
+        .order_by("index")
+        .values_list("id", flat=True)
+    )
+
+
+def billing_run_process_chunk(*, chunk_id: int, enqueue: bool = True) -> int:
+    """Evaluate one chunk and write its decisions, once; returns members processed.
+
+    A payer's first chunks measure the cost per member; the first of them to finish plans the
+    payer's remaining members in chunks of about BILLING_CHUNK_SECONDS, in its transaction,
+    and queues them after the commit (`enqueue`; billing_run_execute runs them itself).
+    """
     with transaction.atomic():
         chunk = (
             RunChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
@@ -357,12 +498,17 @@ def billing_run_process_chunk(*, chunk_id: int) -> int:
         if chunk.done or run.status != Status.RUNNING:
             return 0
         rp = RunPayer.objects.select_related("rule_version").get(run=run, payer_id=chunk.payer_id)
-        decisions, problems = _evaluate_chunk(run, chunk, engine_rules(rp.rule_version))
+        rules = engine_rules(rp.rule_version)
+        started = time.perf_counter()
+        decisions, problems = _evaluate_chunk(run, chunk, rules)
         insert_rows(Decision, DECISION_FIELDS, decisions)
         insert_rows(RunException, (*EXCEPTION_FIELDS, "resolution"), [(*p, "") for p in problems])
+        seconds = time.perf_counter() - started
         RunChunk.objects.filter(pk=chunk.pk).update(
             done=True, done_at=timezone.now(), attempts=chunk.attempts + 1
         )
+        planned = RunChunk.objects.filter(run=run).aggregate(members=Sum("members"))["members"]
+        more = _plan_rest(run, chunk, seconds) if (planned or 0) < run.members_total else []
         BillingRun.objects.filter(pk=run.pk).update(
             members_done=F("members_done") + chunk.members,
             chunks_done=F("chunks_done") + 1,
@@ -370,6 +516,10 @@ def billing_run_process_chunk(*, chunk_id: int) -> int:
             exceptions_count=F("exceptions_count") + len(problems),
             open_exceptions=F("open_exceptions") + len(problems),
         )
+        if more and enqueue:
+            transaction.on_commit(
+                lambda: [queue.enqueue("billing.tasks.run_chunk", pk) for pk in more]
+            )
     log.info(
         "run chunk done",
         extra={
@@ -377,6 +527,7 @@ def billing_run_process_chunk(*, chunk_id: int) -> int:
             "chunk": chunk.index,
             "members": chunk.members,
             "decisions": len(decisions),
+            "seconds": round(seconds, 3),
         },
     )
     return chunk.members

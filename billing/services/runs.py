@@ -17,14 +17,13 @@ from django.utils import timezone
 from billing.engine.types import Code
 from billing.models import (
     BillingRun,
-    EligibilityAssertion,
     Payer,
     RunChunk,
     RunException,
     RunPayer,
 )
 from billing.selectors import authoritative_runs
-from billing.services.chunks import billing_run_process_chunk
+from billing.services.chunks import billing_run_process_chunk, member_ranges, payer_member_ids
 from billing.services.closes import refuse_closed_months
 from billing.services.finalize import billing_run_finalize
 from billing.services.rules import rule_version_for_month
@@ -211,19 +210,27 @@ def billing_run_cancel(*, actor: Actor, run_id: int, reason: str = "") -> Billin
 # --- planning -------------------------------------------------------------------------------
 
 
-def _ranges(ids, size: int):
-    """(first, last, count) of consecutive runs of `size` sorted ids, from any iterable."""
-    first = last = None
-    count = 0
-    for value in ids:
-        if count == 0:
-            first = value
-        last, count = value, count + 1
-        if count == size:
-            yield first, last, count
-            count = 0
-    if count:
-        yield first, last, count
+def _plan_payer(run: BillingRun, payer_id: int, size: int) -> tuple[list[tuple], int]:
+    """A payer's first chunks and its member count, in one pass over its member ids.
+
+    A payer with more than BILLING_CHUNK_MEASURE_FROM members gets only its probe chunks
+    (BILLING_CHUNK_PROBES of BILLING_CHUNK_PROBE members, one per worker): the first to finish
+    sizes the rest from its measured cost (`chunks._plan_rest`). Smaller payers are cut in
+    chunks of BILLING_CHUNK_SIZE, as measuring would cost more than it saves.
+    """
+    probe, probes = settings.BILLING_CHUNK_PROBE, settings.BILLING_CHUNK_PROBES
+    fixed, count = [], 0
+    head: list[int] = []  # the first ids, enough for the probe chunks
+    for first, last, members in member_ranges(payer_member_ids(run, payer_id), size):
+        fixed.append((first, last, members))
+        count += members
+    if settings.BILLING_CHUNK_SECONDS <= 0 or count <= settings.BILLING_CHUNK_MEASURE_FROM:
+        return fixed, count
+    for member_id in payer_member_ids(run, payer_id):
+        head.append(member_id)
+        if len(head) == probe * probes:
+            break
+    return list(member_ranges(head, probe)), count
 
 
 def billing_run_start(*, run_id: int) -> list[int]:
@@ -264,29 +271,19 @@ def billing_run_start(*, run_id: int) -> list[int]:
                 )
                 continue
             RunPayer.objects.filter(pk=rp.pk).update(rule_version=rv)
-            members = (
-                EligibilityAssertion.objects.filter(
-                    tenant_id=run.tenant_id,
+            ranges, count = _plan_payer(run, rp.payer_id, size)
+            total += count
+            chunks.extend(
+                RunChunk(
+                    run=run,
                     payer_id=rp.payer_id,
-                    received_at__lte=run.evidence_cutoff,
+                    index=index,
+                    first_member=first,
+                    last_member=last,
+                    members=members,
                 )
-                .order_by("member_id")
-                .values_list("member_id", flat=True)
-                .distinct()
-                .iterator(chunk_size=20000)  # only the chunk boundaries are kept
+                for index, (first, last, members) in enumerate(ranges)
             )
-            for index, (first, last, count) in enumerate(_ranges(members, size)):
-                total += count
-                chunks.append(
-                    RunChunk(
-                        run=run,
-                        payer_id=rp.payer_id,
-                        index=index,
-                        first_member=first,
-                        last_member=last,
-                        members=count,
-                    )
-                )
         RunChunk.objects.bulk_create(chunks)
         RunException.objects.bulk_create(problems)
         BillingRun.objects.filter(pk=run_id).update(
@@ -300,8 +297,19 @@ def billing_run_start(*, run_id: int) -> list[int]:
 
 def billing_run_execute(*, run_id: int) -> BillingRun:
     """Run everything in this process (the command's --sync, tests, the demo)."""
-    for chunk_id in billing_run_start(run_id=run_id):
-        billing_run_process_chunk(chunk_id=chunk_id)
+    pending, seen = billing_run_start(run_id=run_id), set()
+    while pending:
+        for chunk_id in pending:
+            billing_run_process_chunk(chunk_id=chunk_id, enqueue=False)
+        seen.update(pending)
+        # the probe chunks of a big payer planned its remaining chunks (each runs once here)
+        pending = [
+            pk
+            for pk in RunChunk.objects.filter(run_id=run_id, done=False)
+            .order_by("id")
+            .values_list("id", flat=True)
+            if pk not in seen
+        ]
     return billing_run_finalize(run_id=run_id, inline=True)
 
 
