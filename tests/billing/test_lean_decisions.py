@@ -5,7 +5,7 @@ decision, the fact rows refuse change, and a run's references are checked when i
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -157,37 +157,44 @@ def _late_facts(tenant, p, members: list[Member]) -> None:
             assertion(p, m, source_kind="MANUAL", received_at=now)
 
 
-def _db_facts(d: Decision) -> MemberFacts:
-    """The member's facts read straight from the tables (not through the recorded inputs)."""
-    base = {"tenant_id": d.tenant_id, "payer_id": d.payer_id, "member_id": d.member_id}
-    ov = MemberMonthOverride.objects.filter(
-        **base, month=d.month, active=True, approved=True
-    ).first()
-    return MemberFacts(
-        member_id=d.member_id,
-        birth_date=Member.objects.get(pk=d.member_id).birth_date,
-        assertions=tuple(
-            Assertion(*row)
-            for row in EligibilityAssertion.objects.filter(**base).values_list(
-                "id",
-                "source_kind",
-                "file_date",
-                "received_at",
-                "status",
-                "effective_date",
-                "termination_date",
-                "benefit_code",
-                "benefit_suffix",
-            )
-        ),
-        services=tuple(
-            ServiceEvent(*row)
-            for row in ServiceDeliveryEvent.objects.filter(**base).values_list(
-                "id", "service_date", "service_code", "received_at"
-            )
-        ),
-        override=Override(ov.pk, ov.outcome, ov.rate) if ov else None,
-    )
+def _db_facts(tenant_id: int):
+    """Each decision's member facts read straight from the tables (not the recorded inputs)."""
+    assertions, services = defaultdict(list), defaultdict(list)
+    for key, *row in EligibilityAssertion.objects.filter(tenant_id=tenant_id).values_list(
+        "payer_id",
+        "member_id",
+        "id",
+        "source_kind",
+        "file_date",
+        "received_at",
+        "status",
+        "effective_date",
+        "termination_date",
+        "benefit_code",
+        "benefit_suffix",
+    ):
+        assertions[(key, row.pop(0))].append(Assertion(*row))
+    for key, *row in ServiceDeliveryEvent.objects.filter(tenant_id=tenant_id).values_list(
+        "payer_id", "member_id", "id", "service_date", "service_code", "received_at"
+    ):
+        services[(key, row.pop(0))].append(ServiceEvent(*row))
+    overrides = {
+        (o.payer_id, o.member_id, o.month): Override(o.pk, o.outcome, o.rate)
+        for o in MemberMonthOverride.objects.filter(tenant_id=tenant_id, active=True, approved=True)
+    }
+    births = dict(Member.objects.filter(tenant_id=tenant_id).values_list("id", "birth_date"))
+
+    def of(d: Decision) -> MemberFacts:
+        key = (d.payer_id, d.member_id)
+        return MemberFacts(
+            member_id=d.member_id,
+            birth_date=births[d.member_id],
+            assertions=tuple(assertions[key]),
+            services=tuple(services[key]),
+            override=overrides.get((*key, d.month)),
+        )
+
+    return of
 
 
 def _json(value):
@@ -226,14 +233,15 @@ def test_lean_replay_of_every_decision_gives_the_recorded_outcome(scenario):
     # then every class of decision is there, each stored with its facts as ids
     assert set(Counter(d.decision_class for d in decisions)) == set(DecisionClass)
     assert all(inputs_is_lean(d.inputs) for d in decisions if d.inputs["assertions"])
+    db_facts, engines = _db_facts(aug.tenant_id), {}
     for d in decisions:
         inputs = inputs_expand(d.inputs, d.tenant_id)
         cutoff = d.run.evidence_cutoff
-        rules = engine_rules(d.rule_version)
+        rules = engines.setdefault(d.rule_version_id, engine_rules(d.rule_version))
         # when it is replayed against its recorded inputs under its own rule version
         again = evaluate(facts_from_inputs(inputs, d.member_id), rules, d.month, cutoff)
         # and evaluated afresh from the fact tables
-        fresh = evaluate(_db_facts(d), rules, d.month, cutoff)
+        fresh = evaluate(db_facts(d), rules, d.month, cutoff)
         retro = inputs.get("retro")
         if retro:
             # then a retroactive decision's evaluation is the one it recorded
