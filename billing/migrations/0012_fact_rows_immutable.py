@@ -5,6 +5,12 @@ A decision records the eligibility assertions and service events it used as the 
 row's member and payer, the database refuses to change or delete the row, on PostgreSQL (a row
 trigger; TRUNCATE, which the test suite uses to empty tables, does not fire it) and on SQLite
 (triggers that RAISE(ABORT)). Both surface in Django as IntegrityError naming the table.
+
+SQLite caution: a later migration that makes Django remake `billing_decision` on SQLite (most
+AlterField/RemoveField operations) fails while these triggers name it ("error in trigger ...: no
+such table"), and one that remakes a fact table drops its triggers: such a migration must drop
+the triggers first and create them again after (`backward`/`forward` here). The refusal test in
+tests/billing/test_lean_decisions.py fails if the triggers are missing.
 """
 
 from django.db import migrations
