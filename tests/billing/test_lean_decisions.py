@@ -130,21 +130,20 @@ def _facts(tenant, p, members: list[Member], owner_user) -> None:
             ("tenant", "payer", "member", "service_date", "service_code", "received_at"),
             services,
         )
-        insert_rows(
-            MemberMonthOverride,
-            (
-                "tenant",
-                "payer",
-                "member",
-                "month",
-                "outcome",
-                "rate",
-                "reason",
-                "created_by",
-                "approved",
-            ),
-            overrides,
+    MemberMonthOverride.objects.bulk_create(
+        MemberMonthOverride(
+            tenant_id=t,
+            payer_id=p_id,
+            member_id=m_id,
+            month=when,
+            outcome=outcome,
+            rate=rate,
+            reason=reason,
+            created_by_id=by,
+            approved=approved,
         )
+        for t, p_id, m_id, when, outcome, rate, reason, by, approved in overrides
+    )
 
 
 def _late_facts(tenant, p, members: list[Member]) -> None:
