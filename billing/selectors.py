@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.engine import DecisionClass
 from billing.engine.money import cents
+from billing.inputs import inputs_expand
 from billing.models import (
     BillingRun,
     Decision,
@@ -168,7 +169,8 @@ def exception_list_read(
 def decision_read(actor: Actor, decision_id: int) -> Decision:
     """A decision shown with its inputs (screen and API); the read of the inputs is audited."""
     decision = decision_get(actor, decision_id)
-    inputs = decision.inputs or {}
+    # a run stores the facts used as ids of the immutable fact rows: every reader sees full rows
+    inputs = decision.inputs = inputs_expand(decision.inputs, decision.tenant_id)
     record_phi_access(
         actor,
         PHI_VIEW,

@@ -36,6 +36,15 @@ def run_chunk(chunk_id: int) -> int:
     return done
 
 
+def write_decision_page_marks(run_id: int) -> int:
+    """Store where each page of a completed run's decision lists starts (once; idempotent)."""
+    from billing.models import BillingRun
+    from billing.pages import decision_page_marks_write
+
+    run = BillingRun.objects.filter(pk=run_id).first()
+    return decision_page_marks_write(run) if run is not None else 0
+
+
 def build_audit_package(run_id: int) -> str:
     """Build a run's audit package (a PDF and the decisions CSV, zipped)."""
     from billing.services.package import audit_package_build

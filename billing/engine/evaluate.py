@@ -67,7 +67,7 @@ ASSERTION_COLUMNS = (
 SERVICE_COLUMNS = ("id", "date", "code", "received_at")
 
 
-def _assertion_row(a: Assertion) -> list:
+def assertion_row(a: Assertion) -> list:
     term = a.termination_date
     return [
         a.id,
@@ -80,6 +80,10 @@ def _assertion_row(a: Assertion) -> list:
         a.benefit_code,
         a.benefit_suffix,
     ]
+
+
+def service_row(s: ServiceEvent) -> list:
+    return [s.id, s.service_date.isoformat(), s.service_code, s.received_at.isoformat()]
 
 
 def _content(a: Assertion) -> tuple:
@@ -132,8 +136,14 @@ def _benefit(a: Assertion, combos: tuple[BenefitCombination, ...]) -> str | None
     return next((c.combined for c in matches), None)
 
 
-def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) -> Outcome:
-    """Decide one member-month from the facts received by `cutoff`, under `rules`."""
+def evaluate(
+    facts: MemberFacts, rules: Rules, month: date, cutoff: datetime, *, lean: bool = False
+) -> Outcome:
+    """Decide one member-month from the facts received by `cutoff`, under `rules`.
+
+    `lean` records the assertions and services used as their ids only (in the order used): the
+    fact rows are immutable once decided, so the stored decision references them and a reader
+    expands them (`billing.inputs.inputs_expand`) into the full rows recorded otherwise."""
     first, last, n_days = month_bounds(month)
     p = rules.params
     assertions = sorted((a for a in facts.assertions if a.received_at <= cutoff), key=_by_id)
@@ -155,11 +165,10 @@ def evaluate(facts: MemberFacts, rules: Rules, month: date, cutoff: datetime) ->
             "version": rules.version,
             "params_hash": rules.params_hash,
         },
-        "assertions": [_assertion_row(a) for a in assertions],
-        "services": [
-            [s.id, s.service_date.isoformat(), s.service_code, s.received_at.isoformat()]
-            for s in services
-        ],
+        "assertions": [a.id for a in assertions]
+        if lean
+        else [assertion_row(a) for a in assertions],
+        "services": [s.id for s in services] if lean else [service_row(s) for s in services],
         "age": age,
         "days_in_month": n_days,
         "override": {
@@ -312,7 +321,8 @@ def retro_delta(now: Outcome, billed: Decimal) -> Outcome | None:
 
 
 def facts_from_inputs(inputs: dict, member_id: int = 0) -> MemberFacts:
-    """The facts a decision recorded, ready to be evaluated again (replay)."""
+    """The facts a decision recorded, ready to be evaluated again (replay); lean inputs (ids
+    only) must be expanded first (`billing.inputs.inputs_expand`)."""
 
     def d(value):
         return date.fromisoformat(value) if value else None
@@ -320,6 +330,10 @@ def facts_from_inputs(inputs: dict, member_id: int = 0) -> MemberFacts:
     def dt(value):
         return datetime.fromisoformat(value)
 
+    if any(
+        isinstance(row, int) for row in (*inputs.get("assertions", ()), *inputs.get("services", ()))
+    ):
+        raise ValueError("recorded inputs reference fact rows by id: expand them before replay")
     ov = inputs.get("override")
     return MemberFacts(
         member_id=member_id,

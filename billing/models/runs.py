@@ -193,14 +193,34 @@ class RunChunk(models.Model):
 
 
 class Decision(models.Model):
-    """The outcome for one payer x member x month in a run, with every input it used."""
+    """The outcome for one payer x member x month in a run, with every input it used.
+
+    Append-only and written by the hundred thousand: its references are not database foreign
+    keys (their per-row checks doubled the write of a run's decisions, docs/benchmarks.md
+    "Lean decision rows"); `billing_run_finalize` checks them set-based before a run completes,
+    and the ORM keeps PROTECT/CASCADE. Only the indexes that screens and lists use are kept:
+    the run's, the tenant's and the payer's lookups are prefixes of the composite ones.
+    `inputs` references the assertions and services by id (`billing.inputs`)."""
 
     Class = DecisionClass
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    run = models.ForeignKey(BillingRun, on_delete=models.CASCADE, related_name="decisions")
-    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="+")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="decisions")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    run = models.ForeignKey(
+        BillingRun,
+        on_delete=models.CASCADE,
+        related_name="decisions",
+        db_constraint=False,
+        db_index=False,
+    )
+    payer = models.ForeignKey(
+        Payer, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    # indexed: a member's history and the fact rows' immutability trigger look decisions up by it
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="decisions", db_constraint=False
+    )
     month = models.DateField()
     decision_class = models.CharField(
         max_length=24, choices=[(c.value, c.value) for c in DecisionClass]
@@ -208,7 +228,9 @@ class Decision(models.Model):
     billable = models.BooleanField()
     billable_days = models.PositiveSmallIntegerField()
     amount = models.DecimalField(max_digits=14, decimal_places=2)
-    rule_version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
+    rule_version = models.ForeignKey(
+        RuleVersion, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     tier = models.CharField(max_length=60, blank=True)
     inputs = models.JSONField()
 

@@ -370,7 +370,7 @@ def _evaluate_chunk(run: BillingRun, chunk: RunChunk, rules: Rules) -> tuple[lis
         row(
             member_id,
             run.month,
-            evaluate(facts(member_id, run.month), rules, run.month, cutoff),
+            evaluate(facts(member_id, run.month), rules, run.month, cutoff, lean=True),
             rules,
         )
         if not (inside or outside):
@@ -382,14 +382,14 @@ def _evaluate_chunk(run: BillingRun, chunk: RunChunk, rules: Rules) -> tuple[lis
         for past in inside:
             if last_arrival <= past.since:
                 continue
-            now = evaluate(facts(member_id, past.month), past.rules, past.month, cutoff)
+            now = evaluate(facts(member_id, past.month), past.rules, past.month, cutoff, lean=True)
             retro = retro_delta(now, billed[past.month].get(member_id, Decimal("0.00")))
             if retro is not None:
                 row(member_id, past.month, retro, past.rules)
         for past in outside:
             if last_arrival <= past.since:
                 continue
-            now = evaluate(facts(member_id, past.month), past.rules, past.month, cutoff)
+            now = evaluate(facts(member_id, past.month), past.rules, past.month, cutoff, lean=True)
             retro = retro_delta(now, billed[past.month].get(member_id, Decimal("0.00")))
             if retro is not None:
                 problems.append(

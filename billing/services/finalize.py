@@ -6,12 +6,13 @@ import hashlib
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Exists, Max, Min, OuterRef
 
 from billing.hooks import run_completed_notify
-from billing.models import BillingRun, Decision, RunPayer
+from billing.models import BillingRun, Decision, Member, Payer, RuleVersion, RunPayer
 from billing.pages import decision_page_marks_write
 from billing.selectors import run_summary
+from core import queue
 from core import scopes as S
 from core.actors import Actor
 from core.audit import audit_record
@@ -47,6 +48,30 @@ def decisions_digest(run: BillingRun) -> str:
     return digest.hexdigest()
 
 
+def decisions_dangling(run: BillingRun) -> dict[str, int]:
+    """Decisions of the run whose tenant, payer, member or rule version is not there (or is
+    another tenant's), by reference; set-based, as the decision table has no foreign keys."""
+    decisions = Decision.objects.filter(run_id=run.pk)
+    tenant_id = run.tenant_id
+    counts = {
+        "tenant": decisions.exclude(tenant_id=tenant_id).count(),
+        "payer": decisions.filter(
+            ~Exists(Payer.objects.filter(pk=OuterRef("payer_id"), tenant_id=tenant_id))
+        ).count(),
+        "member": decisions.filter(
+            ~Exists(Member.objects.filter(pk=OuterRef("member_id"), tenant_id=tenant_id))
+        ).count(),
+        "rule_version": decisions.filter(
+            ~Exists(
+                RuleVersion.objects.filter(
+                    pk=OuterRef("rule_version_id"), payer_id=OuterRef("payer_id")
+                )
+            )
+        ).count(),
+    }
+    return {ref: n for ref, n in counts.items() if n}
+
+
 def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
     """Complete the run once every chunk is done: summary, digest, audit closure, supersession."""
     with transaction.atomic():
@@ -58,6 +83,24 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
         if run.status != Status.RUNNING or not run.all_chunks_done():
             return run
         system = Actor.system_for(run.tenant)
+        dangling = decisions_dangling(run)
+        if dangling:
+            # the check the decision table's foreign keys would have made row by row
+            run = transition_apply(
+                actor=system,
+                model=BillingRun,
+                pk=run_id,
+                name="fail",
+                scope=S.BILLING_RUN_TRIGGER,
+                action="RUN_FAILED",
+                kwargs={
+                    "message": "decisions reference rows that do not exist: "
+                    + ", ".join(f"{n} by {ref}" for ref, n in dangling.items())
+                },
+            )
+            RunPayer.objects.filter(run=run).update(active=False)
+            log.error("run failed its reference check", extra={"run": run.pk, **dangling})
+            return run
         digest = decisions_digest(run)
         summary = run_summary(run)
         bounds = Decision.objects.filter(run=run).aggregate(first=Min("id"), last=Max("id"))
@@ -67,7 +110,6 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
             first_decision_id=bounds["first"],
             last_decision_id=bounds["last"],
         )
-        decision_page_marks_write(run)  # where each page of its decision lists starts (issue 16)
         run = transition_apply(
             actor=system,
             model=BillingRun,
@@ -115,6 +157,12 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
         # API's decision queries on their indexes (autovacuum would get there later).
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE billing_decision")
+    # Where each page of its decision lists starts (issue 16): off the run's own clock, in the
+    # queue (a screen opened before the marks are written computes them itself, once).
+    if inline:
+        decision_page_marks_write(run)
+    else:
+        queue.enqueue("billing.tasks.write_decision_page_marks", run.pk)
     if run.mode == BillingRun.Mode.PRODUCTION:
         from billing.services.exports import roster_write
         from billing.services.package import audit_package_build, audit_package_request

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from billing.engine import evaluate, facts_from_inputs
+from billing.inputs import inputs_expand
 from billing.models import RuleVersion
 from billing.selectors import decision_get
 from billing.services.rules import engine_rules
@@ -38,7 +39,7 @@ def decision_replay(*, actor: Actor, decision_id: int, rule_version: str | int) 
         raise NotFound(
             f"rule_version: payer {decision.payer.code} has no rule version '{rule_version}'."
         )
-    inputs = decision.inputs
+    inputs = inputs_expand(decision.inputs, decision.tenant_id)
     cutoff = datetime.fromisoformat(inputs["cutoff"])
     outcome = evaluate(
         facts_from_inputs(inputs, decision.member_id), engine_rules(rv), decision.month, cutoff

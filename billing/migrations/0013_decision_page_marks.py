@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0010_payer_x12_payer_id'),
+        ('billing', '0012_fact_rows_immutable'),
         ('core', '0005_events_webhooks_notifications'),
     ]
 
