@@ -27,25 +27,15 @@ from billing.engine.types import (
 C = DecisionClass
 
 
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+@lru_cache(maxsize=1024)
+def _iso_cached(value: date | datetime, offset, kind: type) -> str:
+    return value.isoformat()
 
 
-_ISO: dict[tuple, str] = {}
-
-
-def _iso_once(value: date | datetime | None) -> str | None:
+def _iso_once(value: date | datetime) -> str:
     """`value.isoformat()`, remembered: a run evaluates every member against the same cutoff
     and a handful of months. Keyed with the offset too (equal instants print differently)."""
-    if value is None:
-        return None
-    key = (value, getattr(value, "tzinfo", None) and value.utcoffset(), type(value))
-    text = _ISO.get(key)
-    if text is None:
-        if len(_ISO) > 1024:
-            _ISO.clear()
-        text = _ISO[key] = value.isoformat()
-    return text
+    return _iso_cached(value, getattr(value, "tzinfo", None) and value.utcoffset(), type(value))
 
 
 _by_id = attrgetter("id")
