@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from billing.services.chunks import DECISION_FIELDS
 from core.actors import Actor
 from core.bench import Bench, Timer, peak_rss_mb, register_bench
 
@@ -77,20 +78,7 @@ def _decision_rows(tenant_id, run_id, month, payers, members, rule_version_id, n
         )
 
 
-COLUMNS = (
-    "tenant",
-    "run",
-    "payer",
-    "member",
-    "month",
-    "decision_class",
-    "billable",
-    "billable_days",
-    "amount",
-    "rule_version",
-    "tier",
-    "inputs",
-)
+COLUMNS = DECISION_FIELDS  # a decision row as a run writes it
 
 
 def _interleave(first, second, block: int):

@@ -8,21 +8,12 @@ engine recorded. Decisions stored before that hold the full rows and read as the
 
 from __future__ import annotations
 
-from billing.engine.evaluate import assertion_row, service_row
+from billing.engine.evaluate import ASSERTION_COLUMNS, assertion_row, service_row
 from billing.engine.types import Assertion, ServiceEvent
 from billing.models import EligibilityAssertion, ServiceDeliveryEvent
 
-_ASSERTION_FIELDS = (
-    "id",
-    "source_kind",
-    "file_date",
-    "received_at",
-    "status",
-    "effective_date",
-    "termination_date",
-    "benefit_code",
-    "benefit_suffix",
-)
+# the fact table's columns carry the engine's names, in the recorded row's order
+_ASSERTION_FIELDS = ASSERTION_COLUMNS
 
 
 class InputsMissing(Exception):
