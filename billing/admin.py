@@ -52,6 +52,11 @@ class EligibilityAssertionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Decisions reference fact rows as their evidence; the database refuses to change or
+        # delete one once decided (billing migration 0012): corrections come as new rows.
+        return False
+
 
 @admin.register(ServiceDeliveryEvent)
 class ServiceDeliveryEventAdmin(admin.ModelAdmin):
@@ -61,6 +66,9 @@ class ServiceDeliveryEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # evidence of decisions, as assertions are
 
 
 @admin.register(RuleVersion)

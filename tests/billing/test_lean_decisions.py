@@ -350,6 +350,31 @@ def test_a_referenced_fact_row_cannot_be_changed_or_deleted(world, owner):
     assert (a.status, s.service_code) == ("ACTIVE", "99213")
 
 
+def test_the_admin_offers_no_delete_of_fact_rows(world, owner, client):
+    # given a decided assertion and service, and a superuser in the admin
+    from django.contrib.auth import get_user_model
+
+    p = payer(owner, "ACME", **SCENARIO_PARAMS)
+    m = member(world.tenant, "M001")
+    a = assertion(p, m)
+    s = service(p, m, date(2026, 9, 3))
+    run_month(owner, SEP, ["ACME"])
+    root = get_user_model().objects.create_superuser(username="root", password="x-Pass-12345!")
+    client.force_login(root)
+    # when the superuser asks to delete either: refused with 403, never a database error (500)
+    for path in (
+        f"/admin/billing/eligibilityassertion/{a.pk}/delete/",
+        f"/admin/billing/servicedeliveryevent/{s.pk}/delete/",
+    ):
+        assert client.post(path, {"post": "yes"}).status_code == 403
+    # and the bulk delete action is not offered on the list
+    listing = client.get("/admin/billing/eligibilityassertion/").content.decode()
+    assert "delete_selected" not in listing
+    # and both rows are still there
+    assert EligibilityAssertion.objects.filter(pk=a.pk).exists()
+    assert ServiceDeliveryEvent.objects.filter(pk=s.pk).exists()
+
+
 def test_an_unreferenced_fact_row_may_still_be_corrected(world, owner):
     # given an assertion of a member no decision has been made for yet
     p = payer(owner, "ACME")
