@@ -23,15 +23,10 @@ def run_chunk(chunk_id: int) -> int:
     except Exception as exc:
         chunks.billing_run_chunk_failed(chunk_id=chunk_id, error=f"{type(exc).__name__}")
         raise
-    from billing.models import BillingRun, RunChunk
+    from billing.models import RunChunk
 
-    # Only the chunk that finds every chunk done completes the run (the last to commit always
-    # does). Finalising takes the run row FOR UPDATE, which waits for every other chunk still
-    # writing decisions (their foreign-key checks hold a share lock on it): asked after every
-    # chunk, it had each worker wait for the other's writes.
     run_id = RunChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
-    counters = BillingRun.objects.filter(pk=run_id).values_list("chunks_done", "chunks_total")
-    if run_id and any(done >= total for done, total in counters):
+    if run_id:
         finalize.billing_run_finalize(run_id=run_id)
     return done
 

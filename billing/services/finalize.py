@@ -74,6 +74,12 @@ def decisions_dangling(run: BillingRun) -> dict[str, int]:
 
 def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
     """Complete the run once every chunk is done: summary, digest, audit closure, supersession."""
+    # Every chunk asks; only one that finds every chunk done goes on (the last to commit always
+    # does). The lock below waits for every chunk still writing decisions: taken after each
+    # chunk, it had each worker wait for the other's writes.
+    unlocked = BillingRun.objects.get(pk=run_id)
+    if unlocked.status != Status.RUNNING or not unlocked.all_chunks_done():
+        return unlocked
     with transaction.atomic():
         run = (
             BillingRun.objects.select_for_update(of=("self",))
