@@ -219,17 +219,18 @@ def _plan_payer(run: BillingRun, payer_id: int, size: int) -> tuple[list[tuple],
     chunks of BILLING_CHUNK_SIZE, as measuring would cost more than it saves.
     """
     probe, probes = settings.BILLING_CHUNK_PROBE, settings.BILLING_CHUNK_PROBES
-    fixed, count = [], 0
     head: list[int] = []  # the first ids, enough for the probe chunks
-    for first, last, members in member_ranges(payer_member_ids(run, payer_id), size):
-        fixed.append((first, last, members))
-        count += members
+
+    def ids():
+        for member_id in payer_member_ids(run, payer_id):  # one pass over the ids
+            if len(head) < probe * probes:
+                head.append(member_id)
+            yield member_id
+
+    fixed = list(member_ranges(ids(), size))
+    count = sum(members for _, _, members in fixed)
     if settings.BILLING_CHUNK_SECONDS <= 0 or count <= settings.BILLING_CHUNK_MEASURE_FROM:
         return fixed, count
-    for member_id in payer_member_ids(run, payer_id):
-        head.append(member_id)
-        if len(head) == probe * probes:
-            break
     return list(member_ranges(head, probe)), count
 
 
