@@ -61,14 +61,3 @@ def _in_order(found: dict[int, list], ids: list[int], kind: str) -> list[list]:
     if missing:
         raise InputsMissing(f"recorded {kind} rows {missing} are missing")
     return [found[i] for i in ids]
-
-
-def inputs_lean(inputs: dict) -> dict:
-    """The inputs with assertions and services as ids only (what a run stores)."""
-    if inputs_is_lean(inputs):
-        return inputs
-    return {
-        **inputs,
-        "assertions": [row[0] for row in inputs.get("assertions") or []],
-        "services": [row[0] for row in inputs.get("services") or []],
-    }
