@@ -245,3 +245,65 @@ def test_dashboard_says_when_the_watchdog_never_ran(world):
     html = world.client(S.Role.VIEWER).get("/").content.decode()
     card = html.split('id="watchdog"', 1)[1].split("</div>", 1)[0]
     assert "has not run yet" in card and "No stuck job lately." in card
+
+
+# --- prepaid runs (wallets registers them too) ----------------------------------------------
+
+
+def _prepaid_scene(world):
+    from decimal import Decimal
+
+    from tests.wallets.test_runs_lifecycle import AS_OF, scene
+    from wallets.models import Wallet
+    from wallets.services.runs import prepaid_run_start, prepaid_run_trigger
+
+    wallets = scene(world)
+    run = prepaid_run_trigger(actor=world.actor(), as_of=AS_OF, enqueue=False)
+    (chunk_id,) = prepaid_run_start(run_id=run.pk)  # started; its chunk task lost
+
+    def balances():
+        return [Wallet.objects.get(pk=w.pk).balance for w in wallets]
+
+    assert balances() == [Decimal("50.00")] * 4
+    return run, balances
+
+
+def test_watchdog_requeues_a_stuck_prepaid_run_and_it_debits_once(world):
+    from decimal import Decimal
+
+    from wallets.models import PrepaidBillingRun, WalletTransaction
+
+    # given a prepaid run started, its chunk lost with the worker
+    run, balances = _prepaid_scene(world)
+
+    # when the watchdog passes after the bound
+    done = watchdog_pass(now=_later(STALE + 1))
+
+    # then the chunk ran once: every wallet paid 13.00 once, the ledger matches the balances
+    assert [(a["job"], a["action"], a["tasks"]) for a in done.actions] == [
+        ("prepaid run", "requeued", 1)
+    ]
+    run = PrepaidBillingRun.objects.get(pk=run.pk)
+    assert run.status == PrepaidBillingRun.Status.COMPLETED
+    assert balances() == [Decimal("37.00")] * 4
+    assert WalletTransaction.objects.filter(run=run).count() == 8
+
+
+def test_watchdog_fails_a_prepaid_run_that_keeps_dying(world, dead_workers):
+    from decimal import Decimal
+
+    from wallets.models import PrepaidBillingRun
+
+    # given a prepaid run whose tasks are lost every time
+    run, balances = _prepaid_scene(world)
+
+    # when the watchdog passes three times, a bound apart
+    for k in (1, 2, 3):
+        watchdog_pass(now=_later(k * STALE + k))
+
+    # then it failed with the watchdog's reason and debited nothing
+    run = PrepaidBillingRun.objects.get(pk=run.pk)
+    assert run.status == PrepaidBillingRun.Status.FAILED
+    assert run.failure.startswith("no progress for 900 s after 2 re-queue(s) by the watchdog")
+    assert AuditEntry.objects.filter(action="PrepaidRun.fail", object_id=str(run.pk)).exists()
+    assert balances() == [Decimal("50.00")] * 4
