@@ -83,6 +83,7 @@ def clusters(tmp_path, monkeypatch, settings):
     settings.MEDIA_ROOT = tmp_path
     # the same chunk sizes here (a batch is cut where its file is stored) as in the clusters
     settings.BILLING_CHUNK_SIZE, settings.INGESTION_CHUNK_SIZE = 250, 50
+    settings.PREPAID_CHUNK_ACCOUNTS, settings.PREPAID_ACCOUNTS_PER_TRANSACTION = 20, 5
     monkeypatch.setattr(Conf, "SYNC", False)  # this process queues into the ORM broker
     env = {
         **os.environ,
@@ -94,6 +95,8 @@ def clusters(tmp_path, monkeypatch, settings):
         "MEDIA_ROOT": str(tmp_path),
         "BILLING_CHUNK_SIZE": "250",
         "INGESTION_CHUNK_SIZE": "50",
+        "PREPAID_CHUNK_ACCOUNTS": "20",
+        "PREPAID_ACCOUNTS_PER_TRANSACTION": "5",
         "LOG_LEVEL": "WARNING",
     }
     started: list[Cluster] = []

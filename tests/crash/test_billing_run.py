@@ -55,7 +55,7 @@ def _run(pk: int) -> BillingRun:
     return BillingRun.objects.get(pk=pk)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_billing_run_survives_a_killed_cluster(world, clusters, seed):
     rng = random.Random(seed)
     owner = world.actor(S.Role.OWNER)
