@@ -6,7 +6,17 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import bench, bench_pages, dashboard, demo, events, ingest, labels, links
+        from billing import (
+            bench,
+            bench_pages,
+            dashboard,
+            demo,
+            events,
+            ingest,
+            labels,
+            links,
+            watchdog,
+        )
         from billing.services import closes, overrides
         from core import scopes as S
 
@@ -32,3 +42,4 @@ class BillingConfig(AppConfig):
         labels.register()
         links.register()
         events.register()  # event types (issue 19)
+        watchdog.register()  # stuck runs are queued again, then failed (issue 17)

@@ -7,6 +7,7 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("core.purge_idempotency_keys", "core.tasks.purge_idempotency_keys", Schedule.HOURLY, None),
     ("core.expire_override_requests", "core.tasks.expire_override_requests", Schedule.HOURLY, None),
     ("core.heartbeat", "core.tasks.heartbeat", Schedule.MINUTES, 1),
+    ("core.watchdog", "core.tasks.watchdog", Schedule.MINUTES, 1),
     ("core.events_relay_all", "core.tasks.events_relay_all", Schedule.MINUTES, 1),
     ("core.webhooks_dispatch_due", "core.tasks.webhooks_dispatch_due", Schedule.MINUTES, 1),
     ("billing.purge_simulations", "billing.tasks.purge_simulations", Schedule.DAILY, None),

@@ -275,6 +275,13 @@ Q_CLUSTER = {
     "sync": env.bool("Q_SYNC", default=False),
     "label": "Background tasks",
 }
+# The job watchdog (core.watchdog, every minute): a long job (billing run, prepaid run...) that
+# made no progress for WATCHDOG_STALE_SECONDS, with none of its tasks waiting in the broker, has
+# its unfinished chunks queued again, at most WATCHDOG_MAX_REQUEUES times in a row; then it
+# fails with the reason. Above Q_CLUSTER retry, so the broker's own re-delivery of a task a dead
+# worker held goes first.
+WATCHDOG_STALE_SECONDS = env.int("WATCHDOG_STALE_SECONDS", default=Q_CLUSTER["retry"] + 180)
+WATCHDOG_MAX_REQUEUES = env.int("WATCHDOG_MAX_REQUEUES", default=2)
 if Q_BROKER.startswith("redis://") or Q_BROKER.startswith("rediss://"):
     Q_CLUSTER["redis"] = Q_BROKER
 else:

@@ -27,6 +27,14 @@ def heartbeat() -> str:
     return "ok"
 
 
+def watchdog() -> str:
+    """Queue again (or fail) the long jobs a dead worker left behind (core.watchdog)."""
+    from core.watchdog import watchdog_pass
+
+    done = watchdog_pass()
+    return f"requeued={done.requeued} failed={done.failed}"
+
+
 def events_relay(tenant_id: int) -> int:
     """Pass a tenant's new events on to webhook deliveries and notifications."""
     from core.outbox import events_relay as relay

@@ -20,6 +20,7 @@ from core.health import HEARTBEAT_STALE_SECONDS, worker_state
 from core.middleware import SESSION_TENANT
 from core.models import OverrideRequest
 from core.phi_reads import PHI_PREFIX
+from core.watchdog import watchdog_state
 
 
 def tenant_view(scope: str | None = None, *, post_scope: str | None = None):
@@ -79,6 +80,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "scope_rows": scope_rows,
             "panels": dashboard_panels(actor),
             "workers": worker_state(),
+            "watchdog": watchdog_state(actor.tenant.pk),
             "stale_after": HEARTBEAT_STALE_SECONDS,
         },
     )

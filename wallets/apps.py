@@ -7,7 +7,7 @@ class WalletsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import scopes as S
-        from wallets import bench, dashboard, demo, events, labels
+        from wallets import bench, dashboard, demo, events, labels, watchdog
 
         S.offer_scopes("wallets", [S.WALLETS_VIEW, S.WALLETS_TOPUP, S.WALLETS_RUN_TRIGGER])
         dashboard.register()  # low-balance wallets panel
@@ -15,3 +15,4 @@ class WalletsConfig(AppConfig):
         bench.register()  # manage.py bench prepaid
         labels.register()  # audit actions in words
         events.register()  # event types (issue 19)
+        watchdog.register()  # stuck prepaid runs are queued again, then failed (issue 17)

@@ -310,6 +310,7 @@ from core.models.events import (  # noqa: E402  (after Tenant: the event models 
     WebhookDelivery,
     WebhookEndpoint,
 )
+from core.models.watchdog import WatchdogPass, WatchdogRequeue  # noqa: E402
 
 __all__ = [
     "ApiToken",
@@ -328,5 +329,7 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WatchdogPass",
+    "WatchdogRequeue",
     "WorkerHeartbeat",
 ]
