@@ -1,5 +1,7 @@
 """`manage.py bench all --quick` runs every bench of the plan at a small size (issue 17).
 
+The full quick run is marked `bench` (`pytest -m bench tests/bench/test_bench_all_smoke.py`).
+
 Checks the table's rows and that `--write-docs` rewrites only the marked block of a copy of
 docs/benchmarks.md (never the real file); never a time. The full-size figures are
 `bench all --write-docs` on PostgreSQL (docs/benchmarks.md, Results).
@@ -28,6 +30,9 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+# `pytest -m bench`: 80 s (SQLite) to 160 s (PostgreSQL) at load 12-18 on 2 cores, over the ~60 s a
+# default-suite smoke may take; the refusals below stay in the default suite
+@pytest.mark.bench
 def test_bench_all_quick_runs_every_bench_and_rewrites_only_the_docs_block(tmp_path, capsys):
     # given a copy of docs/benchmarks.md with text around the bench-all block
     docs = tmp_path / "benchmarks.md"
