@@ -20,11 +20,18 @@ _DEV_SECRET = "dev-only-secret-key-not-for-production-use-0123456789abcdefghijkl
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else None)
 if not SECRET_KEY:
     raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+# Rotation (docs/operations.md): the keys SECRET_KEY replaced, newest first, comma-separated.
+# Sessions, password-reset links and other signatures made with them stay valid until removed.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 # Key of the tamper-evident audit chain; kept outside the database on purpose.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="dev-only-audit-chain-key" if DEBUG else None)
 if not AUDIT_CHAIN_KEY:
     raise environ.ImproperlyConfigured("AUDIT_CHAIN_KEY must be set when DEBUG is off.")
+# Rotation (docs/operations.md): the keys AUDIT_CHAIN_KEY replaced, newest first,
+# comma-separated. New entries are signed with AUDIT_CHAIN_KEY only; older entries keep
+# verifying under the key they were written with (never remove a key a chain still uses).
+AUDIT_CHAIN_PREVIOUS_KEYS = env.list("AUDIT_CHAIN_PREVIOUS_KEYS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -3,6 +3,14 @@
 hash = HMAC-SHA256(AUDIT_CHAIN_KEY, prev_hash || canonical JSON of the entry's other fields).
 The key lives outside the database, so write access to the database is not enough to forge
 a chain that verifies.
+
+Key rotation: new entries are always signed with AUDIT_CHAIN_KEY; the keys it replaced are
+listed in AUDIT_CHAIN_PREVIOUS_KEYS (newest first) so that older entries still verify. Along a
+chain the key may only move forward (an entry signed with a newer key is never followed by one
+signed with an older key), and a chain's last entry must be signed with the current key:
+`manage.py audit_key_rotated` appends an AUDIT_KEY_ROTATED entry to every tenant's chain right
+after the switch. So a retired key that leaks can neither append after the rotation nor rewrite
+the entries before it (the first entry under the new key covers its predecessor's hash).
 """
 
 from __future__ import annotations
@@ -45,6 +53,12 @@ def canonical_json(value: Any) -> str:
 
 def _key() -> bytes:
     return settings.AUDIT_CHAIN_KEY.encode()
+
+
+def _verification_keys() -> list[bytes]:
+    """The current key first, then the keys it replaced, newest first (duplicates dropped)."""
+    keys = [settings.AUDIT_CHAIN_KEY, *getattr(settings, "AUDIT_CHAIN_PREVIOUS_KEYS", [])]
+    return [k.encode() for k in dict.fromkeys(k for k in keys if k)]
 
 
 def entry_hash(
@@ -279,8 +293,11 @@ def _chain_rows(tenant: Tenant):
 
 
 def _verify_rows(tenant: Tenant, rows) -> ChainReport:
-    key = _key()
-    expected_seq, prev, count = 1, GENESIS, 0
+    keys = _verification_keys()
+    # index into keys of the key that signed the entry before (newest = 0); the next entry may
+    # use it or a newer one, never an older one. The first entry may use any key.
+    current = len(keys) - 1
+    expected_seq, prev, count, last_pk = 1, GENESIS, 0, None
 
     def broken(seq: int | None, pk: int | None, problem: str) -> ChainReport:
         return ChainReport(tenant.slug, count, False, seq, pk, problem)
@@ -292,23 +309,26 @@ def _verify_rows(tenant: Tenant, rows) -> ChainReport:
             )
         if prev_hash != prev:
             return broken(seq, pk, "prev_hash does not match the hash of the entry before it")
-        recomputed = entry_hash(
-            prev,
-            tenant_id=tenant.pk,
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            actor_label=label,
-            action=action,
-            object_type=otype,
-            object_id=oid,
-            reason=reason,
-            payload=payload,
-            key=key,
-        )
-        if not hmac.compare_digest(recomputed, h):
-            return broken(seq, pk, "content does not match its hash (the entry was altered)")
-        prev, expected_seq, count = h, expected_seq + 1, count + 1
+        fields = {
+            "tenant_id": tenant.pk,
+            "seq": seq,
+            "at": at,
+            "actor_id": actor_id,
+            "actor_label": label,
+            "action": action,
+            "object_type": otype,
+            "object_id": oid,
+            "reason": reason,
+            "payload": payload,
+        }
+        # the key of the entry before first (one HMAC per entry but at a rotation), then newer
+        for index in range(current, -1, -1):
+            if hmac.compare_digest(entry_hash(prev, key=keys[index], **fields), h):
+                current = index
+                break
+        else:
+            return broken(seq, pk, _content_problem(prev, fields, h, keys, current))
+        prev, expected_seq, count, last_pk = h, expected_seq + 1, count + 1, pk
     head = AuditChainHead.objects.filter(tenant=tenant).first()
     if head is not None and (head.seq != count or (count and head.hash != prev)):
         return broken(
@@ -316,4 +336,38 @@ def _verify_rows(tenant: Tenant, rows) -> ChainReport:
             None,
             f"the chain ends at #{count} but its head records #{head.seq} (entries were removed)",
         )
+    if count and current != 0:
+        return broken(
+            count,
+            last_pk,
+            "the last entry is signed with a retired key (run `manage.py audit_key_rotated` "
+            "after rotating AUDIT_CHAIN_KEY; otherwise the chain was rewritten with an old key)",
+        )
     return ChainReport(tenant.slug, count, True)
+
+
+def audit_key_rotated() -> int:
+    """Append AUDIT_KEY_ROTATED, signed with the current key, to every tenant's chain."""
+    count = 0
+    for tenant in Tenant.objects.order_by("pk").iterator():
+        audit_record(
+            tenant=tenant,
+            actor=None,
+            action="AUDIT_KEY_ROTATED",
+            object_type="core.Tenant",
+            object_id=tenant.pk,
+            payload={"previous_keys": len(_verification_keys()) - 1},
+        )
+        count += 1
+    return count
+
+
+def _content_problem(prev: str, fields: dict, h: str, keys: list[bytes], current: int) -> str:
+    """Why an entry's hash does not verify: altered, or signed with a key older than allowed."""
+    for key in keys[current + 1 :]:
+        if hmac.compare_digest(entry_hash(prev, key=key, **fields), h):
+            return (
+                "signed with a retired key after a newer key was in use "
+                "(appended or rewritten with an old key)"
+            )
+    return "content does not match its hash (the entry was altered)"

@@ -114,5 +114,9 @@ register_bench(
 )
 
 
-# issue 19: `bench webhooks` lives in its own module (registers itself on import)
-from core import bench_webhooks  # noqa: E402, F401
+# issue 19: `bench webhooks` and issue 17: `bench all` live in their own modules (each
+# registers itself on import)
+from core import (  # noqa: E402
+    bench_all,  # noqa: F401
+    bench_webhooks,  # noqa: F401
+)

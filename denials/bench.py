@@ -79,6 +79,15 @@ def _setup(tenant, claims: int):
                 "built_at",
                 "submitted_at",
                 "interchange_control_number",
+                # COPY writes NULL into a column it is not given: the model defaults of the
+                # columns added by the denial work (no database default) are given explicitly
+                "frequency_code",
+                "original_reference",
+                "payer_sequence",
+                "prior_payer_paid",
+                "prior_adjustments",
+                "subscriber_id",
+                "authorization",
             ),
             (
                 (
@@ -94,6 +103,13 @@ def _setup(tenant, claims: int):
                     now,
                     now,
                     "000000001",
+                    "1",
+                    "",
+                    "P",
+                    Decimal(0),
+                    [],
+                    "",
+                    "",
                 )
                 for n in range(claims)
             ),
