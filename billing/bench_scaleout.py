@@ -19,6 +19,7 @@ surviving cluster finishes. The figures say how many chunks were re-queued.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,6 +106,7 @@ class _Cluster:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 self.kill()
         self.log.close()
+        shutil.rmtree(self.cwd, ignore_errors=True)
 
 
 @contextmanager
