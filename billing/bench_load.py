@@ -349,7 +349,14 @@ def _run(*, members: int, users: int, duration: int, workers: int, **_) -> dict:
         load_after = [round(x, 2) for x in os.getloadavg()]
         run.refresh_from_db()
         run_end = min(run.finished_at or load_end, load_end)
+        loaded_state = run.status
+        # the run goes on to its end without the load (bounded), so no RUNNING run is left
+        deadline = time.monotonic() + MAX_SECONDS
+        while run.is_active and time.monotonic() < deadline:
+            time.sleep(1)
+            run.refresh_from_db()
         run_state = {
+            "status_when_load_ended": loaded_state,
             "status": run.status,
             "chunks_done": run.chunks_done,
             "of": run.chunks_total,
@@ -380,7 +387,14 @@ def _run(*, members: int, users: int, duration: int, workers: int, **_) -> dict:
         "by_endpoint": stats["by_endpoint"],
         "run_during_load": run_state,
         "run_executing_share": round(
-            run_state["seconds_executing_under_load"] / max(1, (load_end - load_start).seconds), 2
+            run_state["seconds_executing_under_load"]
+            / max(1.0, (load_end - load_start).total_seconds()),
+            2,
+        ),
+        "requests_per_second": round(
+            sum(g["requests"] for g in groups.values())
+            / max(1.0, (load_end - load_start).total_seconds()),
+            1,
         ),
         "locust_exit": locust.returncode,
         "load_avg_before": load_before,

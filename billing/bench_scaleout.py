@@ -122,26 +122,24 @@ def _clusters(nodes: list[str], *, broker: str, workers: int, extra_env: dict | 
 
 @contextmanager
 def _redis_broker(url: str):
-    """A django-q2 Redis broker on `url` for this process (whatever this process's settings)."""
-    import redis
-    from django_q.brokers.redis_broker import Redis
+    """This process queues on the Redis broker at `url`, never synchronously, for the block
+    (whatever its settings say): the first task of a run and any resume go to the clusters."""
+    from django_q.brokers import get_broker
     from django_q.conf import Conf
 
-    saved = Conf.REDIS
-    Conf.REDIS = url
+    saved = (Conf.ORM, Conf.REDIS, Conf.SYNC)
+    Conf.ORM, Conf.REDIS, Conf.SYNC = None, url, False
     try:
-        broker = Redis(list_key=settings.Q_CLUSTER["name"])
+        broker = get_broker()
+        broker.purge_queue()  # leftovers of an earlier, interrupted bench
+        yield broker
     finally:
-        Conf.REDIS = saved
-    broker.connection = redis.from_url(url)
-    broker.purge_queue()  # leftovers of an earlier, interrupted bench
-    yield broker
+        Conf.ORM, Conf.REDIS, Conf.SYNC = saved
 
 
 def _enqueue(broker, func: str, *args) -> None:
     from django_q.tasks import async_task
 
-    # never run here, even where this process runs tasks synchronously (Q_SYNC, the test suite)
     async_task(func, *args, broker=broker, sync=False)
 
 
