@@ -458,9 +458,11 @@ def _package_run(*, members: int, run: int | None = None, **_) -> dict:
 
 def register() -> None:
     """Offer the billing-run benchmarks (and the ingestion one, from billing.bench_ingest)."""
-    from billing import bench_ingest
+    from billing import bench_ingest, bench_load, bench_scaleout
 
     bench_ingest.register()
+    bench_scaleout.register()  # issue 17: two clusters on a Redis broker
+    bench_load.register()  # issue 17: screens and API under load while a run executes
     register_bench(
         Bench(
             "audit-package",

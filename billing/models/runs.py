@@ -181,6 +181,8 @@ class RunChunk(models.Model):
     done = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     done_at = models.DateTimeField(null=True, blank=True)
+    # node/pid of the process that wrote the chunk (core.node.worker_label; scale-out, issue 17)
+    worker = models.CharField(max_length=120, blank=True, default="")
 
     class Meta:
         ordering = ["run", "payer", "index"]

@@ -46,6 +46,7 @@ from core import queue
 from core import scopes as S
 from core.actors import Actor
 from core.bulk import fetch_rows, insert_rows
+from core.node import worker_label
 from core.transitions import transition_apply
 
 log = logging.getLogger("healthbill.billing")
@@ -505,7 +506,7 @@ def billing_run_process_chunk(*, chunk_id: int, enqueue: bool = True) -> int:
         insert_rows(RunException, (*EXCEPTION_FIELDS, "resolution"), [(*p, "") for p in problems])
         seconds = time.perf_counter() - started
         RunChunk.objects.filter(pk=chunk.pk).update(
-            done=True, done_at=timezone.now(), attempts=chunk.attempts + 1
+            done=True, done_at=timezone.now(), attempts=chunk.attempts + 1, worker=worker_label()
         )
         planned = RunChunk.objects.filter(run=run).aggregate(members=Sum("members"))["members"]
         more = _plan_rest(run, chunk, seconds) if (planned or 0) < run.members_total else []

@@ -29,6 +29,7 @@ from core.actors import Actor
 from core.audit import audit_record_many
 from core.bulk import fetch_rows, insert_rows, update_rows
 from core.exceptions import DomainError
+from core.node import worker_label
 from wallets import rating
 from wallets.events import low_balance_emit
 from wallets.models import (
@@ -642,7 +643,7 @@ def prepaid_run_process_chunk(*, chunk_id: int) -> int:
         # rows): an account re-run after a crash counts its still-INVALID services once.
         with transaction.atomic():
             marked = PrepaidRunChunk.objects.filter(pk=chunk.pk, done=False).update(
-                done=True, done_at=timezone.now()
+                done=True, done_at=timezone.now(), worker=worker_label()
             )
             if marked:
                 PrepaidBillingRun.objects.filter(pk=run.pk).update(
