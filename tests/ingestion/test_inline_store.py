@@ -37,11 +37,15 @@ def _file() -> bytes:
 
 
 def _outcomes(batch: Batch) -> list[tuple]:
-    return list(
-        BatchRecord.objects.filter(batch=batch)
-        .order_by("row_number")
-        .values_list("row_number", "status", "error_detail", "attempts")
-    )
+    """(row, status, detail, attempts); the earlier batch's id (per tenant) reads as EARLIER."""
+    rows = BatchRecord.objects.filter(batch=batch).order_by("row_number")
+    first = Batch.objects.filter(tenant_id=batch.tenant_id).order_by("pk").first()
+    return [
+        (row, status, detail.replace(f"batch {first.pk}", "batch EARLIER"), attempts)
+        for row, status, detail, attempts in rows.values_list(
+            "row_number", "status", "error_detail", "attempts"
+        )
+    ]
 
 
 def _counters(batch: Batch) -> tuple:
@@ -99,7 +103,7 @@ def test_inline_load_ends_as_the_queued_chunks_end_it(world, settings, chunk_siz
     assert _counters(inline)[1:] == (7, 7, 2, 0, 3, 2)
     details = {r: d for r, _, d, _ in _outcomes(inline)}
     assert details[4] == "row 4: same key as row 2 of this batch"
-    assert details[6].startswith("already loaded by batch ")
+    assert details[6] == "already loaded by batch EARLIER"
     assert details[8] == "row 8: expected 12 fields, found 13"
     assert EligibilityAssertion.objects.filter(batch=inline).count() == 2
 
