@@ -8,12 +8,13 @@ transaction fails as a whole and is run again, when the key is seen as loaded an
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from dataclasses import dataclass
 
 import orjson
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
+from core.bulk import insert_rows, update_rows
 from core.exceptions import DomainError
 from ingestion.models import LOADED_KEY_CONSTRAINT, Batch, BatchRecord
 from ingestion.registry import ChunkContext, RecordHandler, RecordIn, get_handler, handlers
@@ -50,11 +51,12 @@ def _lost_key_race(exc: DatabaseError) -> bool:
     return getattr(cause, "sqlstate", None) == _DEADLOCK
 
 
-def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
-    """Process the pending records of one row range in one transaction; safe to run again."""
+def _again(fn, batch_id: int, first_row: int, last_row: int):
+    """Run `fn()` (one chunk's work in its own transaction or savepoint) until it does not lose
+    a key race; each run settles at least one key."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _process(batch_id, first_row, last_row)
+            return fn()
         except DatabaseError as exc:  # IntegrityError (unique key) or a deadlock
             if attempt == ATTEMPTS or not _lost_key_race(exc):
                 raise
@@ -62,7 +64,56 @@ def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
                 "batch chunk lost a key race; running it again",
                 extra={"batch": batch_id, "rows": f"{first_row}-{last_row}", "attempt": attempt},
             )
-    return 0  # pragma: no cover - the loop returns or raises
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def batch_process_chunk(*, batch_id: int, first_row: int, last_row: int) -> int:
+    """Process the pending records of one row range in one transaction; safe to run again."""
+    return _again(lambda: _process(batch_id, first_row, last_row), batch_id, first_row, last_row)
+
+
+# A record's columns in the order `chunk_store` (and the batch's store) write them.
+RECORD_FIELDS = (
+    "tenant",
+    "batch",
+    "kind",
+    "row_number",
+    "data",
+    "status",
+    "error_detail",
+    "idempotency_key",
+    "attempts",
+)
+
+
+def chunk_store(batch: Batch, handler: RecordHandler, recs: list[tuple[int, dict, str]]) -> Decided:
+    """Load records (row, data, key) not stored yet and store each once, with its final status.
+
+    One savepoint per chunk inside the caller's transaction: a chunk that loses a key race to
+    another batch is undone alone and run again, when the key is seen as loaded and SKIPPED.
+    """
+
+    def run() -> Decided:
+        # COPY runs on the driver's cursor: its errors are turned into Django's (IntegrityError
+        # for a key another batch committed first) so that the race is recognised.
+        with transaction.atomic(), connection.wrap_database_errors:
+            decided = chunk_decide(batch, handler, recs)
+            insert_rows(
+                BatchRecord,
+                RECORD_FIELDS,
+                (
+                    (batch.tenant_id, batch.pk, batch.kind, row, data, status, detail, key, bump)
+                    for (row, data, key), (status, detail, bump) in zip(
+                        recs, decided.outcomes, strict=True
+                    )
+                ),
+            )
+        return decided
+
+    first, last = recs[0][0], recs[-1][0]
+    decided = _again(run, batch.pk, first, last)
+    chunk_log(batch.pk, first, last, decided)
+    return decided
 
 
 # One probe of the loaded-key index per key. With `idempotency_key = ANY(...)` PostgreSQL
@@ -77,16 +128,9 @@ SELECT k.key, r.batch_id FROM unnest(%s::text[]) AS k(key)
         LIMIT 1) AS r
 """
 _PENDING_PG = """
-SELECT id, row_number, data::text, idempotency_key FROM ingestion_batchrecord
+SELECT id, row_number, data::text, idempotency_key, attempts FROM ingestion_batchrecord
  WHERE batch_id = %s AND status = 'PENDING' AND row_number BETWEEN %s AND %s
  ORDER BY row_number FOR UPDATE SKIP LOCKED
-"""
-# Every record of a chunk gets its final status, detail and attempts in one statement.
-_OUTCOMES_PG = """
-UPDATE ingestion_batchrecord AS r
-   SET status = u.status, error_detail = u.detail, attempts = r.attempts + u.bump
-  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[]) AS u(id, status, detail, bump)
- WHERE r.id = u.id
 """
 
 
@@ -114,11 +158,12 @@ def _loaded_keys(batch: Batch, keys: list[str]) -> dict[str, int]:
 
 
 def _pending(batch_id: int, first_row: int, last_row: int) -> list[tuple]:
-    """The chunk's pending records (id, row, data, key), row-locked; locked ones are skipped."""
+    """The chunk's pending records (id, row, data, key, attempts), row-locked; locked ones are
+    skipped."""
     if _pg():
         with connection.cursor() as cursor:
             cursor.execute(_PENDING_PG, [batch_id, first_row, last_row])
-            return [(i, row, orjson.loads(data), key) for i, row, data, key in cursor.fetchall()]
+            return [(i, row, orjson.loads(data), key, n) for i, row, data, key, n in cursor]
     pending = BatchRecord.objects.filter(
         batch_id=batch_id,
         status=BatchRecord.Status.PENDING,
@@ -127,34 +172,85 @@ def _pending(batch_id: int, first_row: int, last_row: int) -> list[tuple]:
     ).order_by("row_number")
     if connection.features.has_select_for_update_skip_locked:
         pending = pending.select_for_update(skip_locked=True)
-    return list(pending.values_list("id", "row_number", "data", "idempotency_key"))
+    return list(pending.values_list("id", "row_number", "data", "idempotency_key", "attempts"))
 
 
-def _write_outcomes(outcomes: list[tuple[int, str, str, int]]) -> None:
-    """Final (id, status, detail, attempts added) of each record: one pass over the chunk."""
-    if not outcomes:
-        return
-    if _pg():
-        ids, statuses, details, bumps = (list(c) for c in zip(*outcomes, strict=True))
-        with connection.cursor() as cursor:
-            cursor.execute(_OUTCOMES_PG, [ids, statuses, details, bumps])
-        return
-    by_outcome: dict[tuple[str, str, int], list[int]] = defaultdict(list)
-    for rid, status, detail, bump in outcomes:
-        by_outcome[(status, detail if status != BatchRecord.Status.ERROR else "", bump)].append(rid)
-    failed = [
-        BatchRecord(id=rid, status=status, error_detail=detail)
-        for rid, status, detail, _ in outcomes
-        if status == BatchRecord.Status.ERROR
+@dataclass
+class Decided:
+    """What became of a chunk's records: (status, detail, attempts added) in the given order."""
+
+    outcomes: list[tuple[str, str, int]]
+    success: int = 0
+    updated: int = 0
+    error: int = 0
+    skipped: int = 0
+
+
+def chunk_decide(
+    batch: Batch, handler: RecordHandler, recs: list[tuple[int, dict, str]]
+) -> Decided:
+    """Load a chunk's records (row, data, key) through the handler; skip or revisit loaded keys.
+
+    Runs inside the caller's transaction; the caller writes each record's outcome once, with an
+    UPDATE of stored pending records or with the records' own COPY when they are stored.
+    """
+    Status = BatchRecord.Status
+    loaded = _loaded_keys(batch, list({key for _, _, key in recs}))
+    errors = {
+        row: f"{data[SHAPE_PROBLEM]} (correct the record, then retry)"
+        for row, data, key in recs
+        if key not in loaded and SHAPE_PROBLEM in data
+    }
+    todo = [
+        RecordIn(row, data)
+        for row, data, key in recs
+        if key not in loaded and SHAPE_PROBLEM not in data
     ]
-    for (status, detail, bump), ids in by_outcome.items():
-        if status == BatchRecord.Status.ERROR:
-            continue
-        for group in groups(ids):
-            BatchRecord.objects.filter(id__in=group).update(
-                status=status, error_detail=detail, attempts=F("attempts") + bump
-            )
-    BatchRecord.objects.bulk_update(failed, ["status", "error_detail"], batch_size=500)
+    ctx = ChunkContext(
+        tenant_id=batch.tenant_id,
+        batch_id=batch.pk,
+        artifact_id=batch.artifact_id,
+        received_at=batch.received_at,
+        options=batch.options,
+    )
+    if todo:
+        errors.update(handler.process(ctx, todo))
+    revisited: set[int] = set()
+    repeats = [RecordIn(row, data) for row, data, key in recs if key in loaded]
+    if repeats and handler.revisit is not None:
+        revisited = handler.revisit(ctx, repeats)
+    out = Decided(outcomes=[])
+    add = out.outcomes.append
+    for row, _, key in recs:
+        if key in loaded:
+            if row in revisited:
+                out.updated += 1
+                add((Status.UPDATED, "key already loaded; newer values applied", 1))
+            else:
+                out.skipped += 1
+                add((Status.SKIPPED, f"already loaded by batch {loaded[key]}", 1))
+        elif row in errors:
+            out.error += 1
+            add((Status.ERROR, f"row {row}: {errors[row]}", 0))
+        else:
+            out.success += 1
+            add((Status.SUCCESS, "", 1))
+    return out
+
+
+def chunk_log(batch_id: int, first_row: int, last_row: int, decided: Decided) -> None:
+    """One structured line per chunk (counts only: no record data)."""
+    log.info(
+        "batch chunk processed",
+        extra={
+            "batch": batch_id,
+            "rows": f"{first_row}-{last_row}",
+            "success": decided.success,
+            "updated": decided.updated,
+            "error": decided.error,
+            "skipped": decided.skipped,
+        },
+    )
 
 
 def _process(batch_id: int, first_row: int, last_row: int) -> int:
@@ -162,72 +258,26 @@ def _process(batch_id: int, first_row: int, last_row: int) -> int:
     if batch is None or batch.status != Batch.Status.PROCESSING:
         return 0
     handler = handler_for(batch.kind)
-    Status = BatchRecord.Status
     with transaction.atomic():
         recs = _pending(batch_id, first_row, last_row)
         if not recs:
             return 0
-        loaded = _loaded_keys(batch, list({r[3] for r in recs}))
-        errors = {
-            row: f"{data[SHAPE_PROBLEM]} (correct the record, then retry)"
-            for _, row, data, key in recs
-            if key not in loaded and SHAPE_PROBLEM in data
-        }
-        todo = [
-            RecordIn(row, data)
-            for _, row, data, key in recs
-            if key not in loaded and SHAPE_PROBLEM not in data
-        ]
-        ctx = ChunkContext(
-            tenant_id=batch.tenant_id,
-            batch_id=batch.pk,
-            artifact_id=batch.artifact_id,
-            received_at=batch.received_at,
-            options=batch.options,
+        decided = chunk_decide(batch, handler, [(row, data, key) for _, row, data, key, _ in recs])
+        # Records stored pending (a queued batch, a retry) get their outcome in one UPDATE.
+        update_rows(
+            BatchRecord,
+            [
+                BatchRecord(id=rec[0], status=status, error_detail=detail, attempts=rec[4] + bump)
+                for rec, (status, detail, bump) in zip(recs, decided.outcomes, strict=True)
+            ],
+            ["status", "error_detail", "attempts"],
         )
-        if todo:
-            errors.update(handler.process(ctx, todo))
-        revisited: set[int] = set()
-        repeats = [RecordIn(row, data) for _, row, data, key in recs if key in loaded]
-        if repeats and handler.revisit is not None:
-            revisited = handler.revisit(ctx, repeats)
-        outcomes: list[tuple[int, str, str, int]] = []
-        n_ok = n_updated = n_skipped = n_failed = 0
-        for rid, row, _, key in recs:
-            if key in loaded:
-                if row in revisited:
-                    n_updated += 1
-                    outcomes.append(
-                        (rid, Status.UPDATED, "key already loaded; newer values applied", 1)
-                    )
-                else:
-                    n_skipped += 1
-                    outcomes.append(
-                        (rid, Status.SKIPPED, f"already loaded by batch {loaded[key]}", 1)
-                    )
-            elif row in errors:
-                n_failed += 1
-                outcomes.append((rid, Status.ERROR, f"row {row}: {errors[row]}", 0))
-            else:
-                n_ok += 1
-                outcomes.append((rid, Status.SUCCESS, "", 1))
-        _write_outcomes(outcomes)
         Batch.objects.filter(pk=batch_id).update(
             processed=F("processed") + len(recs),
-            success=F("success") + n_ok,
-            updated=F("updated") + n_updated,
-            error=F("error") + n_failed,
-            skipped=F("skipped") + n_skipped,
+            success=F("success") + decided.success,
+            updated=F("updated") + decided.updated,
+            error=F("error") + decided.error,
+            skipped=F("skipped") + decided.skipped,
         )
-    log.info(
-        "batch chunk processed",
-        extra={
-            "batch": batch_id,
-            "rows": f"{first_row}-{last_row}",
-            "success": n_ok,
-            "updated": n_updated,
-            "error": n_failed,
-            "skipped": n_skipped,
-        },
-    )
+    chunk_log(batch_id, first_row, last_row, decided)
     return len(recs)

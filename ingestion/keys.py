@@ -27,22 +27,18 @@ def record_key(data: dict, fields: Sequence[str]) -> str:
 
 
 def record_keys(rows: Iterable[dict], fields: Sequence[str]) -> list[str]:
-    """`record_key` of many records; each field's distinct values are normalised once."""
-    seen: list[dict[str, str]] = [{} for _ in fields]
-    keys = []
-    for data in rows:
-        parts = []
-        for f, cache in zip(fields, seen, strict=True):
-            value = data.get(f, "")
-            if type(value) is not str:  # equal numbers can print differently: no cache
-                parts.append(f"{f}={normalise(value)}")
-                continue
-            part = cache.get(value)
-            if part is None:
-                part = cache[value] = f"{f}={normalise(value)}"
-            parts.append(part)
-        keys.append(hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
-    return keys
+    """`record_key` of many records, column by column: each distinct value is normalised once."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    sha256, sep = hashlib.sha256, "\x1f"
+    if not fields:
+        return [sha256(b"").hexdigest()] * len(rows)
+    columns = []
+    for f in fields:
+        values = [data.get(f, "") for data in rows]
+        # equal numbers can print differently: only strings share a normalised part
+        parts = {v: f"{f}={normalise(v)}" for v in {v for v in values if type(v) is str}}
+        columns.append([parts[v] if type(v) is str else f"{f}={normalise(v)}" for v in values])
+    return [sha256(sep.join(key).encode()).hexdigest() for key in zip(*columns, strict=True)]
 
 
 def key_fields(requested: Iterable[str] | None, allowed: Sequence[str], default: Sequence[str]):

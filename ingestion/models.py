@@ -177,7 +177,10 @@ class BatchRecord(models.Model):
         UPDATED = "UPDATED", "Updated"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="records")
+    # no index of its own: the unique (batch, row_number) index leads with it
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="records", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     row_number = models.PositiveIntegerField()
     data = models.JSONField(default=dict)

@@ -18,7 +18,7 @@ from core.audit import audit_record
 from core.bulk import insert_rows
 from core.exceptions import Conflict, DomainError, NotFound
 from core.transitions import state_reload, transition_apply
-from ingestion.chunks import SHAPE_PROBLEM, batch_process_chunk
+from ingestion.chunks import RECORD_FIELDS, SHAPE_PROBLEM, batch_process_chunk, chunk_store
 from ingestion.chunks import groups as _groups
 from ingestion.chunks import handler_for as _handler
 from ingestion.keys import field_name, key_fields, record_key, record_keys
@@ -129,8 +129,13 @@ def batch_create(
     idempotency_key_fields: list[str] | None = None,
     options: dict | None = None,
     enqueue: bool = True,
+    inline: bool = False,
 ) -> Batch:
     """Create a batch from an artifact's file or from JSON records, and queue its processing.
+
+    `inline` processes the records here while storing them, each written once with its final
+    status, and returns the finished batch (the command's --sync, benches): one transaction, so
+    a crash leaves nothing half-loaded. Otherwise they are stored PENDING for queued chunks.
 
     A file that cannot be read at all gives a FAILED batch naming what is wrong; nothing else
     is written. The batch, its records and audit entries commit together; an unexpected error
@@ -166,7 +171,7 @@ def batch_create(
     try:
         with transaction.atomic():
             batch = _batch_new(actor=actor, fmt=fmt, **new)
-            _store_records(batch, rows, fields)
+            _store_records(batch, rows, fields, handler=handler if inline else None)
             batch = transition_apply(
                 actor=actor,
                 model=Batch,
@@ -175,7 +180,7 @@ def batch_create(
                 scope=S.INGESTION_UPDATE,
                 action="BATCH_STARTED",
             )
-            if enqueue:
+            if enqueue and not inline:
                 transaction.on_commit(lambda: batch_enqueue(batch_id=batch.pk))
     except DomainError:
         raise
@@ -241,57 +246,54 @@ def _batch_failed_quietly(*, actor: Actor, error: Exception, **new) -> None:
         log.warning("batch_failed_record_not_written kind=%s", new.get("kind"))
 
 
-def _store_records(batch: Batch, rows: list[ParsedRow], fields: list[str]) -> None:
-    """Write the records: shape problems are errors at once, repeats of a key are skipped."""
+def _store_records(
+    batch: Batch, rows: list[ParsedRow], fields: list[str], *, handler: RecordHandler | None
+) -> None:
+    """Write the records: shape problems are errors at once, repeats of a key are skipped.
+
+    With a `handler` the other records are loaded here too, chunk by chunk, and each record is
+    written once with its final status; without one they are stored PENDING for the chunks.
+    """
     Status = BatchRecord.Status
     first_row: dict[str, int] = {}
-    values, errors, skipped = [], 0, 0
+    settled, todo = [], []
     keys = record_keys((row.data for row in rows), fields)
     for row, key in zip(rows, keys, strict=True):
-        status, detail, data = Status.PENDING, "", row.data
         if row.problem:
             # The shape problem stays with the record until someone corrects it, so a retry
             # cannot load a row whose values may have slid into the wrong columns.
             data = {**row.data, SHAPE_PROBLEM: row.problem}
-            status, detail = Status.ERROR, f"row {row.row_number}: {row.problem}"
-            errors += 1
+            settled.append(
+                (row.row_number, data, Status.ERROR, f"row {row.row_number}: {row.problem}", key)
+            )
         elif key in first_row:
-            status = Status.SKIPPED
             detail = f"row {row.row_number}: same key as row {first_row[key]} of this batch"
-            skipped += 1
+            settled.append((row.row_number, row.data, Status.SKIPPED, detail, key))
         else:
             first_row[key] = row.row_number
-        values.append(
-            (
-                batch.tenant_id,
-                batch.pk,
-                batch.kind,
-                row.row_number,
-                data,
-                status,
-                detail,
-                key,
-                0,
-            )
-        )
-    insert_rows(
-        BatchRecord,
-        [
-            "tenant",
-            "batch",
-            "kind",
-            "row_number",
-            "data",
-            "status",
-            "error_detail",
-            "idempotency_key",
-            "attempts",
-        ],
-        values,
-    )
-    Batch.objects.filter(pk=batch.pk).update(
-        total=len(values), processed=errors + skipped, error=errors, skipped=skipped
-    )
+            todo.append((row.row_number, row.data, key))
+    errors = sum(1 for r in settled if r[2] == Status.ERROR)
+    counts = {"error": errors, "skipped": len(settled) - errors}
+    stored = [
+        (batch.tenant_id, batch.pk, batch.kind, row, data, status, detail, key, 0)
+        for row, data, status, detail, key in settled
+    ]
+    if handler is None:
+        stored += [
+            (batch.tenant_id, batch.pk, batch.kind, row, data, Status.PENDING, "", key, 0)
+            for row, data, key in todo
+        ]
+    insert_rows(BatchRecord, RECORD_FIELDS, stored)
+    processed = len(settled)
+    if handler is not None:
+        for group in _groups(todo, settings.INGESTION_CHUNK_SIZE):
+            decided = chunk_store(batch, handler, group)
+            processed += len(group)
+            counts["success"] = counts.get("success", 0) + decided.success
+            counts["updated"] = counts.get("updated", 0) + decided.updated
+            counts["error"] += decided.error
+            counts["skipped"] += decided.skipped
+    Batch.objects.filter(pk=batch.pk).update(total=len(rows), processed=processed, **counts)
     state_reload(batch)
 
 
@@ -441,6 +443,7 @@ def batch_ingest_file(
     idempotency_key_fields: list[str] | None = None,
     options: dict | None = None,
     enqueue: bool = True,
+    inline: bool = False,
 ) -> Batch:
     """Upload a file and create its batch in one step (the screen and the command use it)."""
     artifact = artifact_upload(actor=actor, kind=kind, filename=filename, content=content)
@@ -450,4 +453,5 @@ def batch_ingest_file(
         idempotency_key_fields=idempotency_key_fields,
         options=options,
         enqueue=enqueue,
+        inline=inline,
     )

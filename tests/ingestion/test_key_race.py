@@ -122,3 +122,36 @@ def test_migration_skips_keys_loaded_twice_before_the_index_existed(facts):
         batch.refresh_from_db()
         assert (batch.success, batch.skipped) == expected
         assert_ties_out(batch)
+
+
+def test_inline_load_racing_a_queued_chunk_loads_each_key_once(facts, monkeypatch):
+    # given one service file stored as a queued batch (PENDING records) and delivered again
+    system = Actor.system_for(facts.tenant)
+    content = service_csv([service_row(f"M00{n}", service_date=f"2025-01-1{n}") for n in (1, 2, 3)])
+    queued = services.batch_ingest_file(
+        actor=system, kind="SERVICE_DELIVERY", filename="d1.csv", content=content, enqueue=False
+    )
+    _both_in_the_chunk_at_once(monkeypatch)
+
+    # when its chunk runs at the same moment as an inline load of the same file (records stored
+    # with their final status): both find the keys unloaded
+    def work(i: int):
+        if i == 0:
+            return services.batch_run_inline(batch_id=queued.pk)
+        return services.batch_ingest_file(
+            actor=system, kind="SERVICE_DELIVERY", filename="d2.csv", content=content, inline=True
+        )
+
+    results = race(2, work, join_timeout=90)
+
+    # then both batches completed and each key was loaded exactly once
+    assert all(isinstance(r, Batch) for r in results), results
+    assert {r.status for r in results} == {Batch.Status.COMPLETED}
+    loaded = BatchRecord.objects.filter(tenant=facts.tenant, status="SUCCESS")
+    keys = list(loaded.values_list("idempotency_key", flat=True))
+    assert len(keys) == len(set(keys)) == 3
+    assert ServiceDeliveryEvent.objects.filter(tenant=facts.tenant).count() == 3
+    counts = sorted((b.success, b.skipped) for b in Batch.objects.filter(tenant=facts.tenant))
+    assert counts == [(0, 3), (3, 0)]
+    for batch in Batch.objects.filter(tenant=facts.tenant):
+        assert_ties_out(batch)

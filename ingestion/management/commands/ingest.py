@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 idempotency_key_fields=[k for k in o["key_fields"].split(",") if k.strip()],
                 options={"payer_code": o["payer"]},
                 enqueue=not o["sync"],
+                inline=o["sync"],
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
