@@ -20,6 +20,8 @@ from tests.test_mass_assignment import PROJECT_APPS, is_protected, model_label
 ADMIN_EXEMPT: dict[tuple[str, str], str] = {
     ("core.TenantMembership", "role"): "the admin's role change goes through "
     "membership_set_role/membership_add (owner rule checked, audited)",
+    ("core.TenantMembership", "user"): "the person being made a member, chosen when the "
+    "membership is added (read-only afterwards); membership_add audits it",
     ("invoicing.Membership", "status"): "enrollment status (ENROLLED/TERMINATED/CANCELLED) is "
     "master data the operator records, not a workflow state; the API sets it too",
     ("invoicing.InvoiceRequestType", "defer_charge_count"): "a setting (how many charges to "
