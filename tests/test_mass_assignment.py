@@ -47,6 +47,8 @@ PROTECTED_NAME = re.compile(
 EXEMPT: dict[tuple[str, str], str] = {
     ("core.TenantMembership", "role"): "the role is what the member-role endpoint sets; "
     "membership_set_role checks who may grant it (owner rule) and audits",
+    ("invoicing.Membership", "status"): "enrollment status (ENROLLED/TERMINATED/CANCELLED) is "
+    "master data the operator records, not a workflow state",
     ("core.Invitation", "role"): "the role offered is the invitation's content; invitation_create "
     "checks who may offer it",
 }
