@@ -49,6 +49,8 @@ EXEMPT: dict[tuple[str, str], str] = {
     "membership_set_role checks who may grant it (owner rule) and audits",
     ("invoicing.Membership", "status"): "enrollment status (ENROLLED/TERMINATED/CANCELLED) is "
     "master data the operator records, not a workflow state",
+    ("wallets.ServiceStatePeriod", "state"): "a period records which life-cycle state a "
+    "service was in over a span: the state is the row's content, posted by the operator",
     ("core.Invitation", "role"): "the role offered is the invitation's content; invitation_create "
     "checks who may offer it",
 }
