@@ -16,19 +16,19 @@ from billing.models import (
     ServiceDeliveryEvent,
 )
 from billing.services import rules, runs
-from core.admin import admin_actor
+from core.admin import TenantFixedMixin, admin_actor
 from core.exceptions import DomainError
 
 
 @admin.register(Payer)
-class PayerAdmin(GuardedModelAdmin):
+class PayerAdmin(TenantFixedMixin, GuardedModelAdmin):
     list_display = ["code", "name", "tenant", "active", "timely_filing_days"]
     list_filter = ["tenant", "active"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["external_id", "tenant"]
     list_filter = ["tenant"]
     search_fields = ["external_id"]

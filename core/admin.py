@@ -34,6 +34,17 @@ def admin_actor(request, tenant: Tenant) -> Actor:
     return Actor(tenant=tenant, user=request.user)
 
 
+class TenantFixedMixin:
+    """A row's tenant is chosen when the row is added, then read-only: changing it would move one
+    tenant's data (and everything pointing at it) into another tenant."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and "tenant" not in fields:
+            fields.append("tenant")
+        return fields
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written only by services; the admin shows them."""
 

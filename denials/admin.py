@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.contrib import admin, messages
 
-from core.admin import ReadOnlyAdmin, admin_actor
+from core.admin import ReadOnlyAdmin, TenantFixedMixin, admin_actor
 from core.exceptions import DomainError
 from denials.models import Charge, Claim, ClaimLine, ClaimsSettings, PaymentApplication
 from denials.services.charges import charges_validate
@@ -13,7 +13,7 @@ from denials.services.claims import claims_build
 
 
 @admin.register(ClaimsSettings)
-class ClaimsSettingsAdmin(admin.ModelAdmin):
+class ClaimsSettingsAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["tenant", "provider_name", "provider_npi", "match_threshold", "claim_counter"]
     readonly_fields = [
         "interchange_control_number",

@@ -3,7 +3,7 @@ holds here too); requests, bills and lines are written only by services."""
 
 from django.contrib import admin, messages
 
-from core.admin import ReadOnlyAdmin, admin_actor
+from core.admin import ReadOnlyAdmin, TenantFixedMixin, admin_actor
 from core.exceptions import DomainError
 from invoicing.models import (
     Account,
@@ -30,20 +30,20 @@ class HolidayInline(admin.TabularInline):
 
 
 @admin.register(WorkCalendar)
-class WorkCalendarAdmin(admin.ModelAdmin):
+class WorkCalendarAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["name", "tenant", "weekend_days"]
     list_filter = ["tenant"]
     inlines = [HolidayInline]
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["day", "name", "calendar", "source"]
     list_filter = ["tenant", "calendar", "source"]
 
 
 @admin.register(Division)
-class DivisionAdmin(admin.ModelAdmin):
+class DivisionAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["code", "name", "tenant", "work_calendar"]
     list_filter = ["tenant"]
 
@@ -55,7 +55,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["number", "name", "tenant", "bill_cycle_day", "division", "payer"]
     list_filter = ["tenant", "division"]
     search_fields = ["number", "name"]
@@ -69,7 +69,7 @@ class CharacteristicInline(admin.TabularInline):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["external_id", "account", "kind", "status"]
     list_filter = ["tenant", "kind", "status"]
     search_fields = ["external_id", "account__number"]
@@ -77,7 +77,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(MembershipCharacteristic)
-class MembershipCharacteristicAdmin(admin.ModelAdmin):
+class MembershipCharacteristicAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["membership", "type", "value", "effective_from"]
     list_filter = ["tenant", "type"]
 
@@ -89,12 +89,12 @@ class MembershipLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FeatureConfiguration)
-class FeatureConfigurationAdmin(admin.ModelAdmin):
+class FeatureConfigurationAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["tenant", "invoice_request_eligibility_char_type"]
 
 
 @admin.register(InvoiceRequestType)
-class InvoiceRequestTypeAdmin(admin.ModelAdmin):
+class InvoiceRequestTypeAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "tenant",
