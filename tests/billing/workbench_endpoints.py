@@ -60,6 +60,7 @@ register(
         setup=_member,
         success=PAGE,
         marker=_member_link,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing members csv",
@@ -79,6 +80,7 @@ register(
         setup=_member,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing members list",
@@ -88,6 +90,7 @@ register(
         setup=_member,
         success=OK,
         marker=_member_json,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing member detail",
@@ -97,6 +100,7 @@ register(
         setup=_member,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     # payers
     Endpoint(
@@ -108,6 +112,7 @@ register(
         setup=_payer,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing payer create",
@@ -128,6 +133,7 @@ register(
         setup=_payer_pk,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing payer edit save",
@@ -148,6 +154,7 @@ register(
         setup=_payer,
         success=OK,
         marker=_json_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing payer create",
@@ -166,6 +173,7 @@ register(
         setup=_payer_pk,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing payer update",
@@ -187,6 +195,7 @@ register(
         setup=_payer,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing rule new save",
@@ -218,6 +227,7 @@ register(
         setup=_draft,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing rule edit save",
