@@ -158,8 +158,6 @@ PAYER_FREE: dict[str, str] = {
     "api invoicing request types list": "invoice request types have no payer",
     "screen invoicing overview": "known gap: counters only, its matrix entry has no marker yet",
     "screen invoicing request form": "known gap: an empty form, its matrix entry has no marker",
-    "screen billing members csv": "known gap: its matrix entry has no marker yet",
-    "screen billing runs csv export": "known gap: its matrix entry has no marker yet",
     "api claims 837 export": "known gap: its matrix entry has no marker yet",
 }
 

@@ -109,6 +109,8 @@ register(
         kind="screen",
         setup=_queued_run,
         success=PAGE,
+        marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run rows",

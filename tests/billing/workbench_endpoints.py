@@ -70,6 +70,8 @@ register(
         kind="screen",
         setup=_member,
         success=PAGE,
+        marker=lambda c: c["member"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing member",
