@@ -9,9 +9,13 @@ gets 404 for an object of tenant A, and never sees tenant A's data in a list.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from rest_framework.test import APIClient
 
 from core import scopes as S
 
@@ -34,14 +38,78 @@ class Endpoint:
     marker: Callable[[Ctx], str] | None = None  # text of tenant A that B must never see
     scope_holders: Callable[[str], bool] | None = None  # override who may (e.g. owner-only)
     format: str = "json"  # how an API request body is encoded ("multipart" for uploads)
+    # The data is payer-scoped (see PAYER_SCOPED_APPS): a member of tenant A holding the scope
+    # but granted only another payer gets 404 for the object (object_of_tenant) or never sees
+    # the marker (lists, exports, reports).
+    payer_scoped: bool = False
 
 
 ENDPOINTS: list[Endpoint] = []
+
+# Registries are found, not listed: every tests/<app>/*endpoints*.py module registers endpoints.
+# The URL coverage test then fails for any route none of them registered.
+_TESTS_DIR = Path(__file__).resolve().parent
+
+
+def registry_modules() -> list[str]:
+    """Dotted names of the registry modules, in a stable order."""
+    return sorted(
+        f"tests.{path.parent.name}.{path.stem}" for path in _TESTS_DIR.glob("*/*endpoints*.py")
+    )
+
+
+def load_registries() -> list[Endpoint]:
+    """Import every registry module (once) and return the registered endpoints."""
+    for module in registry_modules():
+        importlib.import_module(module)
+    return ENDPOINTS
 
 
 def register(*endpoints: Endpoint) -> None:
     """Add endpoints to the matrix."""
     ENDPOINTS.extend(endpoints)
+
+
+def _restricted_client(ep: Endpoint, world):
+    """A member of tenant A with the endpoint's scope, granted one payer none of the setups use."""
+    from billing.models import Payer
+    from core.actors import Actor
+    from core.models import TenantMembership
+    from core.services import membership_add, object_access_grant, user_ensure
+
+    role = next(r.value for r in reversed(S.Role) if _may(ep, r.value))
+    user = user_ensure(username=f"alpha-payer-restricted-{role.lower()}")
+    system = Actor.system_for(world.tenant)
+    membership = TenantMembership.objects.filter(tenant=world.tenant, user=user).first()
+    if membership is None:
+        membership = membership_add(actor=system, user=user, role=role)
+        other, _ = Payer.objects.get_or_create(
+            tenant=world.tenant, code="MATRIX-OTHER", defaults={"name": "Matrix Other Payer"}
+        )
+        object_access_grant(actor=system, membership_id=membership.pk, obj=other)
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def _check_payer_grants(ep: Endpoint, world, problems: list[str]) -> None:
+    if ep.object_of_tenant:
+        response = _send(_restricted_client(ep, world), ep, ep.setup(world))
+        if response.status_code != 404:
+            problems.append(
+                f"member granted another payer: expected 404, got {response.status_code}"
+            )
+    elif ep.marker is not None:
+        ctx = ep.setup(world)
+        response = _send(_restricted_client(ep, world), ep, ctx)
+        if response.status_code not in ep.success:
+            problems.append(
+                f"member granted another payer: expected success, got {response.status_code}"
+            )
+        elif ep.marker(ctx) in _body(response):
+            problems.append("member granted another payer: sees the other payers' data")
+    else:
+        problems.append("payer_scoped needs object_of_tenant or a marker to check")
 
 
 def _send(client, ep: Endpoint, ctx: Ctx):
@@ -92,4 +160,6 @@ def assert_matrix(ep: Endpoint, world) -> None:
             problems.append(f"other tenant: expected 404, got {response.status_code}")
     elif ep.marker is not None and ep.marker(ctx) in _body(response):
         problems.append("other tenant: sees tenant A's data")
+    if ep.payer_scoped:
+        _check_payer_grants(ep, world, problems)
     assert not problems, f"{ep.name}: " + "; ".join(problems)

@@ -39,6 +39,7 @@ register(
         setup=_closed,
         success=OK,
         marker=_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing month close",
@@ -68,6 +69,7 @@ register(
         setup=_closed,
         success=PAGE,
         marker=_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing month closes csv",
@@ -78,6 +80,7 @@ register(
         setup=_closed,
         success=PAGE,
         marker=_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing month close form",
@@ -88,6 +91,7 @@ register(
         setup=_billed,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing month close",

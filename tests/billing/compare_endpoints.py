@@ -24,7 +24,15 @@ def _regeneration(world) -> dict:
 
 def _endpoint(name: str, url, kind: str) -> Endpoint:
     return Endpoint(
-        name, "GET", url, VIEW, kind=kind, setup=_regeneration, success=OK, object_of_tenant=True
+        name,
+        "GET",
+        url,
+        VIEW,
+        kind=kind,
+        setup=_regeneration,
+        success=OK,
+        object_of_tenant=True,
+        payer_scoped=True,
     )
 
 

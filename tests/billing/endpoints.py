@@ -107,6 +107,7 @@ register(
         setup=_payer_with_rules,
         success=OK,
         marker=_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing rule version create",
@@ -130,6 +131,7 @@ register(
         setup=_active,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing rule version update",
@@ -168,6 +170,7 @@ register(
         setup=_override,
         success=OK,
         marker=_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing override create",
@@ -193,6 +196,7 @@ register(
         setup=_queued_run,
         success=OK,
         marker=_run_marker,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing run trigger",
@@ -211,6 +215,7 @@ register(
         setup=_queued_run,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing run regenerate",
@@ -240,6 +245,7 @@ register(
         setup=_shared_completed_run,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing run exceptions",
@@ -249,6 +255,7 @@ register(
         setup=_shared_completed_run,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing run exceptions bulk resolve",
@@ -268,6 +275,7 @@ register(
         setup=_shared_completed_run,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing run decisions csv",
@@ -277,6 +285,7 @@ register(
         setup=_shared_completed_run,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     # decisions and exceptions
     Endpoint(
@@ -287,6 +296,7 @@ register(
         setup=_shared_completed_run,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing decision replay",

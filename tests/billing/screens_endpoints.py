@@ -74,6 +74,7 @@ def _tab(tab: str) -> Endpoint:
         setup=_shared_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     )
 
 
@@ -88,6 +89,7 @@ register(
         setup=_queued_run,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run trigger",
@@ -107,6 +109,8 @@ register(
         kind="screen",
         setup=_queued_run,
         success=PAGE,
+        marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run rows",
@@ -117,6 +121,7 @@ register(
         setup=_queued_run,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     # one run
     *[_tab(tab) for tab in ("summary", "decisions", "exceptions", "audit", "downloads")],
@@ -129,6 +134,7 @@ register(
         setup=_queued_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run regenerate",
@@ -161,6 +167,7 @@ register(
         setup=_shared_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run decisions csv",
@@ -171,6 +178,7 @@ register(
         setup=_shared_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run decisions list csv export",
@@ -181,6 +189,7 @@ register(
         setup=_shared_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run package download",
@@ -191,6 +200,7 @@ register(
         setup=_shared_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing run package rebuild",
@@ -234,6 +244,7 @@ register(
         setup=_shared_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing decision",
@@ -244,6 +255,7 @@ register(
         setup=_shared_run,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing decision replay",
@@ -266,6 +278,7 @@ register(
         setup=_draft,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing rule activate",
@@ -287,6 +300,7 @@ register(
         setup=_override,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing overrides csv export",
@@ -297,6 +311,7 @@ register(
         setup=_override,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing override create",

@@ -60,6 +60,7 @@ register(
         setup=_member,
         success=PAGE,
         marker=_member_link,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing members csv",
@@ -69,6 +70,8 @@ register(
         kind="screen",
         setup=_member,
         success=PAGE,
+        marker=lambda c: c["member"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing member",
@@ -79,6 +82,7 @@ register(
         setup=_member,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing members list",
@@ -88,6 +92,7 @@ register(
         setup=_member,
         success=OK,
         marker=_member_json,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing member detail",
@@ -97,6 +102,7 @@ register(
         setup=_member,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     # payers
     Endpoint(
@@ -108,6 +114,7 @@ register(
         setup=_payer,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing payer create",
@@ -128,6 +135,7 @@ register(
         setup=_payer_pk,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing payer edit save",
@@ -148,6 +156,7 @@ register(
         setup=_payer,
         success=OK,
         marker=_json_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing payer create",
@@ -166,6 +175,7 @@ register(
         setup=_payer_pk,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api billing payer update",
@@ -187,6 +197,7 @@ register(
         setup=_payer,
         success=PAGE,
         marker=_payer_code,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing rule new save",
@@ -218,6 +229,7 @@ register(
         setup=_draft,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen billing rule edit save",

@@ -237,4 +237,44 @@ register(
         setup=_invitation,
         data=lambda c: {"form": "revoke-invitation", "invitation": c["invitation"]},
     ),
+    # Screens that refuse inside the service (a message, then back to the page) rather than with
+    # a 403: every signed-in member gets the redirect; what they may do is the service's check
+    # (tests/core/test_tokens*.py, test_dual_control_queue.py). Anonymous still goes to sign-in.
+    Endpoint(
+        "screen token create",
+        "POST",
+        lambda c: "/tokens/",
+        None,
+        kind="screen",
+        data=lambda c: {"name": "mine", "scopes": [S.BILLING_RUN_VIEW]},
+        success=frozenset({200}),
+    ),
+    Endpoint(
+        "screen token revoke",
+        "POST",
+        lambda c: f"/tokens/{c['token']}/revoke/",
+        None,
+        kind="screen",
+        setup=_token_ctx,
+        success=frozenset({302}),
+    ),
+    Endpoint(
+        "screen approvals decide",
+        "POST",
+        lambda c: "/approvals/overrides/",
+        None,
+        kind="screen",
+        setup=_pending_override,
+        data=lambda c: {"decision": "reject", "request": c["request"], "note": "not justified"},
+        success=frozenset({302}),
+    ),
+    Endpoint(
+        "screen tenant switch",
+        "POST",
+        lambda c: "/tenant/switch/",
+        None,
+        kind="screen",
+        data=lambda c: {"tenant": "alpha"},
+        success=frozenset({302}),
+    ),
 )

@@ -49,6 +49,7 @@ register(
         setup=_charge,
         success=OK,
         marker=lambda c: c["charge"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api charges validate",
@@ -76,6 +77,7 @@ register(
         setup=_claim,
         success=OK,
         marker=lambda c: c["member"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api claim detail",
@@ -85,6 +87,7 @@ register(
         setup=_claim,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen charges",
@@ -95,6 +98,7 @@ register(
         setup=_charge,
         success=PAGE,
         marker=lambda c: c["charge"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen charges export",
@@ -105,6 +109,7 @@ register(
         setup=_charge,
         success=PAGE,
         marker=lambda c: c["charge"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen claims export",
@@ -115,6 +120,7 @@ register(
         setup=_claim,
         success=PAGE,
         marker=lambda c: c["member"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen charges validate",
@@ -144,6 +150,7 @@ register(
         setup=_claim,
         success=PAGE,
         marker=lambda c: c["member"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen claim detail",
@@ -154,5 +161,6 @@ register(
         setup=_claim,
         success=PAGE,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
 )

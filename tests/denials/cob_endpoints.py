@@ -70,6 +70,7 @@ register(
         setup=_setup,
         success=frozenset({200}),
         marker=lambda c: c["code"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api coverages create",
@@ -89,6 +90,7 @@ register(
         setup=_setup,
         success=frozenset({200}),
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api member cob-override set",
@@ -127,6 +129,7 @@ register(
         setup=_setup,
         success=frozenset({200}),
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen member cob override",

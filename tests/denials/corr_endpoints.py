@@ -33,6 +33,7 @@ register(
         setup=_setup,
         success=frozenset({200}),
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api denial corrections run",

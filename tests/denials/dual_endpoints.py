@@ -40,7 +40,7 @@ def _setup(world) -> dict:
 def _screen(name: str, url: str) -> Endpoint:
     return Endpoint(
         name, "GET", lambda c: url, READ, kind="screen", setup=_setup, success=OK,
-        marker=lambda c: c["payer"],
+        marker=lambda c: c["payer"], payer_scoped=True,
     )  # fmt: skip
 
 
@@ -55,6 +55,7 @@ register(
         setup=_setup,
         success=OK,
         marker=lambda c: c["payer"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api override report csv",
@@ -64,5 +65,6 @@ register(
         setup=_setup,
         success=OK,
         marker=lambda c: c["payer"],
+        payer_scoped=True,
     ),
 )

@@ -46,6 +46,7 @@ register(
         setup=_interchange,
         success=OK,
         marker=lambda c: f'"{c["icn"]}"',
+        payer_scoped=True,
     ),
     Endpoint(
         "api claims interchange file",
@@ -55,6 +56,7 @@ register(
         setup=_interchange,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "screen claims 837 export",
@@ -65,6 +67,7 @@ register(
         setup=_built,
         success=OK,
         marker=lambda c: c["claim"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen claims 837 export (export)",
@@ -85,5 +88,6 @@ register(
         setup=_interchange,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
 )

@@ -36,6 +36,7 @@ register(
         setup=_setup,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api denial transitions", "GET", lambda c: "/api/denials/transitions", VIEW, success=OK

@@ -67,6 +67,7 @@ register(
         setup=_books,
         success=OK,
         marker=lambda c: c["name"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api report aging",
@@ -76,6 +77,7 @@ register(
         setup=_books,
         success=OK,
         marker=lambda c: c["name"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen claims job health",
@@ -105,6 +107,7 @@ register(
         setup=_books,
         success=OK,
         marker=lambda c: c["payer"],
+        payer_scoped=True,
     ),
     Endpoint(
         "screen claims reconciliation",
@@ -115,5 +118,14 @@ register(
         setup=_books,
         success=OK,
         marker=lambda c: c["name"],
+        payer_scoped=True,
+    ),
+    Endpoint(
+        "screen claims run jobs page",
+        "GET",
+        lambda c: "/claims/jobs/run/",
+        VIEW,
+        kind="screen",
+        success=frozenset({302}),  # the confirmation lives on the jobs page: back there
     ),
 )

@@ -50,6 +50,7 @@ def _matched(world) -> dict:
 
 def _screen(name, url, scope, setup=_waiting, **kw) -> Endpoint:
     kw.setdefault("success", PAGE)
+    kw.setdefault("payer_scoped", True)  # a GET screen of payer-scoped data
     return Endpoint(f"screen claims {name}", "GET", url, scope, kind="screen", setup=setup, **kw)
 
 
@@ -83,6 +84,7 @@ register(
         setup=_matched,
         success=PAGE,
         marker=lambda c: "MXREPORT",
+        payer_scoped=True,
     ),
 )
 

@@ -68,6 +68,7 @@ register(
         setup=_setup,
         success=OK,
         marker=lambda c: c["trace"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api remittance detail",
@@ -77,6 +78,7 @@ register(
         setup=_setup,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api receivables queue",
@@ -86,6 +88,7 @@ register(
         setup=_setup,
         success=OK,
         marker=lambda c: c["claim"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api receivables force-match",
@@ -115,5 +118,6 @@ register(
         setup=_setup,
         success=OK,
         marker=lambda c: c["denied_claim"],
+        payer_scoped=True,
     ),
 )

@@ -28,6 +28,7 @@ def _written_off(world) -> dict:
 
 def _screen(name, url, scope, setup=_open, **kw) -> Endpoint:
     kw.setdefault("success", PAGE)
+    kw.setdefault("payer_scoped", True)  # a GET screen of payer-scoped data
     return Endpoint(f"screen denials {name}", "GET", url, scope, kind="screen", setup=setup, **kw)
 
 

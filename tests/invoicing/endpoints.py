@@ -257,6 +257,7 @@ register(
         setup=_account,
         success=OK,
         marker=_number,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing account create",
@@ -274,6 +275,7 @@ register(
         setup=_account,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing account update",
@@ -293,6 +295,7 @@ register(
         setup=_account,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing membership create",
@@ -312,6 +315,7 @@ register(
         setup=_account,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing membership update",
@@ -341,6 +345,7 @@ register(
         setup=_pending,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     # charges
     Endpoint(
@@ -351,6 +356,7 @@ register(
         setup=_billed,
         success=OK,
         marker=_number,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing charge detail",
@@ -360,6 +366,7 @@ register(
         setup=_billed,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     # invoice requests
     Endpoint(
@@ -370,6 +377,7 @@ register(
         setup=_pending,
         success=OK,
         marker=_number,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing request create",
@@ -390,6 +398,7 @@ register(
         setup=_for_create,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing request detail",
@@ -399,6 +408,7 @@ register(
         setup=_pending,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing request approve",
@@ -446,6 +456,7 @@ register(
         setup=_billed,
         success=OK,
         marker=_number,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing bill detail",
@@ -455,6 +466,7 @@ register(
         setup=_billed,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
     Endpoint(
         "api invoicing bill pdf",
@@ -464,5 +476,6 @@ register(
         setup=_billed,
         success=OK,
         object_of_tenant=True,
+        payer_scoped=True,
     ),
 )

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core import scopes as S
 from core.actors import Actor
-from invoicing.models import InvoiceRequestType, WorkCalendar
+from invoicing.models import InvoiceRequest, InvoiceRequestType, WorkCalendar
 from invoicing.services.processing import bill_render_pdf
 from invoicing.services.requests import invoice_request_create
 from tests.invoicing.builders import account, charges, request_type
@@ -67,6 +67,13 @@ def _calendar(world) -> dict:
     return {"calendar": cal.pk}
 
 
+def _failed(world) -> dict:
+    """A request that failed processing (as a crashed worker would leave it)."""
+    ctx = _waiting(world)
+    InvoiceRequest.objects.filter(pk=ctx["request"]).update(status="ERROR", error="matrix")
+    return ctx
+
+
 def _new_form(world) -> dict:
     ctx = _waiting(world)
     return {"number": account(world.tenant, f"PN-{next(_seq)}").number, "type": ctx["type"]}
@@ -74,11 +81,12 @@ def _new_form(world) -> dict:
 
 def _screen(name, url, scope, setup=lambda w: {}, **kw) -> Endpoint:
     kw.setdefault("success", PAGE)
+    kw.setdefault("payer_scoped", True)  # a GET screen of payer-scoped data
     return Endpoint(f"screen invoicing {name}", "GET", url, scope, kind="screen", setup=setup, **kw)
 
 
 register(
-    _screen("overview", lambda c: "/invoicing/", VIEW),
+    _screen("overview", lambda c: "/invoicing/", VIEW, payer_scoped=False),
     _screen(
         "approval queue",
         lambda c: "/invoicing/queue/",
@@ -100,7 +108,7 @@ register(
         _waiting,
         marker=lambda c: c["number"],
     ),
-    _screen("request form", lambda c: "/invoicing/requests/new/", CREATE),
+    _screen("request form", lambda c: "/invoicing/requests/new/", CREATE, payer_scoped=False),
     _screen(
         "request preview",
         lambda c: f"/invoicing/requests/preview/?type={c['type']}&account={c['number']}",
@@ -157,13 +165,14 @@ register(
         _processed,
         object_of_tenant=True,
     ),
-    _screen("calendars", lambda c: "/invoicing/calendars/", VIEW),
+    _screen("calendars", lambda c: "/invoicing/calendars/", VIEW, payer_scoped=False),
     _screen(
         "calendar",
         lambda c: f"/invoicing/calendars/{c['calendar']}/",
         VIEW,
         _calendar,
         object_of_tenant=True,
+        payer_scoped=False,
     ),
     Endpoint(
         "screen invoicing request create",
@@ -223,6 +232,16 @@ register(
         kind="screen",
         setup=_calendar,
         data=lambda c: {"action": "add", "day": "2026-12-24", "name": "Eve"},
+        success=frozenset({302}),
+        object_of_tenant=True,
+    ),
+    Endpoint(
+        "screen invoicing request retry",
+        "POST",
+        lambda c: f"/invoicing/requests/{c['request']}/retry/",
+        CREATE,
+        kind="screen",
+        setup=_failed,
         success=frozenset({302}),
         object_of_tenant=True,
     ),
