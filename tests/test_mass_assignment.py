@@ -28,7 +28,6 @@ from django.urls import resolve
 from django_fsm import FSMFieldMixin
 from rest_framework import serializers as drf
 
-import tests.test_permission_matrix  # noqa: F401  (imports every app's endpoint registry)
 from core import scopes as S
 from core.models import Tenant
 from tests import permissions
@@ -61,7 +60,7 @@ INJECTED_PK = 987654
 INJECTED_DECIMAL = Decimal("987654.32")
 INJECTED_TEXT = "f" * 64
 
-WRITE_ENDPOINTS = [e for e in permissions.ENDPOINTS if e.method in ("POST", "PUT", "PATCH")]
+WRITE_ENDPOINTS = [e for e in permissions.load_registries() if e.method in ("POST", "PUT", "PATCH")]
 
 
 def project_models() -> list[type[models.Model]]:
