@@ -14,10 +14,10 @@ from core.phi_reads import PHI_VIEW
 from core.services import object_access_grant
 from tests.billing.test_api import RUNS, two_payer_run  # noqa: F401  (fixture)
 
-# session, user, memberships, scopes and grants (one query), the run, the audited read (savepoint,
-# chain head, entry, head, release), the page's rows, the session's new expiry (savepoint, update,
-# release): none of them per row
-PAGE_QUERIES = 14
+# session, user, memberships, scopes and grants (one query), visible payer ids, the run, the
+# audited read (savepoint, chain head, entry, head, release), the page's rows, the session's new
+# expiry (savepoint, update, release): none of them per row
+PAGE_QUERIES = 15
 
 
 def _get(client, url: str, tenant):
