@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from guardian.models import UserObjectPermission
 
 from core.exceptions import ScopeDenied
@@ -45,15 +46,37 @@ class Actor:
             return frozenset()
         from core.models import Tenant
 
-        codenames = UserObjectPermission.objects.filter(
-            user=self.user,
-            content_type=ContentType.objects.get_for_model(Tenant),
-            object_pk=str(self.tenant.pk),
-        ).values_list("permission__codename", flat=True)
+        tenant_type = ContentType.objects.get_for_model(Tenant).pk
+        codenames = self.object_permissions.get((tenant_type, str(self.tenant.pk)), ())
         granted = frozenset(CODENAME_TO_SCOPE[c] for c in codenames if c in CODENAME_TO_SCOPE)
         if self.token is not None:
             granted &= frozenset(self.token.scopes)
         return granted
+
+    @cached_property
+    def object_permissions(self) -> dict[tuple[int, str], list[str]]:
+        """The user's object permissions (this tenant's scopes, object grants) by (type, pk).
+
+        One query serves the scopes and every model's grants (core.selectors.granted_ids): an
+        API request needs both, and the actor lives for one request or one task.
+        """
+        from core.models import Tenant
+
+        if self.user is None:
+            return {}
+        tenant_type = ContentType.objects.get_for_model(Tenant)
+        rows = (
+            UserObjectPermission.objects.filter(user=self.user)
+            .filter(
+                Q(content_type=tenant_type, object_pk=str(self.tenant.pk))
+                | ~Q(content_type=tenant_type)
+            )
+            .values_list("content_type_id", "object_pk", "permission__codename")
+        )
+        perms: dict[tuple[int, str], list[str]] = {}
+        for type_id, object_pk, name in rows:
+            perms.setdefault((type_id, object_pk), []).append(name)
+        return perms
 
     def has(self, scope: str) -> bool:
         """Whether the actor holds a scope."""

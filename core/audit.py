@@ -100,7 +100,13 @@ def iso_utc(at: datetime) -> str:
 
 
 def _lock_head(tenant: Tenant) -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update(of=("self",)).filter(tenant=tenant).first()
+    # order_by(): the model orders by the tenant's slug, a join a lookup by key does not need
+    head = (
+        AuditChainHead.objects.select_for_update(of=("self",))
+        .filter(tenant=tenant)
+        .order_by()
+        .first()
+    )
     if head is None:
         AuditChainHead.objects.get_or_create(tenant=tenant)
         head = AuditChainHead.objects.select_for_update().get(tenant=tenant)

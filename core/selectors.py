@@ -6,7 +6,6 @@ from datetime import date
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, Q, QuerySet
-from guardian.models import UserObjectPermission
 
 from core import scopes as S
 from core.actors import Actor
@@ -41,11 +40,13 @@ def granted_ids(actor: Actor, model: type[Model]) -> list | None:
         return None
     cache = actor.__dict__.setdefault("_granted_ids", {})
     if model not in cache:
-        ct = ContentType.objects.get_for_model(model)
-        granted = UserObjectPermission.objects.filter(
-            user=actor.user, content_type=ct, permission__codename=f"view_{model._meta.model_name}"
-        ).values_list("object_pk", flat=True)
-        ids = [model._meta.pk.to_python(i) for i in granted]
+        ct = ContentType.objects.get_for_model(model).pk
+        view = f"view_{model._meta.model_name}"
+        ids = [
+            model._meta.pk.to_python(object_pk)
+            for (type_id, object_pk), names in actor.object_permissions.items()
+            if type_id == ct and view in names
+        ]
         cache[model] = ids or None
     return cache[model]
 

@@ -139,6 +139,45 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# a page of decisions is read as values, not model instances: one row, one dict (the columns
+# of DecisionSerializer, through the same joins select_related made)
+DECISION_VALUES = (
+    "id",
+    "run_id",
+    "payer__code",
+    "member__external_id",
+    "month",
+    "decision_class",
+    "billable",
+    "billable_days",
+    "amount",
+    "rule_version__version",
+    "tier",
+)
+
+
+def decision_rows(rows: list[dict]) -> list[dict]:
+    """DecisionSerializer's output for rows of `DECISION_VALUES` (same keys, same text)."""
+    fields = DecisionSerializer().fields
+    month, amount = fields["month"].to_representation, fields["amount"].to_representation
+    return [
+        {
+            "id": row["id"],
+            "run": row["run_id"],
+            "payer": row["payer__code"],
+            "member": row["member__external_id"],
+            "month": month(row["month"]),
+            "decision_class": row["decision_class"],
+            "billable": row["billable"],
+            "billable_days": row["billable_days"],
+            "amount": amount(row["amount"]),
+            "rule_version": row["rule_version__version"],
+            "tier": row["tier"],
+        }
+        for row in rows
+    ]
+
+
 class DecisionDetailSerializer(DecisionSerializer):
     class Meta(DecisionSerializer.Meta):
         fields = [*DecisionSerializer.Meta.fields, "inputs"]

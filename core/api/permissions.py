@@ -18,17 +18,30 @@ def resolve_actor(request) -> Actor | None:
     elif request.user and request.user.is_authenticated:
         slug = request.headers.get("X-Tenant")
         if slug:
-            membership = (
-                TenantMembership.objects.filter(user=request.user, tenant__slug=slug)
-                .select_related("tenant")
-                .first()
-            )
+            membership = _membership_by_slug(request, slug)
             actor = Actor(tenant=membership.tenant, user=request.user) if membership else None
         else:
             lazy = getattr(request._request, "actor", None)
             actor = lazy if lazy else None  # the middleware's lazy object may wrap None
     request._actor, request._actor_resolved = actor, True
     return actor
+
+
+def _membership_by_slug(request, slug: str) -> TenantMembership | None:
+    """The session user's membership of the tenant named by X-Tenant.
+
+    The tenant middleware has usually read the user's memberships already (to set the time
+    zone): reuse that list rather than ask again.
+    """
+    django_request = request._request
+    user = request.user
+    if getattr(django_request, "user", None) == user and hasattr(django_request, "memberships"):
+        return next((m for m in django_request.memberships if m.tenant.slug == slug), None)
+    return (
+        TenantMembership.objects.filter(user=user, tenant__slug=slug)
+        .select_related("tenant")
+        .first()
+    )
 
 
 class TenantMember(permissions.BasePermission):
