@@ -16,3 +16,6 @@ class IngestionConfig(AppConfig):
         from ingestion import events
 
         events.register()  # event types (issue 19)
+        from ingestion import watchdog
+
+        watchdog.register()  # stuck batches are queued again, then failed (issue 17)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import orjson
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from core.bulk import insert_rows, update_rows
 from core.exceptions import DomainError
@@ -278,6 +279,7 @@ def _process(batch_id: int, first_row: int, last_row: int) -> int:
             updated=F("updated") + decided.updated,
             error=F("error") + decided.error,
             skipped=F("skipped") + decided.skipped,
+            progress_at=timezone.now(),
         )
     chunk_log(batch_id, first_row, last_row, decided)
     return len(recs)

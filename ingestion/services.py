@@ -380,7 +380,7 @@ def batch_retry(*, actor: Actor, batch_id: int, enqueue: bool = True) -> Batch:
         n = errored.update(status=BatchRecord.Status.PENDING)
         if n:
             Batch.objects.filter(pk=batch_id).update(
-                processed=F("processed") - n, error=F("error") - n
+                processed=F("processed") - n, error=F("error") - n, progress_at=timezone.now()
             )
         state_reload(batch)
         if enqueue:
