@@ -55,7 +55,16 @@ def _sqlite_flush_decisions_first():
     operations.sql_flush = sql_flush
 
 
+# Database-independent suites that are slow: the browser tests (each empties every table twice)
+# and the generated authorization walks (every write endpoint, every admin form and page). CI runs
+# them in the SQLite pass of `make test`; the PostgreSQL pass skips them (saying so) unless
+# ALL_ON_POSTGRES=1, so `.ci/run` stays within its time.
+ONCE_PER_CI = ("tests/e2e/", "tests/test_mass_assignment", "tests/test_url_coverage_admin.py")
+
+
 def pytest_collection_modifyitems(config, items):
+    import os
+
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -66,6 +75,14 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+    elif os.environ.get("ALL_ON_POSTGRES") != "1":
+        once = pytest.mark.skip(
+            reason="database-independent and slow: runs in the SQLite pass of `make test` "
+            "(set ALL_ON_POSTGRES=1 to run it on PostgreSQL too)"
+        )
+        for item in items:
+            if item.nodeid.startswith(ONCE_PER_CI):
+                item.add_marker(once)
 
 
 def pytest_report_header(config):
