@@ -209,6 +209,56 @@ def _per_node(model, run_id: int) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def _drive(
+    poll,
+    start_task: str,
+    *,
+    resume,
+    chunk_model,
+    kill_after: int,
+    nodes,
+    broker_url,
+    workers,
+    extra: dict,
+    kill: bool,
+    opts,
+) -> dict:
+    """Start the clusters, queue the run's start, wait for it (with --kill: kill the last cluster
+    once a quarter of the chunks are done, and re-queue what it took with it)."""
+    if kill:
+        extra = {**extra, "Q_TIMEOUT": "30", "Q_RETRY": "40"}
+    killed = {}
+    with (
+        _redis_broker(broker_url) as broker,
+        _clusters(nodes, broker=broker_url, workers=workers, extra_env=extra) as clusters,
+    ):
+
+        def kill_one(current) -> None:
+            if killed or current.chunks_total == 0:
+                return
+            if current.chunks_done >= max(kill_after, current.chunks_total // 4):
+                clusters[-1].kill()
+                killed.update(node=clusters[-1].node, at_chunks_done=current.chunks_done)
+
+        _enqueue(broker, start_task, poll.run_id)
+        seconds, requeued = _wait(
+            poll,
+            broker=broker,
+            timeout=opts["timeout"],
+            on_progress=kill_one if kill else None,
+            resume=resume if kill else None,
+            stall=opts["stall_seconds"],
+        )
+    run = poll()
+    figures = {
+        "seconds": seconds,
+        "chunks": run.chunks_total,
+        "chunks_per_node": _per_node(chunk_model, run.pk),
+        **({"killed": killed, "requeued_chunks": requeued} if kill else {}),
+    }
+    return {"run": run, "figures": figures}
+
+
 def _billing_setup(members: int, label: str):
     from billing.bench import BENCH_PARAMS, _billing_facts
     from billing.engine.months import add_months
@@ -274,38 +324,20 @@ def _billing_phase(
         "BILLING_CHUNK_PROBES": str(workers * len(nodes)),
         "BILLING_CHUNK_SIZE": str(min(settings.BILLING_CHUNK_SIZE, max(50, members // 20))),
     }
-    if kill:
-        extra.update({"Q_TIMEOUT": "30", "Q_RETRY": "40"})
-    killed = {}
-    with (
-        _redis_broker(broker_url) as broker,
-        _clusters(nodes, broker=broker_url, workers=workers, extra_env=extra) as clusters,
-    ):
-
-        def kill_one(current) -> None:
-            if killed or current.chunks_total == 0:
-                return
-            if current.chunks_done >= max(2, current.chunks_total // 4):
-                clusters[-1].kill()
-                killed.update(node=clusters[-1].node, at_chunks_done=current.chunks_done)
-
-        _enqueue(broker, "billing.tasks.run_start", run.pk)
-        seconds, requeued = _wait(
-            _Billing(run.pk),
-            broker=broker,
-            timeout=opts["timeout"],
-            on_progress=kill_one if kill else None,
-            resume=(lambda pk: billing_run_resume(run_id=pk)) if kill else None,
-            stall=opts["stall_seconds"],
-        )
-    run = _Billing(run.pk)()
-    return {
-        "seconds": seconds,
-        "chunks": run.chunks_total,
-        "chunks_per_node": _per_node(RunChunk, run.pk),
-        **({"killed": killed, "requeued_chunks": requeued} if kill else {}),
-        "outcome": _billing_outcome(run),
-    }
+    driven = _drive(
+        _Billing(run.pk),
+        "billing.tasks.run_start",
+        resume=lambda pk: billing_run_resume(run_id=pk),
+        chunk_model=RunChunk,
+        kill_after=2,
+        nodes=nodes,
+        broker_url=broker_url,
+        workers=workers,
+        extra=extra,
+        kill=kill,
+        opts=opts,
+    )
+    return {**driven["figures"], "outcome": _billing_outcome(driven["run"])}
 
 
 def _prepaid_outcome(run, tenant) -> dict:
@@ -349,38 +381,20 @@ def _prepaid_phase(
     run = prepaid_run_trigger(actor=Actor.system_for(tenant), as_of=AS_OF, enqueue=False)
     accounts = max(1, services // per_account)
     extra = {"PREPAID_CHUNK_ACCOUNTS": str(min(500, max(5, accounts // 20)))}
-    if kill:
-        extra.update({"Q_TIMEOUT": "30", "Q_RETRY": "40"})
-    killed = {}
-    with (
-        _redis_broker(broker_url) as broker,
-        _clusters(nodes, broker=broker_url, workers=workers, extra_env=extra) as clusters,
-    ):
-
-        def kill_one(current) -> None:
-            if killed or current.chunks_total == 0:
-                return
-            if current.chunks_done >= max(1, current.chunks_total // 4):
-                clusters[-1].kill()
-                killed.update(node=clusters[-1].node, at_chunks_done=current.chunks_done)
-
-        _enqueue(broker, "wallets.tasks.prepaid_run_start", run.pk)
-        seconds, requeued = _wait(
-            _Prepaid(run.pk),
-            broker=broker,
-            timeout=opts["timeout"],
-            on_progress=kill_one if kill else None,
-            resume=(lambda pk: prepaid_run_resume(run_id=pk)) if kill else None,
-            stall=opts["stall_seconds"],
-        )
-    run = _Prepaid(run.pk)()
-    return {
-        "seconds": seconds,
-        "chunks": run.chunks_total,
-        "chunks_per_node": _per_node(PrepaidRunChunk, run.pk),
-        **({"killed": killed, "requeued_chunks": requeued} if kill else {}),
-        "outcome": _prepaid_outcome(run, tenant),
-    }
+    driven = _drive(
+        _Prepaid(run.pk),
+        "wallets.tasks.prepaid_run_start",
+        resume=lambda pk: prepaid_run_resume(run_id=pk),
+        chunk_model=PrepaidRunChunk,
+        kill_after=1,
+        nodes=nodes,
+        broker_url=broker_url,
+        workers=workers,
+        extra=extra,
+        kill=kill,
+        opts=opts,
+    )
+    return {**driven["figures"], "outcome": _prepaid_outcome(driven["run"], tenant)}
 
 
 def _same(a: dict, b: dict) -> bool:
