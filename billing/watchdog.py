@@ -8,12 +8,10 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Max
 
-from billing.models import BillingRun, RunChunk, RunPayer
+from billing.models import BillingRun, RunChunk
+from billing.services.finalize import billing_run_fail
 from billing.services.runs import billing_run_resume
 from core import queue
-from core import scopes as S
-from core.actors import Actor
-from core.transitions import transition_apply
 from core.watchdog import Stale, register_watchdog
 
 Status = BillingRun.Status
@@ -54,17 +52,7 @@ def run_fail(pk: int, reason: str) -> BillingRun:
     """Fail a stuck run with the watchdog's reason (audited); its payers are free again."""
     run = BillingRun.objects.select_related("tenant").get(pk=pk)
     with transaction.atomic():
-        run = transition_apply(
-            actor=Actor.system_for(run.tenant),
-            model=BillingRun,
-            pk=pk,
-            name="fail",
-            scope=S.BILLING_RUN_TRIGGER,
-            action="RUN_FAILED",
-            reason=reason,
-            kwargs={"message": reason},
-        )
-        RunPayer.objects.filter(run=run).update(active=False)
+        run = billing_run_fail(run=run, message=reason, reason=reason)
     return run
 
 

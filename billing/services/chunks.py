@@ -41,13 +41,11 @@ from billing.models import (
     ServiceDeliveryEvent,
 )
 from billing.selectors import RETRO, authoritative_runs
+from billing.services.finalize import billing_run_fail
 from billing.services.rules import engine_rules, rule_version_for_month
 from core import queue
-from core import scopes as S
-from core.actors import Actor
 from core.bulk import fetch_rows, insert_rows
 from core.node import worker_label
-from core.transitions import transition_apply
 
 log = logging.getLogger("healthbill.billing")
 Status = BillingRun.Status
@@ -547,14 +545,6 @@ def billing_run_chunk_failed(*, chunk_id: int, error: str) -> BillingRun | None:
         run = chunk.run
         if attempts < settings.BILLING_CHUNK_ATTEMPTS or run.status != Status.RUNNING:
             return None
-        run = transition_apply(
-            actor=Actor.system_for(run.tenant),
-            model=BillingRun,
-            pk=run.pk,
-            name="fail",
-            scope=S.BILLING_RUN_TRIGGER,
-            action="RUN_FAILED",
-            kwargs={"message": f"chunk {chunk.index} failed {attempts} times: {error[:500]}"},
+        return billing_run_fail(
+            run=run, message=f"chunk {chunk.index} failed {attempts} times: {error[:500]}"
         )
-        RunPayer.objects.filter(run=run).update(active=False)
-        return run

@@ -72,6 +72,23 @@ def decisions_dangling(run: BillingRun) -> dict[str, int]:
     return {ref: n for ref, n in counts.items() if n}
 
 
+def billing_run_fail(*, run: BillingRun, message: str, reason: str = "") -> BillingRun:
+    """Fail a run through its state machine (audited as RUN_FAILED, with `reason` when given) and
+    free its payers for a new trigger. Call inside the caller's transaction."""
+    run = transition_apply(
+        actor=Actor.system_for(run.tenant),
+        model=BillingRun,
+        pk=run.pk,
+        name="fail",
+        scope=S.BILLING_RUN_TRIGGER,
+        action="RUN_FAILED",
+        reason=reason,
+        kwargs={"message": message},
+    )
+    RunPayer.objects.filter(run=run).update(active=False)
+    return run
+
+
 def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
     """Complete the run once every chunk is done: summary, digest, audit closure, supersession."""
     # Every chunk asks; only one that finds every chunk done goes on (the last to commit always
@@ -92,19 +109,11 @@ def billing_run_finalize(*, run_id: int, inline: bool = False) -> BillingRun:
         dangling = decisions_dangling(run)
         if dangling:
             # the check the decision table's foreign keys would have made row by row
-            run = transition_apply(
-                actor=system,
-                model=BillingRun,
-                pk=run_id,
-                name="fail",
-                scope=S.BILLING_RUN_TRIGGER,
-                action="RUN_FAILED",
-                kwargs={
-                    "message": "decisions reference rows that do not exist: "
-                    + ", ".join(f"{n} by {ref}" for ref, n in dangling.items())
-                },
+            run = billing_run_fail(
+                run=run,
+                message="decisions reference rows that do not exist: "
+                + ", ".join(f"{n} by {ref}" for ref, n in dangling.items()),
             )
-            RunPayer.objects.filter(run=run).update(active=False)
             log.error("run failed its reference check", extra={"run": run.pk, **dangling})
             return run
         digest = decisions_digest(run)
