@@ -20,6 +20,13 @@ BASE_DIR = Path(settings.BASE_DIR)
 # small bounds so a task a killed worker held is delivered again within seconds
 Q_TIMEOUT, Q_RETRY = 8, 10
 WAIT_SECONDS = 120  # a job must finish within this after the fresh cluster starts
+# each chunk task is held this long first (paced_qcluster.py), so every job lasts seconds and a
+# seeded kill (at most 0.6 s after the seeded chunk count) lands while chunks are unfinished
+CHUNK_PAUSE = {
+    "billing.tasks.run_chunk": 1.5,
+    "ingestion.tasks.process_batch_chunk": 0.3,
+    "wallets.tasks.prepaid_run_chunk": 1.0,
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,7 +47,7 @@ def _database_url() -> str:
 
 
 class Cluster:
-    """`manage.py qcluster` in its own process group (the workers are its children)."""
+    """`manage.py qcluster` (paced) in its own process group (the workers are its children)."""
 
     def __init__(self, env: dict[str, str], log: Path):
         self.env, self.log, self.proc = env, log, None
@@ -48,7 +55,7 @@ class Cluster:
     def start(self) -> Cluster:
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
+            [sys.executable, str(BASE_DIR / "tests" / "crash" / "paced_qcluster.py")],
             cwd=BASE_DIR,
             env=self.env,
             stdout=out,
@@ -98,6 +105,7 @@ def clusters(tmp_path, monkeypatch, settings):
         "PREPAID_CHUNK_ACCOUNTS": "20",
         "PREPAID_ACCOUNTS_PER_TRANSACTION": "5",
         "LOG_LEVEL": "WARNING",
+        "CRASH_CHUNK_PAUSE": ",".join(f"{task}={s}" for task, s in CHUNK_PAUSE.items()),
     }
     started: list[Cluster] = []
 
