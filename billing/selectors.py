@@ -18,6 +18,7 @@ from billing.models import (
     MemberMonthOverride,
     Payer,
     RuleVersion,
+    RunChunk,
     RunException,
 )
 from core import scopes as S
@@ -102,6 +103,24 @@ def run_summary_for(actor: Actor, run: BillingRun) -> dict:
     if not run.summary or sees_all_payers(actor, run):
         return run.summary
     return run_summary(run, _payer_ids(actor))
+
+
+def run_workers(actor: Actor, run: BillingRun) -> list[dict]:
+    """Which worker (node/pid, core.node.worker_label) wrote how many of the run's finished chunks
+    and members, busiest first: where a scaled-out run's work went (issue 17). Only the chunks of
+    payers the actor may see are counted."""
+    chunks = RunChunk.objects.filter(run=run, done=True)
+    if not sees_all_payers(actor, run):
+        chunks = chunks.filter(payer_id__in=_payer_ids(actor))
+    rows = (
+        chunks.values("worker")
+        .annotate(chunks=Count("id"), members=Sum("members"))
+        .order_by("-chunks", "worker")
+    )
+    return [
+        {"worker": r["worker"] or "not recorded", "chunks": r["chunks"], "members": r["members"]}
+        for r in rows
+    ]
 
 
 def totals_by_month(actor: Actor, *, months: int = 12) -> list[tuple[date, Decimal]]:

@@ -85,6 +85,33 @@ class RunSerializer(serializers.ModelSerializer):
         }
 
 
+class RunDetailSerializer(RunSerializer):
+    """One run, with where its work went: chunks and members per worker (node/pid)."""
+
+    workers = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "workers"]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "worker": {"type": "string", "description": "node/pid of the worker"},
+                    "chunks": {"type": "integer"},
+                    "members": {"type": "integer"},
+                },
+            },
+            "description": "finished chunks per worker, busiest first (payers you may see)",
+        }
+    )
+    def get_workers(self, run) -> list[dict]:
+        return selectors.run_workers(self._actor(), run)
+
+
 @extend_schema_field(
     {
         "oneOf": [

@@ -179,11 +179,10 @@ class RunDetailView(TenantAPIView):
 
     required_scopes = {"GET": S.BILLING_RUN_VIEW}
 
-    @extend_schema(responses=ser.RunSerializer)
+    @extend_schema(responses=ser.RunDetailSerializer)
     def get(self, request, pk: int):
-        return Response(
-            ser.RunSerializer(selectors.run_get(self.actor, pk), context={"request": request}).data
-        )
+        run = selectors.run_get(self.actor, pk)
+        return Response(ser.RunDetailSerializer(run, context={"request": request}).data)
 
 
 class RunRegenerateView(TenantAPIView):

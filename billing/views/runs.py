@@ -218,6 +218,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if tab == "summary":
         summary = selectors.run_summary_for(actor, run)
         context.update(_summary_context(run, summary))
+        context["workers"] = selectors.run_workers(actor, run)
         if run.mode == BillingRun.Mode.SIMULATION:
             context["month_chart"] = _simulation_chart(run, summary)
         else:

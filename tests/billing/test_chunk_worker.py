@@ -97,3 +97,59 @@ def test_chunk_not_yet_done_has_no_worker(world, settings):
     billing_run_start(run_id=run.pk)
 
     assert list(RunChunk.objects.filter(run=run).values_list("done", "worker")) == [(False, "")]
+
+
+def _two_node_run(world, settings):
+    """A completed run over two payers (two members each, chunks of one member), its chunks
+    then labelled as if two nodes had shared them: node-a three, node-b one."""
+    from tests.billing import api_builders as ab
+
+    settings.BILLING_CHUNK_SIZE = 1
+    p1 = ab.payer_with_rules(world.tenant, "WORK1")
+    p2 = ab.payer_with_rules(world.tenant, "WORK2")
+    for p in (p1, p2, p1, p2):
+        ab.member(world.tenant, p)
+    run = ab.completed_run(world.tenant, [p1, p2])
+    chunks = list(RunChunk.objects.filter(run=run).order_by("payer__code", "pk"))
+    assert [c.payer.code for c in chunks] == ["WORK1", "WORK1", "WORK2", "WORK2"]
+    for chunk, node in zip(
+        chunks, ["node-a/11", "node-a/11", "node-a/11", "node-b/22"], strict=True
+    ):
+        RunChunk.objects.filter(pk=chunk.pk).update(worker=node)
+    return run, p1
+
+
+def test_run_page_and_api_show_which_worker_did_how_much(world, settings):
+    run, _ = _two_node_run(world, settings)
+    owner = world.client(S.Role.OWNER)
+
+    # the API's run detail lists the workers, busiest first, with chunks and members
+    body = owner.get(f"/api/billing/runs/{run.pk}").json()
+    assert body["workers"] == [
+        {"worker": "node-a/11", "chunks": 3, "members": 3},
+        {"worker": "node-b/22", "chunks": 1, "members": 1},
+    ]
+    # and the run page's summary shows the same in its Workers card
+    page = owner.get(f"/billing/runs/{run.pk}/").content.decode()
+    card = page[page.index('id="run-workers"') :]
+    card = card[: card.index("</section>")]
+    assert '<code>node-a/11</code></td><td class="num">3</td>' in card
+    assert '<code>node-b/22</code></td><td class="num">1</td>' in card
+    # the run list does not carry them (one query per run would slow the list)
+    listed = owner.get("/api/billing/runs").json()["results"]
+    assert "workers" not in listed[0]
+
+
+def test_workers_count_only_the_payers_a_narrowed_member_may_see(world, settings):
+    from core.models import TenantMembership
+    from core.services import object_access_grant
+
+    run, p1 = _two_node_run(world, settings)
+    ops = world.users[S.Role.OPERATIONS]
+    membership = TenantMembership.objects.get(tenant=world.tenant, user=ops)
+    object_access_grant(actor=world.actor(S.Role.OWNER), membership_id=membership.pk, obj=p1)
+
+    body = world.client(S.Role.OPERATIONS).get(f"/api/billing/runs/{run.pk}").json()
+
+    # only WORK1's two chunks, both done on node-a
+    assert body["workers"] == [{"worker": "node-a/11", "chunks": 2, "members": 2}]
