@@ -258,6 +258,7 @@ SPECTACULAR_SETTINGS = {
         # webhook deliveries (issue 19, events API)
         "WebhookDeliveryKindEnum": "core.models.WebhookDelivery.Kind",
         "WebhookDeliveryStatusEnum": "core.models.WebhookDelivery.Status",
+        "BillingRunStatusEnum": "billing.models.BillingRun.Status",
     },
 }
 IDEMPOTENCY_KEY_TTL_HOURS = 24
