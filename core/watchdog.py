@@ -85,8 +85,20 @@ def waiting_broker_tasks(now: datetime) -> set[tuple[str, tuple]] | None:
         task = row.task
         func = task.get("func")
         if isinstance(func, str):
-            waiting.add((func, tuple(task.get("args") or ())))
+            waiting.add((func, _frozen(tuple(task.get("args") or ()))))
     return waiting
+
+
+def _frozen(value):
+    """A hashable copy of task arguments: a task with a list argument (a chunk of ids) must
+    not break the set of waiting tasks (lists become tuples, dicts sorted item tuples)."""
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted(((k, _frozen(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, set | frozenset):
+        return tuple(sorted((_frozen(v) for v in value), key=repr))
+    return value
 
 
 def _stale_after() -> int:
@@ -149,7 +161,7 @@ def watchdog_pass(now: datetime | None = None) -> WatchdogPass:
         for job in source.candidates(cutoff):
             if waiting is False:
                 waiting = waiting_broker_tasks(now)
-            if waiting and any(task in waiting for task in job.tasks):
+            if waiting and any((f, _frozen(a)) in waiting for f, a in job.tasks):
                 continue  # a task of it waits for a free worker: busy, not stuck
             try:
                 with transaction.atomic():

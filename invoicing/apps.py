@@ -8,7 +8,7 @@ class InvoicingConfig(AppConfig):
     def ready(self) -> None:
         from billing.hooks import register_run_completed
         from core import scopes as S
-        from invoicing import bench, dashboard, demo, events, ingest, labels, links
+        from invoicing import bench, dashboard, demo, events, ingest, labels, links, watchdog
         from invoicing.services.charges import charges_from_billing_run
 
         S.offer_scopes(
@@ -28,3 +28,4 @@ class InvoicingConfig(AppConfig):
         demo.register()
         bench.register()
         events.register()  # event types (issue 19)
+        watchdog.register()  # ONLINE requests whose task was lost (issue 17)

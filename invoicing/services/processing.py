@@ -91,12 +91,28 @@ def _public_error(exc: Exception) -> str:
     return f"Processing failed ({type(exc).__name__}); see the server log for the request id."
 
 
+def _pdf_requeue_if_missing(request: InvoiceRequest | None) -> None:
+    """Queue the PDF render (after commit) of a processed request's bill that has none.
+
+    The render is queued when the processing transaction commits; a worker killed between
+    that commit and the enqueue leaves the bill without a PDF for ever. Its processing task is
+    then still in the broker (acknowledged only once it returns) and is handed out again: this
+    is where that re-delivery makes good the render. The render itself runs once per bill.
+    """
+    if request is None or request.status != Status.PROCESSED or not request.bill_id:
+        return
+    if Bill.objects.filter(pk=request.bill_id, pdf="").exists():
+        bill_id = request.bill_id
+        transaction.on_commit(lambda: queue.enqueue("invoicing.tasks.bill_render_pdf", bill_id))
+
+
 def invoice_request_process(
     *, actor: Actor, request_id: int, business_date: date | None = None
 ) -> InvoiceRequest:
     """Cut the bill of a PENDING request (due on the business date, if given); ERROR on failure.
 
-    Idempotent: a request no longer PENDING, or not yet due, is returned unchanged.
+    Idempotent: a request no longer PENDING, or not yet due, is returned unchanged; a PROCESSED
+    one whose bill has no PDF gets its render queued again (`_pdf_requeue_if_missing`).
     """
     actor.require(S.INVOICING_REQUEST_CREATE)
     request = (
@@ -105,6 +121,7 @@ def invoice_request_process(
         .first()
     )
     if request is None or request.status != Status.PENDING:
+        _pdf_requeue_if_missing(request)
         return request
     if business_date is not None and request.processing_date > business_date:
         return request
@@ -112,6 +129,7 @@ def invoice_request_process(
         with transaction.atomic():
             locked = InvoiceRequest.objects.select_for_update().get(pk=request.pk)
             if locked.status != Status.PENDING:  # another worker got there first
+                _pdf_requeue_if_missing(locked)
                 return locked
             bill = _cut_bill(request)
             request = transition_apply(
@@ -345,11 +363,22 @@ def bill_lines_csv(bill: Bill) -> bytes:
 
 def bill_render_pdf(*, bill_id: int) -> Bill:
     """Render the bill's summary PDF (first lines; every line in an attached CSV); idempotent."""
+    with transaction.atomic():
+        # the bill's row lock makes a second render of it (a task handed out twice) wait, then
+        # find the PDF there
+        bill = (
+            Bill.objects.select_for_update(of=("self",))
+            .select_related("account", "tenant")
+            .get(pk=bill_id)
+        )
+        if bill.pdf:
+            return bill
+        return _bill_render(bill)
+
+
+def _bill_render(bill: Bill) -> Bill:
     from weasyprint import HTML, Attachment
 
-    bill = Bill.objects.select_related("account", "tenant").get(pk=bill_id)
-    if bill.pdf:
-        return bill
     lines = list(bill.lines.order_by("position")[:PDF_LINES])
     html = render_to_string(
         "invoicing/bill_pdf.html",

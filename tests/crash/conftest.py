@@ -26,6 +26,7 @@ CHUNK_PAUSE = {
     "billing.tasks.run_chunk": 1.5,
     "ingestion.tasks.process_batch_chunk": 0.3,
     "wallets.tasks.prepaid_run_chunk": 1.0,
+    "invoicing.tasks.invoice_request_process": 0.3,
 }
 
 
