@@ -4,8 +4,10 @@ while a billing run of N members executes through a worker cluster (issue 17).
 Setup (not timed): a tenant with N members and 3 months of facts (as `bench billing`), a
 completed run of the month before (the decisions to browse), 200 prepaid wallets, and one
 OPERATIONS user per simulated user, each with a session (screens) and an API token (API reads).
-Then a `qcluster` starts a run of the last month, the web server (`manage.py runserver
---noreload` on a free loopback port, as `make demo` serves) starts, and locust (headless,
+Then a `qcluster` starts a run of the last month, the web server starts on a free loopback
+port (gunicorn with `--web-workers` processes and production settings, DEBUG off, as
+docs/operations.md deploys it; or `--server runserver`, the single process `make demo` runs),
+and locust (headless,
 loopback only, at most 3 minutes) sends `--users` users at the run list, run and decision pages
 (screen and API), wallet pages (screen and API) and the approval queue. Figures: p50/p95/p99 and
 errors for screens and for API reads, against the targets (p95 <= 300 ms pages, <= 100 ms API).
@@ -135,6 +137,46 @@ def _args(parser) -> None:
         "--duration", type=int, default=60, help=f"seconds of load (at most {MAX_SECONDS})"
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the cluster")
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "runserver"],
+        default="gunicorn",
+        help="gunicorn with production settings (default) or the demo's runserver",
+    )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn worker processes (default 2 x cores + 1)",
+    )
+
+
+def _server_command(server: str, port: int, web_workers: int) -> tuple[list[str], dict]:
+    """The web server's command line and the settings it runs with."""
+    if server == "runserver":
+        return [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], {}
+    # production settings on plain loopback HTTP; the bench's own SECRET_KEY, which signed the
+    # sessions it made for the simulated users
+    production = {
+        "DEBUG": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "AUDIT_CHAIN_KEY": settings.AUDIT_CHAIN_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+    }
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(web_workers),
+        "--access-logfile",
+        "/dev/null",
+    ]
+    return command, production
 
 
 def _free_port() -> int:
@@ -228,7 +270,16 @@ def _group_figures(times_by_group: dict[str, list[float]], failures: dict[str, i
     return out
 
 
-def _run(*, members: int, users: int, duration: int, workers: int, **_) -> dict:
+def _run(
+    *,
+    members: int,
+    users: int,
+    duration: int,
+    workers: int,
+    server: str = "gunicorn",
+    web_workers: int = 5,
+    **_,
+) -> dict:
     from billing.bench import BENCH_PARAMS, _billing_facts
     from billing.engine.months import add_months
     from billing.models import Decision, Payer
@@ -288,10 +339,11 @@ def _run(*, members: int, users: int, duration: int, workers: int, **_) -> dict:
         "Q_SYNC": "0",
         "PYTHONPATH": base,
     }
-    server = subprocess.Popen(  # noqa: S603 (our own manage.py)
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+    command, production = _server_command(server, port, web_workers)
+    server_proc = subprocess.Popen(  # noqa: S603 (our own server)
+        command,
         cwd=base,
-        env=env,
+        env={**env, **production},
         stdout=(work / "server.log").open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -366,7 +418,7 @@ def _run(*, members: int, users: int, duration: int, workers: int, **_) -> dict:
             ),
         }
     finally:
-        for proc in (server, cluster):
+        for proc in (server_proc, cluster):
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
@@ -382,7 +434,11 @@ def _run(*, members: int, users: int, duration: int, workers: int, **_) -> dict:
         "members": members,
         "users": users,
         "duration_seconds": duration,
-        "server": "runserver --noreload (as make demo)",
+        "server": (
+            "runserver --noreload (as make demo)"
+            if server == "runserver"
+            else f"gunicorn, {web_workers} workers, DEBUG off"
+        ),
         "groups": groups,
         "by_endpoint": stats["by_endpoint"],
         "run_during_load": run_state,

@@ -75,8 +75,13 @@ def test_bench_scaleout_kill_one_cluster_the_other_finishes():
     assert figures["prepaid"]["two_clusters"]["outcome"]["balance_equals_ledger"] is True
 
 
-def test_bench_load_reports_percentiles_per_group():
-    figures = _bench("load", "--members", "300", "--users", "3", "--duration", "8")
+@pytest.mark.parametrize("server", ["gunicorn", "runserver"])
+def test_bench_load_reports_percentiles_per_group(server):
+    figures = _bench(
+        "load", "--members", "300", "--users", "3", "--duration", "8", "--server", server
+    )
+
+    assert figures["server"].startswith(server)
 
     assert figures["locust_exit"] in (0, 1)  # 1: some requests failed (reported below)
     assert set(figures["groups"]) == {"pages", "api"}
