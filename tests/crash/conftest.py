@@ -26,6 +26,8 @@ CHUNK_PAUSE = {
     "billing.tasks.run_chunk": 1.5,
     "ingestion.tasks.process_batch_chunk": 0.3,
     "wallets.tasks.prepaid_run_chunk": 1.0,
+    # inside the audit package build, after it turned BUILDING (test_audit_package.py)
+    "billing.services.package.render_pdf": 3.0,
 }
 
 
