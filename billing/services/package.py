@@ -198,7 +198,7 @@ def audit_package_build(*, run_id: int) -> AuditPackage | None:
                 extra={"event": "audit_package_resumed", "run": run.pk, "package": package.pk},
             )
         elif package.status != AuditPackage.Status.QUEUED:
-            return package  # finished while this task waited for the lease
+            return package  # finished (or failed by the watchdog) meanwhile
         return _build(run, package)
 
 
