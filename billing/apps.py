@@ -16,6 +16,7 @@ class BillingConfig(AppConfig):
             labels,
             links,
             watchdog,
+            watchdog_package,
         )
         from billing.services import closes, overrides
         from core import scopes as S
@@ -43,3 +44,4 @@ class BillingConfig(AppConfig):
         links.register()
         events.register()  # event types (issue 19)
         watchdog.register()  # stuck runs are queued again, then failed (issue 17)
+        watchdog_package.register()  # and so are audit packages a dead worker left

@@ -4,19 +4,27 @@ WeasyPrint lays out roughly 200 table rows a second, so the PDF never lists one 
 it holds the run's parameters, rule versions with their params hashes, the summary, the class
 and payer breakdowns, the first 500 exceptions (with the total), the run's audit segment and the
 sha256 of the decisions CSV that sits beside it in the zip.
+
+A build holds the package's lease (`package_lease`) from start to end, so a worker killed
+mid-build leaves the package BUILDING but free: the broker's re-delivery of its task, or the
+watchdog's re-queue (billing/watchdog_package.py), builds it again; the zip is named on the
+package only as it turns READY, and the files a replaced or killed build left are deleted then.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.files.base import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 
@@ -28,11 +36,13 @@ from core.actors import Actor
 from core.exceptions import Conflict
 from core.models import AuditEntry
 from core.phi_reads import PHI_EXPORT, record_phi_access
-from core.transitions import transition_apply
+from core.transitions import state_reload, transition_apply
 
 log = logging.getLogger("healthbill.billing")
 EXCEPTIONS_LISTED = 500
 SEGMENT_LISTED = 300
+FILE_PREFIX = "audit-package-run{run}-"
+LEASE_NAMESPACE = 17_001  # pg advisory lock class of audit package builds
 
 
 def run_audit_segment(run: BillingRun):
@@ -135,22 +145,76 @@ def render_pdf(run: BillingRun, csv_sha256: str) -> tuple[bytes, int]:
     return document.write_pdf(), len(document.pages)
 
 
-def audit_package_build(*, run_id: int) -> AuditPackage:
-    """Build the zip (task body): decisions CSV, its sha256 in the PDF, both zipped."""
+@contextmanager
+def package_lease(package_id: int) -> Iterator[bool]:
+    """Hold the package's build lease (True) or learn another worker holds it (False).
+
+    On PostgreSQL a session advisory lock: the database drops it when its holder's connection
+    ends, so a worker killed mid-build frees the package at once and the broker's re-delivery
+    (or the watchdog's) builds it again, never two workers at once. SQLite (one process in
+    development) has no such lock: the lease is always granted.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = (LEASE_NAMESPACE, package_id % 2**31)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s::int, %s::int)", key)
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s::int, %s::int)", key)
+
+
+def package_build_live(package_id: int) -> bool:
+    """Whether a live worker holds the package's build lease (it is being built right now)."""
+    with package_lease(package_id) as held:
+        return not held
+
+
+def audit_package_build(*, run_id: int) -> AuditPackage | None:
+    """Build the zip (task body): decisions CSV, its sha256 in the PDF, both zipped.
+
+    Idempotent: a package READY or FAILED, or being built by a live worker, is left as it is; one
+    left BUILDING by a worker that died is built again (its task re-delivered or re-queued).
+    """
     run = BillingRun.objects.select_related("tenant", "triggered_by").get(pk=run_id)
-    system = Actor.system_for(run.tenant)
     package = AuditPackage.objects.filter(run=run).first()
-    if package is None or package.status != AuditPackage.Status.QUEUED:
+    if package is None or package.status not in (
+        AuditPackage.Status.QUEUED,
+        AuditPackage.Status.BUILDING,
+    ):
         return package
-    package = transition_apply(
-        actor=system,
-        model=AuditPackage,
-        pk=package.pk,
-        name="build",
-        scope=S.BILLING_RUN_VIEW,
-        action="AUDIT_PACKAGE_BUILDING",
-    )
+    with package_lease(package.pk) as held:
+        state_reload(package)
+        if not held:
+            return package  # a live worker builds it
+        if package.status == AuditPackage.Status.BUILDING:
+            log.warning(
+                "audit package left building by a lost worker: built again",
+                extra={"event": "audit_package_resumed", "run": run.pk, "package": package.pk},
+            )
+        elif package.status != AuditPackage.Status.QUEUED:
+            return package  # finished (or failed by the watchdog) meanwhile
+        return _build(run, package)
+
+
+def _build(run: BillingRun, package: AuditPackage) -> AuditPackage:
+    system = Actor.system_for(run.tenant)
+    if package.status == AuditPackage.Status.QUEUED:
+        package = transition_apply(
+            actor=system,
+            model=AuditPackage,
+            pk=package.pk,
+            name="build",
+            scope=S.BILLING_RUN_VIEW,
+            action="AUDIT_PACKAGE_BUILDING",
+        )
     started = time.perf_counter()
+    storage, previous, written = package.file.storage, package.file.name, ""
     try:
         csv_file, csv_sha256 = spool(decisions_lines(run))  # constant memory, whatever the size
         pdf, pages = render_pdf(run, csv_sha256)
@@ -161,26 +225,36 @@ def audit_package_build(*, run_id: int) -> AuditPackage:
                 with archive.open(f"decisions-run{run.pk}.csv", "w", force_zip64=True) as entry:
                     shutil.copyfileobj(csv_file, entry, 1024 * 1024)
             zipped.seek(0)
-            name = f"audit-package-run{run.pk}-{run.month:%Y-%m}-v{run.version}.zip"
-            package.file.save(name, File(zipped), save=False)
-        AuditPackage.objects.filter(pk=package.pk).update(file=package.file.name)
-        package = transition_apply(
-            actor=system,
-            model=AuditPackage,
-            pk=package.pk,
-            name="ready",
-            scope=S.BILLING_RUN_VIEW,
-            action="AUDIT_PACKAGE_READY",
-            payload={"pdf_sha256": pdf_sha256, "csv_sha256": csv_sha256},
-            kwargs={
-                "pdf_sha256": pdf_sha256,
-                "csv_sha256": csv_sha256,
-                "pages": pages,
-                "seconds": round(time.perf_counter() - started, 3),
-            },
-        )
+            package.file.save(_file_name(run), File(zipped), save=False)
+            written = package.file.name
+        with transaction.atomic():
+            # the file is named on the package only as it turns READY: a file half-written by
+            # a killed worker is never served
+            AuditPackage.objects.filter(pk=package.pk).update(file=written)
+            package = transition_apply(
+                actor=system,
+                model=AuditPackage,
+                pk=package.pk,
+                name="ready",
+                scope=S.BILLING_RUN_VIEW,
+                action="AUDIT_PACKAGE_READY",
+                payload={"pdf_sha256": pdf_sha256, "csv_sha256": csv_sha256},
+                kwargs={
+                    "pdf_sha256": pdf_sha256,
+                    "csv_sha256": csv_sha256,
+                    "pages": pages,
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
+            )
+            # one package file in the end: the one before a rebuild and any left by a killed
+            # build go once the new one is committed
+            transaction.on_commit(
+                lambda: _leftovers_delete(storage, run, keep=written, previous=previous)
+            )
     except Exception as exc:
         log.exception("audit package failed", extra={"run": run.pk})
+        if written and written != previous:
+            storage.delete(written)
         package = transition_apply(
             actor=system,
             model=AuditPackage,
@@ -191,3 +265,27 @@ def audit_package_build(*, run_id: int) -> AuditPackage:
             kwargs={"error": type(exc).__name__},
         )
     return package
+
+
+def _file_name(run: BillingRun) -> str:
+    return f"{FILE_PREFIX.format(run=run.pk)}{run.month:%Y-%m}-v{run.version}.zip"
+
+
+def _leftovers_delete(storage, run: BillingRun, *, keep: str, previous: str) -> None:
+    """Delete the run's package files other than `keep`: the one a rebuild replaced (wherever
+    it was stored) and those a killed build left beside the new one."""
+    if previous and previous != keep:
+        storage.delete(previous)
+    prefix = FILE_PREFIX.format(run=run.pk)
+    folder = os.path.dirname(keep)
+    for name in _stored_names(storage, folder):
+        path = f"{folder}/{name}" if folder else name
+        if name.startswith(prefix) and path != keep:
+            storage.delete(path)
+
+
+def _stored_names(storage, folder: str) -> list[str]:
+    try:
+        return storage.listdir(folder)[1]
+    except FileNotFoundError:
+        return []

@@ -73,7 +73,9 @@ def dead_workers(monkeypatch):
     return lost
 
 
-def test_watchdog_requeues_a_run_left_running_and_it_completes(owner, acme):
+def test_watchdog_requeues_a_run_left_running_and_it_completes(
+    owner, acme, django_capture_on_commit_callbacks
+):
     # given a run whose worker died after one chunk of three
     run = _half_done_run(owner)
 
@@ -82,8 +84,10 @@ def test_watchdog_requeues_a_run_left_running_and_it_completes(owner, acme):
     run.refresh_from_db()
     assert run.status == BillingRun.Status.RUNNING
 
-    # when it passes after the bound (tasks run inline here)
-    done = watchdog_pass(now=_later(STALE + 1))
+    # when it passes after the bound (tasks run inline here; the completed run's audit package,
+    # queued once the pass commits, too)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = watchdog_pass(now=_later(STALE + 1))
 
     # then the two unfinished chunks were queued again and the run completed, once per member
     assert (done.requeued, done.failed) == (1, 0)

@@ -27,6 +27,8 @@ CHUNK_PAUSE = {
     "ingestion.tasks.process_batch_chunk": 0.3,
     "wallets.tasks.prepaid_run_chunk": 1.0,
     "invoicing.tasks.invoice_request_process": 0.3,
+    # inside the audit package build, after it turned BUILDING (test_audit_package.py)
+    "billing.services.package.render_pdf": 3.0,
 }
 
 
