@@ -27,9 +27,10 @@ demo: migrate
 	$(MANAGE) setup_schedules
 	@bash scripts/serve.sh
 
-## Run the whole test suite (set PYTEST_ARGS for more options).
+## Run the whole test suite over the machine's cores (TEST_WORKERS=0: one process; PYTEST_ARGS for more options).
+TEST_WORKERS ?= auto
 test: install
-	Q_SYNC=1 $(BIN)/pytest $(PYTEST_ARGS)
+	Q_SYNC=1 $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## Fuzz the whole API (schemathesis over /api/schema/, in-process, demo data, OWNER and VIEWER).
 fuzz: install
