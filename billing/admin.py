@@ -35,7 +35,7 @@ class MemberAdmin(TenantFixedMixin, admin.ModelAdmin):
 
 
 @admin.register(EligibilityAssertion)
-class EligibilityAssertionAdmin(admin.ModelAdmin):
+class EligibilityAssertionAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "payer",
@@ -59,7 +59,7 @@ class EligibilityAssertionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceDeliveryEvent)
-class ServiceDeliveryEventAdmin(admin.ModelAdmin):
+class ServiceDeliveryEventAdmin(TenantFixedMixin, admin.ModelAdmin):
     list_display = ["id", "payer", "member", "service_date", "service_code", "received_at"]
     list_filter = ["tenant", "payer"]
     raw_id_fields = ["member", "artifact", "batch"]

@@ -6,6 +6,7 @@ from guardian.admin import GuardedModelAdmin
 
 from core import services
 from core.actors import Actor
+from core.admin_tenant import SameTenantMixin
 from core.exceptions import DomainError
 from core.models import (
     ApiToken,
@@ -34,9 +35,10 @@ def admin_actor(request, tenant: Tenant) -> Actor:
     return Actor(tenant=tenant, user=request.user)
 
 
-class TenantFixedMixin:
+class TenantFixedMixin(SameTenantMixin):
     """A row's tenant is chosen when the row is added, then read-only: changing it would move one
-    tenant's data (and everything pointing at it) into another tenant."""
+    tenant's data (and everything pointing at it) into another tenant. What the row points at
+    must be of its tenant too (SameTenantMixin: core/admin_tenant.py)."""
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -70,6 +70,13 @@ def register(*endpoints: Endpoint) -> None:
     ENDPOINTS.extend(endpoints)
 
 
+# The payer the narrowed member of `_check_payer_grants` is granted. No setup uses it, unless an
+# endpoint refuses to answer without a row of the caller's own (an export of "all built claims"
+# with none is a 400): such a setup adds a row of this payer, so the narrowed member gets a
+# success whose body must still not carry the marker.
+OTHER_PAYER_CODE = "MATRIX-OTHER"
+
+
 def _restricted_client(ep: Endpoint, world):
     """A member of tenant A with the endpoint's scope, granted one payer none of the setups use."""
     from billing.models import Payer
@@ -84,7 +91,7 @@ def _restricted_client(ep: Endpoint, world):
     if membership is None:
         membership = membership_add(actor=system, user=user, role=role)
         other, _ = Payer.objects.get_or_create(
-            tenant=world.tenant, code="MATRIX-OTHER", defaults={"name": "Matrix Other Payer"}
+            tenant=world.tenant, code=OTHER_PAYER_CODE, defaults={"name": "Matrix Other Payer"}
         )
         object_access_grant(actor=system, membership_id=membership.pk, obj=other)
     client = APIClient()

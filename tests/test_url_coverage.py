@@ -156,9 +156,9 @@ PAYER_FREE: dict[str, str] = {
     "api invoicing divisions list": "divisions have no payer",
     "api invoicing request type detail": "invoice request types have no payer",
     "api invoicing request types list": "invoice request types have no payer",
-    "screen invoicing overview": "known gap: counters only, its matrix entry has no marker yet",
-    "screen invoicing request form": "known gap: an empty form, its matrix entry has no marker",
-    "api claims 837 export": "known gap: its matrix entry has no marker yet",
+    "screen invoicing request form": "the empty form: the tenant's request types (no payer) and "
+    "the caller's own query echoed back; the account is looked up only by the preview and the "
+    "create POST, both through the payer-narrowed account selector",
 }
 
 

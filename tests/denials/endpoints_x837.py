@@ -10,7 +10,7 @@ from core import scopes as S
 from core.actors import Actor
 from denials.services.x12_export import claims_export_837
 from tests.denials.builders_x837 import claim
-from tests.permissions import Endpoint, register
+from tests.permissions import OTHER_PAYER_CODE, Endpoint, register
 
 VIEW, WRITE = S.CLAIMS_VIEW, S.CLAIMS_WRITE
 OK = frozenset({200})
@@ -19,6 +19,13 @@ OK = frozenset({200})
 def _built(world) -> dict:
     c = claim(world.tenant)
     return {"claim": c.number}
+
+
+def _built_beside_other_payer(world) -> dict:
+    """A fresh BUILT claim, and one of the payer the matrix's narrowed member is granted (so
+    that member's export of all built claims has a claim of its own and succeeds)."""
+    claim(world.tenant, payer_code=OTHER_PAYER_CODE)
+    return _built(world)
 
 
 def _interchange(world) -> dict:
@@ -33,10 +40,14 @@ register(
     Endpoint(
         "api claims 837 export",
         "GET",
-        lambda c: f"/api/claims/837?claim={c['claim']}",
+        # all built claims: what the caller may export is exactly what the service selects
+        # (a named claim of a hidden payer is refused as unknown: tests/denials/test_x837_api.py)
+        lambda c: "/api/claims/837?all_built=true",
         WRITE,
-        setup=_built,
+        setup=_built_beside_other_payer,
         success=OK,
+        marker=lambda c: c["claim"],
+        payer_scoped=True,
     ),
     Endpoint(
         "api claims interchanges list",

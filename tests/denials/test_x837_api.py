@@ -178,3 +178,26 @@ def test_api_export_refuses_a_cross_site_browser_request(world):
     assert error_envelope(r, 403)["code"] == "cross_site"
     c.refresh_from_db()
     assert c.status == "BUILT"
+
+
+def test_api_export_of_a_member_granted_one_payer_takes_only_that_payers_claims(world):
+    # given BUILT claims of payers ACME and OTHER, and operations granted ACME only
+    from tests.billing.exception_builders import narrow
+    from tests.denials.builders_x837 import payer
+
+    narrow(world, S.Role.OPERATIONS, payer(world.tenant, "ACME"))
+    mine, hidden = claim(world.tenant), claim(world.tenant, payer_code="OTHER")
+    ops = world.client(S.Role.OPERATIONS)
+    # when they name OTHER's claim, it is unknown to them: a 400 naming it, nothing exported
+    refused = ops.get(f"/api/claims/837?claim={hidden.number}")
+    assert refused.status_code == 400
+    assert hidden.number in refused.content.decode() and "no such claim" in refused.content.decode()
+    assert not Interchange837.objects.exists()
+    # and exporting all built claims answers a file of ACME's claim only
+    r = ops.get("/api/claims/837?all_built=true")
+    assert r.status_code == 200
+    assert _clms(r.content.decode()) == [mine.number]
+    # so OTHER's claim stays BUILT for a member who may see it
+    hidden.refresh_from_db()
+    mine.refresh_from_db()
+    assert (mine.status, hidden.status) == ("SUBMITTED", "BUILT")

@@ -74,6 +74,15 @@ def _failed(world) -> dict:
     return ctx
 
 
+def _waiting_counted(world) -> dict:
+    """A fresh waiting request and the overview's waiting counter as tenant A's owner reads it."""
+    ctx = _waiting(world)
+    n = InvoiceRequest.objects.filter(
+        tenant=world.tenant, status=InvoiceRequest.Status.PENDING_APPROVAL
+    ).count()
+    return ctx | {"waiting": n}
+
+
 def _new_form(world) -> dict:
     ctx = _waiting(world)
     return {"number": account(world.tenant, f"PN-{next(_seq)}").number, "type": ctx["type"]}
@@ -86,7 +95,15 @@ def _screen(name, url, scope, setup=lambda w: {}, **kw) -> Endpoint:
 
 
 register(
-    _screen("overview", lambda c: "/invoicing/", VIEW, payer_scoped=False),
+    _screen(
+        "overview",
+        lambda c: "/invoicing/",
+        VIEW,
+        _waiting_counted,
+        # counters only: the waiting counter counts the setup's requests (>= 1); a member of
+        # another payer, or of tenant B, reads 0 there
+        marker=lambda c: f'id="count-waiting">{c["waiting"]}</span>',
+    ),
     _screen(
         "approval queue",
         lambda c: "/invoicing/queue/",
