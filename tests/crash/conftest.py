@@ -132,3 +132,34 @@ def wait_until(check, *, seconds: float, what: str, log: Path | None = None):
         time.sleep(0.2)
     tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
     pytest.fail(f"{what} did not happen within {seconds} s\n{tail}")
+
+
+def kill_and_restart(clusters, first, *, rng, seed, job, reached, finished, jitter, what, show):
+    """The crash every job test shares: wait until `reached(job())` (or the job finished), wait a
+    seeded moment up to `jitter` seconds, SIGKILL the `first` cluster, check the job was not
+    finished yet, start a fresh cluster and wait until `finished(job())`.
+
+    `job()` reads the job's row afresh; `show(row)` says where it stood (printed). Returns the
+    row as it was at the kill and as it finished."""
+    wait_until(
+        lambda: reached(job()) or finished(job()),
+        seconds=WAIT_SECONDS,
+        what=what,
+        log=first.log,
+    )
+    time.sleep(rng.uniform(0, jitter))
+    first.kill()
+    at_kill = job()
+    print(f"seed {seed}: killed at {show(at_kill)}")
+    assert not finished(at_kill), "the kill came after the job finished"
+
+    started = time.monotonic()
+    second = clusters()
+    done = wait_until(
+        lambda: (lambda row: finished(row) and row)(job()),
+        seconds=WAIT_SECONDS,
+        what="the job finishing after the crash",
+        log=second.log,
+    )
+    print(f"seed {seed}: finished {time.monotonic() - started:.1f} s after the restart")
+    return at_kill, done

@@ -21,14 +21,15 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from billing.models import AuditPackage, BillingRun, Decision, EligibilityAssertion, Member
+from billing.models import AuditPackage, BillingRun, Decision
 from billing.services.package import audit_package_request, package_build_live
 from billing.services.runs import billing_run_execute, billing_run_trigger
 from core import scopes as S
 from core.audit import verify_chain
 from core.models import AuditEntry
 from core.watchdog import watchdog_pass
-from tests.billing.run_builders import BIRTH, EARLY, month, payer
+from tests.billing.run_builders import month, payer
+from tests.crash.builders import eligible_members
 from tests.crash.conftest import WAIT_SECONDS, wait_until
 
 pytestmark = [pytest.mark.crash, pytest.mark.django_db(transaction=True)]
@@ -41,30 +42,7 @@ Status = AuditPackage.Status
 
 def _completed_run(owner) -> BillingRun:
     p = payer(owner, "ACME")
-    members = Member.objects.bulk_create(
-        Member(
-            tenant=p.tenant,
-            external_id=f"P{n:05d}",
-            first_name="Ada",
-            last_name="Lovelace",
-            birth_date=BIRTH,
-        )
-        for n in range(MEMBERS)
-    )
-    EligibilityAssertion.objects.bulk_create(
-        EligibilityAssertion(
-            tenant=p.tenant,
-            payer=p,
-            member=m,
-            source_kind="FULL_FILE",
-            file_date=EARLY.date(),
-            received_at=EARLY,
-            status="ACTIVE",
-            effective_date=month(2026, 1),
-            benefit_code="MED",
-        )
-        for m in members
-    )
+    eligible_members(p, MEMBERS, prefix="P")
     run = billing_run_trigger(actor=owner, month=SEP, payers=["ACME"], enqueue=False)
     return billing_run_execute(run_id=run.pk)
 

@@ -5,50 +5,22 @@ the tenant's audit chain verifies."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
-from billing.models import BillingRun, Decision, EligibilityAssertion, Member, RunChunk
+from billing.models import BillingRun, Decision, RunChunk
 from billing.services.runs import billing_run_trigger
 from core import scopes as S
 from core.audit import verify_chain
-from tests.billing.run_builders import BIRTH, EARLY, month, payer
-from tests.crash.conftest import WAIT_SECONDS, wait_until
+from tests.billing.run_builders import month, payer
+from tests.crash.builders import eligible_members
+from tests.crash.conftest import kill_and_restart
 
 pytestmark = [pytest.mark.crash, pytest.mark.django_db(transaction=True)]
 
 MEMBERS = 2000  # 8 chunks of 250
 SEP = month(2026, 9)
 DONE = {BillingRun.Status.COMPLETED, BillingRun.Status.COMPLETED_WITH_EXCEPTIONS}
-
-
-def _members(p, count: int) -> list[int]:
-    members = Member.objects.bulk_create(
-        Member(
-            tenant=p.tenant,
-            external_id=f"C{n:05d}",
-            first_name="Ada",
-            last_name="Lovelace",
-            birth_date=BIRTH,
-        )
-        for n in range(count)
-    )
-    EligibilityAssertion.objects.bulk_create(
-        EligibilityAssertion(
-            tenant=p.tenant,
-            payer=p,
-            member=m,
-            source_kind="FULL_FILE",
-            file_date=EARLY.date(),
-            received_at=EARLY,
-            status="ACTIVE",
-            effective_date=month(2026, 1),
-            benefit_code="MED",
-        )
-        for m in members
-    )
-    return sorted(m.pk for m in members)
 
 
 def _run(pk: int) -> BillingRun:
@@ -59,36 +31,28 @@ def _run(pk: int) -> BillingRun:
 def test_billing_run_survives_a_killed_cluster(world, clusters, seed):
     rng = random.Random(seed)
     owner = world.actor(S.Role.OWNER)
-    member_ids = _members(payer(owner, "ACME"), MEMBERS)
+    member_ids = eligible_members(payer(owner, "ACME"), MEMBERS)
 
     # given a production run queued for a running cluster
     run = billing_run_trigger(actor=owner, month=SEP, payers=["ACME"])
     first = clusters()
 
     # when the cluster is SIGKILLed after a seeded number of chunks (plus a seeded moment)
-    kill_after = rng.randint(0, 6)
-    wait_until(
-        lambda: _run(run.pk).chunks_done >= kill_after or _run(run.pk).status in DONE,
-        seconds=WAIT_SECONDS,
-        what=f"run reaching chunk {kill_after}",
-        log=first.log,
-    )
-    time.sleep(rng.uniform(0, 0.6))
-    first.kill()
-    at_kill = _run(run.pk)
-    print(f"seed {seed}: killed at {at_kill.status} {at_kill.chunks_done}/{at_kill.chunks_total}")
-    assert at_kill.status == BillingRun.Status.RUNNING, "the kill came after the run finished"
-
     # and a fresh cluster is started
-    started = time.monotonic()
-    second = clusters()
-    finished = wait_until(
-        lambda: _run(run.pk).status in DONE | {BillingRun.Status.FAILED} and _run(run.pk),
-        seconds=WAIT_SECONDS,
-        what="the run finishing after the crash",
-        log=second.log,
+    kill_after = rng.randint(0, 6)
+    at_kill, finished = kill_and_restart(
+        clusters,
+        first,
+        rng=rng,
+        seed=seed,
+        job=lambda: _run(run.pk),
+        reached=lambda r: r.chunks_done >= kill_after,
+        finished=lambda r: r.status in DONE | {BillingRun.Status.FAILED},
+        jitter=0.6,
+        what=f"run reaching chunk {kill_after}",
+        show=lambda r: f"{r.status} {r.chunks_done}/{r.chunks_total}",
     )
-    print(f"seed {seed}: finished {time.monotonic() - started:.1f} s after the restart")
+    assert at_kill.status == BillingRun.Status.RUNNING
 
     # then the run completed: every member has exactly one decision, none twice
     assert finished.status == BillingRun.Status.COMPLETED, finished.failure

@@ -5,7 +5,6 @@ tie out and the tenant's audit chain verifies."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -15,7 +14,7 @@ from core.audit import verify_chain
 from core.models import AuditEntry
 from ingestion import services
 from ingestion.models import Batch, BatchRecord
-from tests.crash.conftest import WAIT_SECONDS, wait_until
+from tests.crash.conftest import kill_and_restart
 from tests.ingestion.factories import eligibility_csv, eligibility_row, make_payers
 
 pytestmark = [pytest.mark.crash, pytest.mark.django_db(transaction=True)]
@@ -43,29 +42,21 @@ def test_ingestion_batch_survives_a_killed_cluster(world, clusters, seed):
     first = clusters()
 
     # when the cluster is SIGKILLed after a seeded number of records (plus a seeded moment)
-    kill_after = rng.randint(0, 30) * 50
-    wait_until(
-        lambda: _batch(batch.pk).processed >= kill_after or _batch(batch.pk).status in FINISHED,
-        seconds=WAIT_SECONDS,
-        what=f"batch reaching record {kill_after}",
-        log=first.log,
-    )
-    time.sleep(rng.uniform(0, 0.2))
-    first.kill()
-    at_kill = _batch(batch.pk)
-    print(f"seed {seed}: killed at {at_kill.status} {at_kill.processed}/{at_kill.total}")
-    assert at_kill.status == Batch.Status.PROCESSING, "the kill came after the batch finished"
-
     # and a fresh cluster is started
-    started = time.monotonic()
-    second = clusters()
-    finished = wait_until(
-        lambda: _batch(batch.pk).status in FINISHED and _batch(batch.pk),
-        seconds=WAIT_SECONDS,
-        what="the batch finishing after the crash",
-        log=second.log,
+    kill_after = rng.randint(0, 30) * 50
+    at_kill, finished = kill_and_restart(
+        clusters,
+        first,
+        rng=rng,
+        seed=seed,
+        job=lambda: _batch(batch.pk),
+        reached=lambda b: b.processed >= kill_after,
+        finished=lambda b: b.status in FINISHED,
+        jitter=0.2,
+        what=f"batch reaching record {kill_after}",
+        show=lambda b: f"{b.status} {b.processed}/{b.total}",
     )
-    print(f"seed {seed}: finished {time.monotonic() - started:.1f} s after the restart")
+    assert at_kill.status == Batch.Status.PROCESSING
 
     # then every record has exactly one outcome (all loaded) and nothing was loaded twice
     assert finished.status == Batch.Status.COMPLETED, finished.failure

@@ -5,14 +5,13 @@ the run's counters tie out and the tenant's audit chain verifies."""
 from __future__ import annotations
 
 import random
-import time
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
 
 from core.audit import verify_chain
-from tests.crash.conftest import WAIT_SECONDS, wait_until
+from tests.crash.conftest import kill_and_restart
 from tests.wallets.test_runs_lifecycle import AS_OF, scene
 from wallets.models import PrepaidBillingRun, PrepaidRunChunk, Wallet, WalletTransaction
 from wallets.services.runs import prepaid_run_trigger
@@ -42,29 +41,20 @@ def test_prepaid_run_survives_a_killed_cluster(world, clusters, seed):
     first = clusters()
 
     # when the cluster is SIGKILLed after a seeded number of chunks (plus a seeded moment)
-    kill_after = rng.randint(0, 8)
-    wait_until(
-        lambda: _run(run.pk).chunks_done >= kill_after or _run(run.pk).status in FINISHED,
-        seconds=WAIT_SECONDS,
-        what=f"run reaching chunk {kill_after}",
-        log=first.log,
-    )
-    time.sleep(rng.uniform(0, 0.3))
-    first.kill()
-    at_kill = _run(run.pk)
-    print(f"seed {seed}: killed at {at_kill.status} {at_kill.chunks_done}/{at_kill.chunks_total}")
-    assert at_kill.status not in FINISHED, "the kill came after the run finished"
-
     # and a fresh cluster is started
-    started = time.monotonic()
-    second = clusters()
-    finished = wait_until(
-        lambda: _run(run.pk).status in FINISHED and _run(run.pk),
-        seconds=WAIT_SECONDS,
-        what="the prepaid run finishing after the crash",
-        log=second.log,
+    kill_after = rng.randint(0, 8)
+    _, finished = kill_and_restart(
+        clusters,
+        first,
+        rng=rng,
+        seed=seed,
+        job=lambda: _run(run.pk),
+        reached=lambda r: r.chunks_done >= kill_after,
+        finished=lambda r: r.status in FINISHED,
+        jitter=0.3,
+        what=f"run reaching chunk {kill_after}",
+        show=lambda r: f"{r.status} {r.chunks_done}/{r.chunks_total}",
     )
-    print(f"seed {seed}: finished {time.monotonic() - started:.1f} s after the restart")
 
     # then every account paid exactly once: 10.00 of service and 3.00 of usage
     assert finished.status == PrepaidBillingRun.Status.COMPLETED, finished.failure

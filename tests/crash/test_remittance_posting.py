@@ -12,7 +12,6 @@ remittance), so the batch lasts seconds and the seeded kill lands while chunks a
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -27,7 +26,7 @@ from denials.balances import balance_of, with_amounts
 from denials.models import Claim, Denial, PaymentApplication, Remittance, RemittanceClaim
 from ingestion import services
 from ingestion.models import Batch, BatchRecord
-from tests.crash.conftest import WAIT_SECONDS, wait_until
+from tests.crash.conftest import kill_and_restart
 from tests.denials import x835_files as x835
 
 pytestmark = [pytest.mark.crash, pytest.mark.django_db(transaction=True)]
@@ -138,30 +137,22 @@ def test_remittance_posting_survives_a_killed_cluster(world, clusters, seed):
 
     # when the cluster is SIGKILLed after a seeded number of claim payments were posted (plus a
     # seeded moment): at least 8 chunks are left then, which take seconds
-    kill_after = rng.randint(1, CLAIMS // CHUNK - 8) * CHUNK
-    wait_until(
-        lambda: _batch(batch.pk).processed >= kill_after or _batch(batch.pk).status in FINISHED,
-        seconds=WAIT_SECONDS,
-        what=f"batch reaching claim payment {kill_after}",
-        log=first.log,
-    )
-    time.sleep(rng.uniform(0, 0.2))
-    first.kill()
-    at_kill = _batch(batch.pk)
-    print(f"seed {seed}: killed at {at_kill.status} {at_kill.processed}/{at_kill.total}")
-    assert at_kill.status == Batch.Status.PROCESSING, "the kill came after the batch finished"
-    assert at_kill.processed < CLAIMS
-
     # and a fresh cluster is started
-    started = time.monotonic()
-    second = clusters()
-    finished = wait_until(
-        lambda: _batch(batch.pk).status in FINISHED and _batch(batch.pk),
-        seconds=WAIT_SECONDS,
-        what="the batch finishing after the crash",
-        log=second.log,
+    kill_after = rng.randint(1, CLAIMS // CHUNK - 8) * CHUNK
+    at_kill, finished = kill_and_restart(
+        clusters,
+        first,
+        rng=rng,
+        seed=seed,
+        job=lambda: _batch(batch.pk),
+        reached=lambda b: b.processed >= kill_after,
+        finished=lambda b: b.status in FINISHED,
+        jitter=0.2,
+        what=f"batch reaching claim payment {kill_after}",
+        show=lambda b: f"{b.status} {b.processed}/{b.total}",
     )
-    print(f"seed {seed}: finished {time.monotonic() - started:.1f} s after the restart")
+    assert at_kill.status == Batch.Status.PROCESSING
+    assert at_kill.processed < CLAIMS
 
     # then every record was loaded once, and the counters tie out
     assert finished.status == Batch.Status.COMPLETED, finished.failure
