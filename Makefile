@@ -32,9 +32,9 @@ TEST_WORKERS ?= auto
 test: install
 	Q_SYNC=1 $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-## Fuzz the whole API (schemathesis over /api/schema/, in-process, demo data, OWNER and VIEWER).
+## Fuzz the whole API (schemathesis over /api/schema/, in-process, demo data, OWNER and VIEWER side by side).
 fuzz: install
-	Q_SYNC=1 LOG_LEVEL=WARNING $(BIN)/pytest tests/fuzz -m fuzz -p no:cacheprovider $(PYTEST_ARGS)
+	Q_SYNC=1 LOG_LEVEL=WARNING $(BIN)/pytest tests/fuzz -m fuzz -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
