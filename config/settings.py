@@ -333,6 +333,9 @@ LOGGING = {
 # --- Ingestion --------------------------------------------------------------------------------
 INGESTION_MAX_UPLOAD_BYTES = env.int("INGESTION_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 INGESTION_CHUNK_SIZE = env.int("INGESTION_CHUNK_SIZE", default=5000)
+# A batch of at least this many records refreshes the records table's statistics once they are
+# written (PostgreSQL), so the per-chunk "already loaded?" probe takes the loaded-key index.
+INGESTION_ANALYZE_ROWS = env.int("INGESTION_ANALYZE_ROWS", default=10_000)
 # Uploads are streamed to a temporary file above this size; the limit above is what we accept.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=60 * 1024 * 1024)
