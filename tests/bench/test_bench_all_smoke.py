@@ -121,3 +121,16 @@ def test_bench_all_only_names_unknown_benches():
     with pytest.raises(CommandError) as exc:
         call_command("bench", "all", "--quick", "--only", "audit,nope", stdout=StringIO())
     assert "nope" in str(exc.value)
+
+
+@pytest.mark.postgres
+def test_a_full_size_bench_runs_alone_and_reports_its_own_figures_and_failure():
+    # a full-size item runs as `manage.py bench NAME` in its own process, on this database
+    # (PostgreSQL: the test database is a real one the child can open)
+    from core.bench_all import _run_alone
+
+    figures = _run_alone("audit", ["--entries", "50"])
+    assert (figures["bench"], figures["entries"], figures["ok"]) == ("audit", 50, True)
+    # and a bench that cannot start is a failure naming the exit, not a silent empty row
+    with pytest.raises(RuntimeError, match="exit 2"):
+        _run_alone("audit", ["--no-such-option"])
