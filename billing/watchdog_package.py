@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import CharField, OuterRef, Subquery
+from django.db.models.functions import Cast
 
 from billing.models import AuditPackage
 from billing.services.package import package_build_live
@@ -25,13 +27,27 @@ def stale_packages(cutoff: datetime) -> list[Stale]:
     """Queued or building packages whose last sign of progress (the request, the build's start)
     is older than the cutoff and that no live worker is building, with the task that builds
     each."""
+    # when each one's latest build started: its newest AUDIT_PACKAGE_BUILDING entry (one query)
+    build_started = (
+        AuditEntry.objects.filter(
+            tenant_id=OuterRef("tenant_id"),
+            object_type="billing.AuditPackage",
+            object_id=Cast(OuterRef("pk"), CharField()),
+            action="AUDIT_PACKAGE_BUILDING",
+        )
+        .order_by("-seq")
+        .values("at")[:1]
+    )
+    packages = (
+        AuditPackage.objects.filter(status__in=[Status.QUEUED, Status.BUILDING])
+        .annotate(build_started=Subquery(build_started))
+        .order_by("pk")
+    )
     found = []
-    for package in AuditPackage.objects.filter(
-        status__in=[Status.QUEUED, Status.BUILDING]
-    ).order_by("pk"):
+    for package in packages:
         moments = [package.requested_at]
         if package.status == Status.BUILDING:
-            moments.append(_build_started(package))
+            moments.append(package.build_started)
         progress = max(t for t in moments if t)
         if progress >= cutoff or package_build_live(package.pk):
             continue
@@ -39,21 +55,6 @@ def stale_packages(cutoff: datetime) -> list[Stale]:
             Stale(package.pk, package.tenant_id, progress, ((BUILD_TASK, (package.run_id,)),))
         )
     return found
-
-
-def _build_started(package: AuditPackage) -> datetime | None:
-    """When its latest build started (its AUDIT_PACKAGE_BUILDING entry)."""
-    return (
-        AuditEntry.objects.filter(
-            tenant_id=package.tenant_id,
-            object_type="billing.AuditPackage",
-            object_id=str(package.pk),
-            action="AUDIT_PACKAGE_BUILDING",
-        )
-        .order_by("-seq")
-        .values_list("at", flat=True)
-        .first()
-    )
 
 
 def package_requeue(pk: int) -> int:

@@ -250,6 +250,26 @@ def test_watchdog_leaves_fresh_and_finished_packages_alone(world, run, dead_work
     assert AuditPackage.objects.get(pk=failed.pk).status == Status.FAILED
 
 
+def test_a_build_started_lately_counts_as_progress_though_requested_long_ago(
+    world, run, dead_workers
+):
+    # given a package requested long before the bound whose build started just now
+    building = _left_building(world, run)
+    AuditPackage.objects.filter(pk=building.pk).update(
+        requested_at=timezone.now() - timedelta(seconds=3 * STALE)
+    )
+
+    # when the watchdog passes a little before the bound, counted from the build's start
+    done = watchdog_pass(now=_later(STALE - 5))
+
+    # then the build's start is its progress: left alone, still BUILDING
+    assert done.actions == [] and dead_workers == []
+    assert AuditPackage.objects.get(pk=building.pk).status == Status.BUILDING
+    # and after the bound it is taken up
+    later = watchdog_pass(now=_later(STALE + 1))
+    assert [a["id"] for a in later.actions] == [building.pk]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_package_a_live_worker_builds_is_neither_built_twice_nor_requeued(
