@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import CharField, OuterRef, Subquery
 from django.db.models.functions import Cast
 
 from billing.models import AuditPackage
-from billing.services.package import package_build_live
+from billing.services.package import audit_package_fail, package_build_live
 from core import queue
-from core import scopes as S
-from core.actors import Actor
 from core.models import AuditEntry
-from core.transitions import transition_apply
 from core.watchdog import Stale, register_watchdog
 
 BUILD_TASK = "billing.tasks.build_audit_package"
@@ -67,18 +63,7 @@ def package_requeue(pk: int) -> int:
 
 def package_fail(pk: int, reason: str) -> AuditPackage:
     """Fail a stuck package with the watchdog's reason (audited); it can be requested again."""
-    package = AuditPackage.objects.select_related("tenant").get(pk=pk)
-    with transaction.atomic():
-        return transition_apply(
-            actor=Actor.system_for(package.tenant),
-            model=AuditPackage,
-            pk=pk,
-            name="fail",
-            scope=S.BILLING_RUN_VIEW,
-            action="AUDIT_PACKAGE_FAILED",
-            reason=reason,
-            kwargs={"error": reason},
-        )
+    return audit_package_fail(package_id=pk, reason=reason)
 
 
 def register() -> None:

@@ -231,6 +231,23 @@ def _batch_failed(*, actor: Actor, message: str, **new) -> Batch:
         )
 
 
+def batch_stuck_fail(*, batch_id: int, reason: str) -> Batch:
+    """Fail a processing batch that cannot finish (the watchdog's last try), with the reason
+    (audited as BATCH_FAILED); records already loaded stay, pending ones stay PENDING."""
+    batch = Batch.objects.select_related("tenant").get(pk=batch_id)
+    with transaction.atomic():
+        return transition_apply(
+            actor=Actor.system_for(batch.tenant),
+            model=Batch,
+            pk=batch_id,
+            name="fail",
+            scope=S.INGESTION_UPDATE,
+            action="BATCH_FAILED",
+            reason=reason,
+            kwargs={"message": reason},
+        )
+
+
 def _batch_failed_quietly(*, actor: Actor, error: Exception, **new) -> None:
     """After an unexpected error while storing (rolled back): keep a FAILED batch saying so.
 

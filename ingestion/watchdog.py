@@ -6,14 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-
-from core import scopes as S
-from core.actors import Actor
-from core.transitions import transition_apply
 from core.watchdog import Stale, register_watchdog
 from ingestion.models import Batch
-from ingestion.services import batch_chunks, batch_enqueue
+from ingestion.services import batch_chunks, batch_enqueue, batch_stuck_fail
 
 CHUNK_TASK = "ingestion.tasks.process_batch_chunk"
 
@@ -44,18 +39,7 @@ def batch_requeue(pk: int) -> int:
 def batch_fail(pk: int, reason: str) -> Batch:
     """Fail a stuck batch with the watchdog's reason (audited); records already loaded stay, and
     the pending ones stay PENDING for a new file."""
-    batch = Batch.objects.select_related("tenant").get(pk=pk)
-    with transaction.atomic():
-        return transition_apply(
-            actor=Actor.system_for(batch.tenant),
-            model=Batch,
-            pk=pk,
-            name="fail",
-            scope=S.INGESTION_UPDATE,
-            action="BATCH_FAILED",
-            reason=reason,
-            kwargs={"message": reason},
-        )
+    return batch_stuck_fail(batch_id=pk, reason=reason)
 
 
 def register() -> None:

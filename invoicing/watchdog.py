@@ -26,15 +26,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from core import queue
-from core import scopes as S
-from core.actors import Actor
-from core.transitions import transition_apply
 from core.watchdog import Stale, register_watchdog, waiting_broker_tasks
 from invoicing.models import InvoiceRequest
+from invoicing.services.processing import invoice_request_fail
 
 TASK = "invoicing.tasks.invoice_request_process"
 Status = InvoiceRequest.Status
@@ -86,21 +83,7 @@ def request_requeue(pk: int) -> int:
 def request_fail(pk: int, reason: str) -> InvoiceRequest:
     """Put a stuck request in ERROR with the watchdog's reason (audited); one processed
     meanwhile is left as it is."""
-    request = InvoiceRequest.objects.select_related("tenant").get(pk=pk)
-    with transaction.atomic():
-        locked = InvoiceRequest.objects.select_for_update().get(pk=pk)
-        if locked.status != Status.PENDING:
-            return locked
-        return transition_apply(
-            actor=Actor.system_for(request.tenant),
-            model=InvoiceRequest,
-            pk=pk,
-            name="failed",
-            scope=S.INVOICING_REQUEST_CREATE,
-            reason=reason,
-            payload={"error": reason},
-            kwargs={"error": reason},
-        )
+    return invoice_request_fail(request_id=pk, reason=reason)
 
 
 def register() -> None:

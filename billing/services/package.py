@@ -267,6 +267,23 @@ def _build(run: BillingRun, package: AuditPackage) -> AuditPackage:
     return package
 
 
+def audit_package_fail(*, package_id: int, reason: str) -> AuditPackage:
+    """Fail a package whose build cannot finish (the watchdog's last try), with the reason as its
+    error (audited as AUDIT_PACKAGE_FAILED); it can be requested again."""
+    package = AuditPackage.objects.select_related("tenant").get(pk=package_id)
+    with transaction.atomic():
+        return transition_apply(
+            actor=Actor.system_for(package.tenant),
+            model=AuditPackage,
+            pk=package_id,
+            name="fail",
+            scope=S.BILLING_RUN_VIEW,
+            action="AUDIT_PACKAGE_FAILED",
+            reason=reason,
+            kwargs={"error": reason},
+        )
+
+
 def _file_name(run: BillingRun) -> str:
     return f"{FILE_PREFIX.format(run=run.pk)}{run.month:%Y-%m}-v{run.version}.zip"
 

@@ -166,6 +166,26 @@ def invoice_request_process(
     return request
 
 
+def invoice_request_fail(*, request_id: int, reason: str) -> InvoiceRequest:
+    """Put a PENDING request whose processing cannot finish (the watchdog's last try) in ERROR,
+    with the reason as its error (audited); one no longer PENDING is returned unchanged."""
+    request = InvoiceRequest.objects.select_related("tenant").get(pk=request_id)
+    with transaction.atomic():
+        locked = InvoiceRequest.objects.select_for_update().get(pk=request_id)
+        if locked.status != Status.PENDING:
+            return locked
+        return transition_apply(
+            actor=Actor.system_for(request.tenant),
+            model=InvoiceRequest,
+            pk=request_id,
+            name="failed",
+            scope=S.INVOICING_REQUEST_CREATE,
+            reason=reason,
+            payload={"error": reason},
+            kwargs={"error": reason},
+        )
+
+
 def bill_summary(bill: Bill | None) -> dict | None:
     """{"id", "kind", "lines", "total"} of a bill (commands and API)."""
     if bill is None:
