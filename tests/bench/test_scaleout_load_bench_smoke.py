@@ -78,16 +78,41 @@ def test_bench_scaleout_kill_one_cluster_the_other_finishes():
 @pytest.mark.parametrize("server", ["gunicorn", "runserver"])
 def test_bench_load_reports_percentiles_per_group(server):
     figures = _bench(
-        "load", "--members", "300", "--users", "3", "--duration", "8", "--server", server
+        "load",
+        "--members",
+        "300",
+        "--users",
+        "3",
+        "--duration",
+        "8",
+        "--warmup",
+        "2",
+        "--think",
+        "0.2-0.5",
+        "--server",
+        server,
     )
 
     assert figures["server"].startswith(server)
-
+    assert figures["worker"] == "qcluster, 2 workers, nice 10"
+    assert figures["think_seconds"] == [0.2, 0.5]
     assert figures["locust_exit"] in (0, 1)  # 1: some requests failed (reported below)
-    assert set(figures["groups"]) == {"pages", "api"}
-    for group in figures["groups"].values():
+    # a 300-member run is over in a moment: the requests after it carry the figures here
+    assert set(figures["groups"]) == set(figures["groups_without_run"]) == {"pages", "api"}
+    for group in figures["groups_without_run"].values():
         assert group["requests"] > 0
         assert group["errors"] == 0
         assert group["p50_ms"] <= group["p95_ms"] <= group["p99_ms"]
-    assert figures["run_during_load"]["status_when_load_ended"] in ("RUNNING", "COMPLETED")
     assert figures["run_during_load"]["status"] == "COMPLETED"  # not left running
+    assert figures["run_during_load"]["seconds_executing_under_load"] >= 0
+
+
+def test_bench_load_refuses_a_bad_think_time():
+    from django.core.management.base import CommandError
+
+    from billing.bench_load import _think
+
+    assert _think("1-3") == (1.0, 3.0)
+    for bad in ("3-1", "x", "1", "-1-2", "0-90"):
+        with pytest.raises(CommandError, match="--think"):
+            _think(bad)
