@@ -114,6 +114,16 @@ else:
     if not _db["TEST"]["NAME"]:
         del _db["TEST"]["NAME"]
 
+# The reporting reads (reconciliation, aging and override reports) on a replica where one is
+# set (core/reporting_db.py, docs/operations.md); tests read it as a mirror of `default`.
+if env.str("REPORTING_DATABASE_URL", default=""):
+    DATABASES["reporting"] = env.db("REPORTING_DATABASE_URL")
+    DATABASES["reporting"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["reporting"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["reporting"]["TEST"] = {"MIRROR": "default"}
+REPORTING_DATABASE = "reporting" if "reporting" in DATABASES else "default"
+DATABASE_ROUTERS = ["core.reporting_db.ReportingRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -17,12 +17,11 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db import connection
-
 from billing.models import Payer
 from core import scopes as S
 from core.actors import Actor
 from core.exceptions import DomainError
+from core.reporting_db import reporting_cursor
 from core.selectors import granted_ids
 from denials.reporting_overrides import COLUMNS, KINDS, OVERRIDES
 
@@ -109,7 +108,7 @@ def _read(actor: Actor, month_from: date | None, month_to: date | None, kind: st
     if kind:
         sql += " AND kind = %s"
         params.append(kind)
-    with connection.cursor() as cur:
+    with reporting_cursor() as cur:
         cur.execute(sql, params)
         rows = [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]
     out = []

@@ -23,6 +23,7 @@ from django.utils import timezone
 from billing.models import Payer
 from core import scopes as S
 from core.actors import Actor
+from core.reporting_db import reporting_cursor
 from core.selectors import granted_ids
 from denials.reporting_overrides import COLUMNS as OVERRIDE_COLUMNS
 from denials.reporting_overrides import OVERRIDES, overrides_select
@@ -99,8 +100,8 @@ def reporting_views_refresh() -> dict:
 
 
 def reporting_refreshed_at() -> datetime | None:
-    """When the views were last refreshed (None: never)."""
-    with connection.cursor() as cur:
+    """When the views were last refreshed (None: never), as the reporting replica has it."""
+    with reporting_cursor() as cur:
         cur.execute(f"SELECT MIN(refreshed_at) FROM {META}")
         row = cur.fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None
@@ -120,7 +121,7 @@ def _rows(table: str, columns: tuple[str, ...], actor: Actor, payer_ids: list[in
     if not payer_ids:
         return []
     marks = ", ".join(["%s"] * len(payer_ids))
-    with connection.cursor() as cur:
+    with reporting_cursor() as cur:
         cur.execute(
             f"SELECT {', '.join(columns)} FROM {table} "
             f"WHERE tenant_id = %s AND payer_id IN ({marks}) ORDER BY {order}",
