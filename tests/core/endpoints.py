@@ -83,7 +83,14 @@ register(
     Endpoint(
         "api audit entries", "GET", lambda c: "/api/audit/entries", S.AUDIT_READ, marker=_alpha_user
     ),
-    Endpoint("api tokens list", "GET", lambda c: "/api/tokens", None, marker=lambda c: "matrix"),
+    Endpoint(
+        "api tokens list",
+        "GET",
+        lambda c: "/api/tokens",
+        None,
+        setup=_token_ctx,  # tenant A's owner's token "matrix": the marker
+        marker=lambda c: "matrix",
+    ),
     Endpoint(
         "api token create",
         "POST",

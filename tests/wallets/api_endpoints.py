@@ -31,7 +31,9 @@ def _setup(world) -> dict:
     record = b.usage(world.tenant, svc, "2.50")
     other = b.account(world.tenant, f"MXW-{n:05d}-B")  # a subscription may move here
     b.wallet(world.tenant, other)
-    run = PrepaidBillingRun.objects.create(tenant=world.tenant, as_of=date(2026, 2, 1))
+    run = PrepaidBillingRun.objects.create(
+        tenant=world.tenant, as_of=date(2026, 2, 1), accounts=[number]
+    )
     PrepaidRunError.objects.create(
         run=run, account=acc, service=svc, code="matrix", message=f"matrix error {number}"
     )
@@ -56,12 +58,14 @@ def _setup(world) -> dict:
         "subscription": svc.subscription_id,
         "subscription_external_id": svc.subscription.external_id,
         "service": svc.pk,
+        "service_external_id": svc.external_id,
         "usage": record.pk,
         "run": run.pk,
     }
 
 
-def _get(name: str, url, *, of_tenant: bool) -> Endpoint:
+def _get(name: str, url, *, of_tenant: bool, marker: str = "account") -> Endpoint:
+    """A read; a list's marker is the context's `marker` entry (what that list shows)."""
     return Endpoint(
         name,
         "GET",
@@ -70,7 +74,7 @@ def _get(name: str, url, *, of_tenant: bool) -> Endpoint:
         setup=_setup,
         success=frozenset({200}),
         object_of_tenant=of_tenant,
-        marker=None if of_tenant else (lambda c: c["account"]),
+        marker=None if of_tenant else (lambda c: c[marker]),
     )
 
 
@@ -157,7 +161,7 @@ register(
         success=frozenset({201}),
         object_of_tenant=True,
     ),
-    _get("api usage list", lambda c: "/api/usage", of_tenant=False),
+    _get("api usage list", lambda c: "/api/usage", of_tenant=False, marker="service_external_id"),
     Endpoint(
         "api usage create",
         "POST",
@@ -184,7 +188,7 @@ register(
         success=frozenset({200}),
         object_of_tenant=True,
     ),
-    _get("api prepaid runs list", lambda c: "/api/prepaid-runs", of_tenant=False),
+    _get("api prepaid runs list", lambda c: "/api/prepaid-runs", of_tenant=False),  # its accounts
     Endpoint(
         "api prepaid runs trigger",
         "POST",
