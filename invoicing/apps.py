@@ -8,7 +8,17 @@ class InvoicingConfig(AppConfig):
     def ready(self) -> None:
         from billing.hooks import register_run_completed
         from core import scopes as S
-        from invoicing import bench, dashboard, demo, events, ingest, labels, links, watchdog
+        from invoicing import (
+            bench,
+            dashboard,
+            demo,
+            events,
+            ingest,
+            labels,
+            links,
+            watchdog,
+            watchdog_pdf,
+        )
         from invoicing.services.charges import charges_from_billing_run
 
         S.offer_scopes(
@@ -29,3 +39,4 @@ class InvoicingConfig(AppConfig):
         bench.register()
         events.register()  # event types (issue 19)
         watchdog.register()  # ONLINE requests whose task was lost (issue 17)
+        watchdog_pdf.register()  # bills whose PDF render was lost

@@ -40,6 +40,7 @@ AUDIT_ACTIONS = {
     "InvoiceRequest.failed": "Invoice request failed",
     "InvoiceRequest.retry": "Invoice request retried",
     "INVOICE_REQUEST_CREATED": "Invoice request created",
+    "BILL_PDF_FAILED": "Bill PDF given up on by the watchdog",
 }
 
 
