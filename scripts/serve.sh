@@ -7,8 +7,9 @@ PY=.venv/bin/python
 PORT=${PORT:-8000}
 ADDR=${ADDR:-127.0.0.1:$PORT}
 
-# The cluster gets its own process group, so stopping it reaches every process it started.
-setsid "$PY" manage.py qcluster &
+# The cluster gets its own process group, so stopping it reaches every process it started, and
+# a lower CPU priority, so the screens stay quick while a run executes (docs/operations.md).
+setsid nice -n 10 "$PY" manage.py qcluster &
 worker=$!
 "$PY" manage.py runserver --noreload "$ADDR" &
 web=$!
