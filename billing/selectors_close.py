@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from billing.models import BillingRun, MonthClose, Payer, RunChunk, RunException, RunPayer
 from billing.selectors import _payer_ids, authoritative_runs, run_summary
@@ -122,23 +122,101 @@ def active_production_run(tenant_id: int, payer_id: int, month: date) -> int | N
     )
 
 
-def run_close_panel(actor: Actor, run: BillingRun) -> list[dict]:
-    """Per visible payer of a production run: its close, or what closing it would record."""
+def run_close_panel(actor: Actor, run: BillingRun, run_payers: list | None = None) -> list[dict]:
+    """Per visible payer of a production run: its close, or what closing it would record.
+
+    Set-based: the closes, the authoritative runs, the members and the open exceptions of all
+    the run's payers in one query each (the page shows it on every tab; per payer it was four
+    queries, 80 for a run of 20 payers). The figures are close_preview's. `run_payers`: the
+    run's RunPayer rows with their payers, in payer order, when the caller has read them.
+    """
     if run.mode != BillingRun.Mode.PRODUCTION:
         return []
-    rows = []
     visible = set(_payer_ids(actor))
-    for rp in run.run_payers.select_related("payer").order_by("payer__code"):
-        if rp.payer_id not in visible:
-            continue
-        close = closed_month(actor.tenant.pk, rp.payer_id, run.month)
-        row = {"payer": rp.payer, "close": close, "preview": None}
-        if close is None and run.status in BillingRun.DONE:
-            current = authoritative_run(actor.tenant.pk, rp.payer_id, run.month)
-            if current is not None and current.pk == run.pk:
-                row["preview"] = close_preview(run, rp.payer)
-        rows.append(row)
-    return rows
+    if run_payers is None:
+        run_payers = run.run_payers.select_related("payer").order_by("payer__code")
+    run_payers = [rp for rp in run_payers if rp.payer_id in visible]
+    if not run_payers:
+        return []
+    month = run.month.replace(day=1)
+    closes: dict[int, MonthClose] = {}
+    for close in MonthClose.objects.filter(
+        tenant_id=actor.tenant.pk,
+        payer_id__in=[rp.payer_id for rp in run_payers],
+        month=month,
+        status=CLOSED,
+    ).select_related("payer", "closed_by"):
+        closes.setdefault(close.payer_id, close)  # one at most (a constraint); the model's order
+    open_ids = [rp.payer_id for rp in run_payers if rp.payer_id not in closes]
+    previews = {}
+    if open_ids and run.status in BillingRun.DONE:
+        mine = [
+            p
+            for p, current in _authoritative_run_ids(actor.tenant.pk, open_ids, month).items()
+            if current == run.pk
+        ]
+        previews = _close_previews(run, [rp.payer for rp in run_payers if rp.payer_id in mine])
+    return [
+        {
+            "payer": rp.payer,
+            "close": closes.get(rp.payer_id),
+            "preview": previews.get(rp.payer_id),
+        }
+        for rp in run_payers
+    ]
+
+
+def _authoritative_run_ids(tenant_id: int, payer_ids: list[int], month: date) -> dict[int, int]:
+    """authoritative_run's id for each of these payers (those with one), in one query."""
+    rows = (
+        RunPayer.objects.filter(
+            payer_id__in=payer_ids,
+            run__tenant_id=tenant_id,
+            run__mode=BillingRun.Mode.PRODUCTION,
+            run__status__in=BillingRun.DONE,
+            run__month=month,
+        )
+        .order_by("payer_id", "-run__triggered_at", "-run_id")
+        .values_list("payer_id", "run_id")
+    )
+    found: dict[int, int] = {}
+    for payer_id, run_id in rows:
+        found.setdefault(payer_id, run_id)  # the newest first, as authoritative_runs orders
+    return found
+
+
+def _close_previews(run: BillingRun, payers: list[Payer]) -> dict[int, ClosePreview]:
+    """close_preview of several payers of one run: two queries for all of them."""
+    if not payers:
+        return {}
+    ids = [p.pk for p in payers]
+    members = dict(
+        RunChunk.objects.filter(run=run, payer_id__in=ids)
+        .values("payer_id")
+        .annotate(n=Sum("members"))
+        .order_by()
+        .values_list("payer_id", "n")
+    )
+    exceptions = dict(
+        RunException.objects.filter(run=run, status=RunException.Status.OPEN)
+        .filter(Q(payer_id__in=ids) | Q(payer__isnull=True))
+        .values("payer_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("payer_id", "n")
+    )
+    by_payer = (run.summary or {}).get("by_payer") or {}
+    out = {}
+    for payer in payers:
+        if payer.code in by_payer:
+            amount = Decimal(by_payer[payer.code]["amount"])
+        else:
+            amount = Decimal(run_summary(run, [payer.pk])["total_charge"])
+        open_exceptions = exceptions.get(payer.pk, 0) + exceptions.get(None, 0)
+        out[payer.pk] = ClosePreview(
+            payer, run.month, run, members.get(payer.pk) or 0, amount, open_exceptions
+        )
+    return out
 
 
 def closed_payers_by_run(actor: Actor, runs) -> dict[int, list[str]]:

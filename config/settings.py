@@ -168,6 +168,7 @@ SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=3
 SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int("SESSION_ABSOLUTE_LIFETIME_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True  # each request pushes the idle deadline forward
+SESSION_ENGINE = "core.session_store"  # Django's database sessions, updated in one statement
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

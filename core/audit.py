@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.bulk import bulk_insert
-from core.events import events_for_audit
+from core.events import action_has_events, events_for_audit
 from core.exceptions import DomainError
 from core.models import AuditChainHead, AuditEntry, Tenant
 
@@ -135,6 +135,12 @@ def audit_record(
     clean_payload = orjson.loads(canonical_json(payload or {}))
     user = actor.user if actor is not None else None
     actor_label = actor.label if actor is not None else "system"
+    if _unlocked_append_applies(action):
+        entry = _append_if_head_unmoved(
+            tenant, user, actor_label, action, object_type, str(object_id), reason, clean_payload
+        )
+        if entry is not None:
+            return entry
     with transaction.atomic():
         head = _lock_head(tenant)
         seq = head.seq + 1
@@ -158,6 +164,102 @@ def audit_record(
         head.save(update_fields=["seq", "hash"])
         # an action of the event catalogue writes its event here, in the same transaction
         events_for_audit(head, [(entry, obj)])
+    return entry
+
+
+# One statement appends an entry if the chain head is still the one read: the head moves to the
+# new entry and the entry is inserted, or neither (no row matched: another append came first).
+_APPEND_IF_HEAD = """
+WITH head AS (
+    UPDATE core_auditchainhead SET seq = %s, hash = %s
+    WHERE tenant_id = %s AND seq = %s AND hash = %s
+    RETURNING tenant_id
+)
+INSERT INTO core_auditentry (tenant_id, seq, at, actor_id, actor_label, action, object_type,
+                             object_id, reason, payload, prev_hash, hash)
+SELECT tenant_id, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s FROM head
+RETURNING id
+"""
+
+
+def _unlocked_append_applies(action: str) -> bool:
+    """Whether an entry may be appended by compare-and-set rather than under the head's lock.
+
+    Only on PostgreSQL in autocommit (a request's audited read, not a service's transaction,
+    whose lock must last until it commits) and for actions that write no event (events are
+    numbered under the lock).
+    """
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and not action_has_events(action)
+    )
+
+
+def _append_if_head_unmoved(
+    tenant: Tenant,
+    user,
+    actor_label: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    reason: str,
+    payload: Any,
+) -> AuditEntry | None:
+    """Append one entry in two round trips (read the head; write entry and head in one
+    statement if the head has not moved), instead of five (BEGIN, lock the head, insert, update
+    the head, COMMIT). The same chain as the locked append; None when another append moved the
+    head in between (the caller then appends under the lock) or the tenant has no head yet.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, hash FROM core_auditchainhead WHERE tenant_id = %s", [tenant.pk]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        head_seq, head_hash = row
+        seq, prev, at = head_seq + 1, head_hash or GENESIS, timezone.now()
+        user_id = user.pk if user else None
+        fields = {
+            "seq": seq,
+            "at": at,
+            "actor_label": actor_label,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "reason": reason,
+            "payload": payload,
+        }
+        digest = entry_hash(prev, tenant_id=tenant.pk, actor_id=user_id, **fields)
+        cursor.execute(
+            _APPEND_IF_HEAD,
+            [
+                seq,
+                digest,
+                tenant.pk,
+                head_seq,
+                head_hash,
+                seq,
+                at,
+                user_id,
+                actor_label,
+                action,
+                object_type,
+                object_id,
+                reason,
+                canonical_json(payload),
+                prev,
+                digest,
+            ],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return None
+    entry = AuditEntry(
+        pk=inserted[0], tenant=tenant, actor=user, prev_hash=prev, hash=digest, **fields
+    )
+    entry._state.adding, entry._state.db = False, connection.alias
     return entry
 
 

@@ -222,6 +222,11 @@ def _rows_for_entry(
     return rows
 
 
+def action_has_events(action: str) -> bool:
+    """Whether an audit action of this name writes events (core.audit appends it under the lock)."""
+    return bool(_BY_ACTION.get(action))
+
+
 def events_for_audit(head, entries: list[tuple[Any, Any]]) -> None:
     """Called by core.audit with the chain head locked: write the events of these entries.
 

@@ -28,9 +28,9 @@ def mark_closed_runs(actor, runs) -> None:
         run.closed_payers = closed.get(run.pk, [])
 
 
-def run_close_context(actor, run: BillingRun) -> dict:
-    """What the run page's month-close panel shows."""
-    return {"close_panel": selectors_close.run_close_panel(actor, run)}
+def run_close_context(actor, run: BillingRun, run_payers: list | None = None) -> dict:
+    """What the run page's month-close panel shows (`run_payers`: already read, payer order)."""
+    return {"close_panel": selectors_close.run_close_panel(actor, run, run_payers)}
 
 
 def _field_of(exc: DomainError) -> str:

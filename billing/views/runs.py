@@ -161,6 +161,18 @@ def run_rows(request: HttpRequest) -> HttpResponse:
 # --- one run ------------------------------------------------------------------------------
 
 TABS = ("summary", "decisions", "exceptions", "audit", "downloads")
+# the columns of the Decisions tab's rows (billing.templatetags.decision_table)
+DECISION_ROW_FIELDS = (
+    "member__external_id",
+    "payer__code",
+    "month",
+    "decision_class",
+    "billable_days",
+    "tier",
+    "amount",
+    "rule_version__version",
+    "rule_version__status",  # an FSM model reads its state when built
+)
 
 
 def _summary_context(run: BillingRun, summary: dict) -> dict:
@@ -192,15 +204,17 @@ def _summary_context(run: BillingRun, summary: dict) -> dict:
 
 def run_page_context(request: HttpRequest, run: BillingRun, tab: str) -> dict:
     """What every tab of the run page shows above its body."""
+    # in payer order (the model's); the header, the payer filter and the close panel share them
+    run_payers = list(RunPayer.objects.filter(run=run).select_related("payer", "rule_version"))
     return {
         "run": run,
         "tab": tab,
         "tabs": TABS,
-        "run_payers": RunPayer.objects.filter(run=run).select_related("payer", "rule_version"),
+        "run_payers": run_payers,
         "reasons": REGENERATE_REASONS,
         "can_trigger": request.actor.has(S.BILLING_RUN_TRIGGER),
         "newer": run.superseded_by.order_by("-id").first(),
-        **run_close_context(request.actor, run),
+        **run_close_context(request.actor, run, run_payers),
     }
 
 
@@ -229,7 +243,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         decisions = (
             selectors.decision_list_read(actor, run, **filters)
             .select_related("payer", "member", "rule_version")
-            .defer("inputs")
+            .only(*DECISION_ROW_FIELDS)  # what a row shows (no inputs, no member names)
             .order_by("id")
         )
         # counts from the run's counters (no COUNT(*)); pages from its page marks (no OFFSET)
