@@ -121,16 +121,17 @@ def _locked(tenant_id: int, ids: list[str]) -> dict[str, _Current]:
     return found
 
 
-def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, _Current]:
+def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, int]:
     """Insert members not known yet (one created meanwhile by another chunk is left alone).
 
-    Returns the members this call inserted, with the values it wrote: they are this
-    transaction's own rows, so they need no lock and no second read.
+    Returns the pks of the members this call inserted (by member id). They hold the values of
+    their row and are this transaction's own rows: they need no lock, no second read and no
+    comparison with their row.
     """
     if not rows:
         return {}
     if _pg():
-        inserted = {
+        return {
             external_id: pk
             for pk, external_id in pg_execute(
                 _INSERT_PG,
@@ -144,18 +145,6 @@ def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, _Current]:
                     [r.file_date for r in rows],
                 ],
             )
-        }
-        return {
-            r.member_id: _Current(
-                inserted[r.member_id],
-                r.first_name,
-                r.last_name,
-                r.birth_date,
-                r.file_date,
-                ctx.received_at,
-            )
-            for r in rows
-            if r.member_id in inserted
         }
     Member.objects.bulk_create(
         [
@@ -230,9 +219,11 @@ def members_apply(
     ids = sorted(newest)
     members = _locked(ctx.tenant_id, ids)
     missing = [newest[mid] for mid in ids if mid not in members]
+    created: dict[str, int] = {}
     if create and missing:
+        # a member created here from its newest row already holds that row's values and
+        # "as of": the loop below would leave it as it is, so it is not compared
         created = _create(ctx, missing)
-        members.update(created)
         others = [r.member_id for r in missing if r.member_id not in created]
         if others:  # created meanwhile by another chunk (or not reported by this database)
             members.update(_locked(ctx.tenant_id, others))
@@ -258,7 +249,9 @@ def members_apply(
         _audit(ctx, changed)
     for (file_date, received_at), pks in confirmed.items():
         _confirm(file_date, received_at, pks)
-    return {mid: m.pk for mid, m in members.items()}, {row.row_number for _, row in changed}
+    member_pks = {mid: m.pk for mid, m in members.items()}
+    member_pks.update(created)
+    return member_pks, {row.row_number for _, row in changed}
 
 
 def _audit(ctx: ChunkContext, changed: list[tuple[_Current, Demographics]]) -> None:
