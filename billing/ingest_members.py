@@ -18,6 +18,7 @@ from django.db import connection
 from billing.models import Member
 from core.actors import Actor
 from core.audit import audit_record
+from core.bulk import pg_execute
 from core.models import Tenant
 from ingestion.registry import ChunkContext
 
@@ -76,25 +77,25 @@ _LOCK_PG = """
 SELECT id, external_id, first_name, last_name, birth_date, demographics_file_date,
        demographics_received_at
   FROM billing_member
- WHERE tenant_id = %s AND external_id = ANY(%s) ORDER BY external_id FOR UPDATE
+ WHERE tenant_id = %b AND external_id = ANY(%b) ORDER BY external_id FOR UPDATE
 """
 _INSERT_PG = """
 INSERT INTO billing_member (tenant_id, external_id, first_name, last_name, birth_date,
                             demographics_file_date, demographics_received_at)
-SELECT %s, u.*, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::date[]) u
+SELECT %b, u.*, %b FROM unnest(%b::text[], %b::text[], %b::text[], %b::date[], %b::date[]) u
 ON CONFLICT (tenant_id, external_id) DO NOTHING
 RETURNING id, external_id
 """
 _UPDATE_PG = """
 UPDATE billing_member m
    SET first_name = u.f, last_name = u.l, birth_date = u.b,
-       demographics_file_date = u.fd, demographics_received_at = %s
-  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::date[]) AS u(id, f, l, b, fd)
+       demographics_file_date = u.fd, demographics_received_at = %b
+  FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::date[], %b::date[]) AS u(id, f, l, b, fd)
  WHERE m.id = u.id
 """
 _CONFIRM_PG = """
-UPDATE billing_member SET demographics_file_date = %s, demographics_received_at = %s
- WHERE id = ANY(%s)
+UPDATE billing_member SET demographics_file_date = %b, demographics_received_at = %b
+ WHERE id = ANY(%b)
 """
 
 
@@ -108,9 +109,7 @@ def _locked(tenant_id: int, ids: list[str]) -> dict[str, _Current]:
     for i in range(0, len(ids), _GROUP):
         group = ids[i : i + _GROUP]
         if _pg():
-            with connection.cursor() as cursor:
-                cursor.execute(_LOCK_PG, [tenant_id, group])
-                rows = cursor.fetchall()
+            rows = pg_execute(_LOCK_PG, [tenant_id, group])
         else:
             rows = (
                 Member.objects.select_for_update()
@@ -122,17 +121,19 @@ def _locked(tenant_id: int, ids: list[str]) -> dict[str, _Current]:
     return found
 
 
-def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, _Current]:
+def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, int]:
     """Insert members not known yet (one created meanwhile by another chunk is left alone).
 
-    Returns the members this call inserted, with the values it wrote: they are this
-    transaction's own rows, so they need no lock and no second read.
+    Returns the pks of the members this call inserted (by member id). They hold the values of
+    their row and are this transaction's own rows: they need no lock, no second read and no
+    comparison with their row.
     """
     if not rows:
         return {}
     if _pg():
-        with connection.cursor() as cursor:
-            cursor.execute(
+        return {
+            external_id: pk
+            for pk, external_id in pg_execute(
                 _INSERT_PG,
                 [
                     ctx.tenant_id,
@@ -144,18 +145,6 @@ def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, _Current]:
                     [r.file_date for r in rows],
                 ],
             )
-            inserted = {external_id: pk for pk, external_id in cursor.fetchall()}
-        return {
-            r.member_id: _Current(
-                inserted[r.member_id],
-                r.first_name,
-                r.last_name,
-                r.birth_date,
-                r.file_date,
-                ctx.received_at,
-            )
-            for r in rows
-            if r.member_id in inserted
         }
     Member.objects.bulk_create(
         [
@@ -178,18 +167,17 @@ def _create(ctx: ChunkContext, rows: list[Demographics]) -> dict[str, _Current]:
 
 def _save_changes(ctx: ChunkContext, changed: list[tuple[_Current, Demographics]]) -> None:
     if _pg():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _UPDATE_PG,
-                [
-                    ctx.received_at,
-                    [m.pk for m, _ in changed],
-                    [r.first_name for _, r in changed],
-                    [r.last_name for _, r in changed],
-                    [r.birth_date for _, r in changed],
-                    [r.file_date for _, r in changed],
-                ],
-            )
+        pg_execute(
+            _UPDATE_PG,
+            [
+                ctx.received_at,
+                [m.pk for m, _ in changed],
+                [r.first_name for _, r in changed],
+                [r.last_name for _, r in changed],
+                [r.birth_date for _, r in changed],
+                [r.file_date for _, r in changed],
+            ],
+        )
         return
     Member.objects.bulk_update(
         [
@@ -213,8 +201,7 @@ def _confirm(file_date: date, received_at: datetime, pks: list[int]) -> None:
     for i in range(0, len(pks), _GROUP):
         group = pks[i : i + _GROUP]
         if _pg():
-            with connection.cursor() as cursor:
-                cursor.execute(_CONFIRM_PG, [file_date, received_at, group])
+            pg_execute(_CONFIRM_PG, [file_date, received_at, group])
         else:
             Member.objects.filter(pk__in=group).update(
                 demographics_file_date=file_date, demographics_received_at=received_at
@@ -232,9 +219,11 @@ def members_apply(
     ids = sorted(newest)
     members = _locked(ctx.tenant_id, ids)
     missing = [newest[mid] for mid in ids if mid not in members]
+    created: dict[str, int] = {}
     if create and missing:
+        # a member created here from its newest row already holds that row's values and
+        # "as of": the loop below would leave it as it is, so it is not compared
         created = _create(ctx, missing)
-        members.update(created)
         others = [r.member_id for r in missing if r.member_id not in created]
         if others:  # created meanwhile by another chunk (or not reported by this database)
             members.update(_locked(ctx.tenant_id, others))
@@ -260,7 +249,9 @@ def members_apply(
         _audit(ctx, changed)
     for (file_date, received_at), pks in confirmed.items():
         _confirm(file_date, received_at, pks)
-    return {mid: m.pk for mid, m in members.items()}, {row.row_number for _, row in changed}
+    member_pks = {mid: m.pk for mid, m in members.items()}
+    member_pks.update(created)
+    return member_pks, {row.row_number for _, row in changed}
 
 
 def _audit(ctx: ChunkContext, changed: list[tuple[_Current, Demographics]]) -> None:

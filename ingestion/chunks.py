@@ -15,7 +15,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.bulk import insert_rows, update_rows
+from core.bulk import insert_rows, pg_execute, update_rows
 from core.exceptions import DomainError
 from ingestion.models import LOADED_KEY_CONSTRAINT, Batch, BatchRecord
 from ingestion.registry import ChunkContext, RecordHandler, RecordIn, get_handler, handlers
@@ -122,10 +122,10 @@ def chunk_store(batch: Batch, handler: RecordHandler, recs: list[tuple[int, dict
 # longer the more the tenant had loaded (0.4 s per 5,000 keys at 100,000 loaded). The LIMIT
 # keeps the subquery from being flattened into that plan; the index is unique anyway.
 _LOADED_PG = """
-SELECT k.key, r.batch_id FROM unnest(%s::text[]) AS k(key)
+SELECT k.key, r.batch_id FROM unnest(%b::text[]) AS k(key)
  CROSS JOIN LATERAL (
        SELECT batch_id FROM ingestion_batchrecord
-        WHERE tenant_id = %s AND kind = %s AND status = 'SUCCESS' AND idempotency_key = k.key
+        WHERE tenant_id = %b AND kind = %b AND status = 'SUCCESS' AND idempotency_key = k.key
         LIMIT 1) AS r
 """
 _PENDING_PG = """
@@ -142,9 +142,7 @@ def _pg() -> bool:
 def _loaded_keys(batch: Batch, keys: list[str]) -> dict[str, int]:
     """Keys already loaded (SUCCESS) for the tenant and kind, with the batch that loaded them."""
     if _pg():  # one array parameter: no IN list of thousands of placeholders to build
-        with connection.cursor() as cursor:
-            cursor.execute(_LOADED_PG, [keys, batch.tenant_id, batch.kind])
-            return dict(cursor.fetchall())
+        return dict(pg_execute(_LOADED_PG, [keys, batch.tenant_id, batch.kind]))
     loaded: dict[str, int] = {}
     for group in groups(keys):
         loaded.update(

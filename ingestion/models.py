@@ -178,10 +178,15 @@ class BatchRecord(models.Model):
         SKIPPED = "SKIPPED", "Skipped"
         UPDATED = "UPDATED", "Updated"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    # No foreign-key constraints (a per-row check at commit was a tenth of a 100,000-row load):
+    # one statement-level trigger checks each insert's (batch, tenant) pairs set-based, and a
+    # batch still holding records cannot be deleted (migration 0007, docs/benchmarks.md).
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     # no index of its own: the unique (batch, row_number) index leads with it
     batch = models.ForeignKey(
-        Batch, on_delete=models.CASCADE, related_name="records", db_index=False
+        Batch, on_delete=models.CASCADE, related_name="records", db_index=False, db_constraint=False
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     row_number = models.PositiveIntegerField()

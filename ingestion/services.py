@@ -328,10 +328,15 @@ def records_analyze() -> None:
     835 file took minutes per chunk, and longer the more was loaded. Autovacuum does not help
     in time (it waits for a tenth of a big table to change, and may be off). ANALYZE samples
     a fixed number of rows (well under a second on millions), and it sees the rows this
-    transaction wrote."""
+    transaction wrote. Only the columns queries filter or sort on: the statistics of the JSON
+    data and the error text cost 40 % of it and no plan reads them (autovacuum's own ANALYZE
+    still covers every column); the table's row count is refreshed all the same."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE ingestion_batchrecord")
+            cursor.execute(
+                "ANALYZE ingestion_batchrecord "
+                "(id, tenant_id, batch_id, kind, row_number, status, idempotency_key, attempts)"
+            )
 
 
 def batch_chunks(*, batch_id: int, size: int | None = None) -> list[tuple[int, int]]:

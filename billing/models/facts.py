@@ -67,9 +67,19 @@ class EligibilityAssertion(models.Model):
         TERMINATED = "TERMINATED"
         CANCELLED = "CANCELLED"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="assertions")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="assertions")
+    # No foreign-key constraints (five per-row checks at commit were a fifth of a 100,000-row
+    # load): one statement-level trigger checks each insert's references set-based, under the
+    # row's tenant, and a referenced member, payer, batch or artifact cannot be deleted
+    # (migration 0015, docs/benchmarks.md).
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    payer = models.ForeignKey(
+        Payer, on_delete=models.PROTECT, related_name="assertions", db_constraint=False
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="assertions", db_constraint=False
+    )
     source_kind = models.CharField(max_length=12, choices=SourceKind.choices)
     file_date = models.DateField()
     received_at = models.DateTimeField()
@@ -79,10 +89,20 @@ class EligibilityAssertion(models.Model):
     benefit_code = models.CharField(max_length=20)
     benefit_suffix = models.CharField(max_length=10, blank=True)
     artifact = models.ForeignKey(
-        Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Artifact,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     batch = models.ForeignKey(
-        Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Batch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     row_number = models.PositiveIntegerField(null=True, blank=True)
 
