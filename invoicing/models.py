@@ -273,11 +273,21 @@ class Bill(models.Model):
     total = models.DecimalField(default=0, **MONEY)
     line_count = models.PositiveIntegerField(default=0)
     pdf = models.FileField(upload_to="bills/%Y/%m/", blank=True)
+    # why the PDF was given up on (the watchdog's last try); the bill stands without it
+    pdf_error = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "account", "kind"], name="bill_account_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "account", "kind"], name="bill_account_idx"),
+            # the watchdog's look for bills still waiting for their PDF, every minute
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(pdf="", pdf_error=""),
+                name="bill_pdf_waiting_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"bill {self.pk} {self.kind} ({self.status})"

@@ -6,12 +6,13 @@ that commit and the enqueue, a task the Redis broker lost, or a render that cras
 bill without a PDF for ever: an online request's re-delivered task makes good its own bill, but
 nothing re-runs a nightly batch that committed.
 
-A candidate is a bill with no PDF cut before the cutoff, with no render of it waiting in the
-broker (a batch's render task counts for every bill it lists). Re-queuing queues its render (a
-render finds a PDF already there and does nothing). After the watchdog's last try the bill is
-left without a PDF and the failure is audited as `BILL_PDF_FAILED` with the reason; such a bill
-is not a candidate again (staff see the audit entry; the bill itself, its lines and its total
-stand whatever its PDF).
+A candidate is a bill with no PDF cut before the cutoff, not given up on, with no render of it
+waiting in the broker (a batch's render task counts for every bill it lists). Re-queuing queues
+its render (a render finds a PDF already there and does nothing). After the watchdog's last try
+`invoicing.services.processing.bill_pdf_give_up` keeps the reason on the bill (`pdf_error`:
+the bill's page and the API say the PDF could not be rendered, and why) and audits
+`BILL_PDF_FAILED`; such a bill is not a candidate again. The bill itself, its lines and its
+total stand whatever its PDF.
 """
 
 from __future__ import annotations
@@ -19,36 +20,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef
-from django.db.models.functions import Cast
 
 from core import queue
-from core.actors import Actor
-from core.audit import audit_record
-from core.models import AuditEntry
 from core.watchdog import Stale, register_watchdog, waiting_broker_tasks
 from invoicing.models import Bill
+from invoicing.services.processing import bill_pdf_give_up
 
 TASK = "invoicing.tasks.bill_render_pdf"
 BATCH_TASK = "invoicing.tasks.bills_render_pdf"
-FAILED = "BILL_PDF_FAILED"
-
-
-def _failed():
-    return AuditEntry.objects.filter(
-        tenant_id=OuterRef("tenant_id"),
-        action=FAILED,
-        object_type=Bill._meta.label,
-        object_id=OuterRef("pk_text"),
-    )
 
 
 def stale_pdfs(cutoff: datetime) -> list[Stale]:
     """Bills without a PDF cut before the cutoff, not given up on, with no render waiting."""
     rows = list(
-        Bill.objects.filter(pdf="", created_at__lt=cutoff)
-        .annotate(pk_text=Cast("pk", CharField()))
-        .filter(~Exists(_failed()))
+        Bill.objects.filter(pdf="", pdf_error="", created_at__lt=cutoff)
         .order_by("pk")
         .values_list("pk", "tenant_id", "created_at")
     )
@@ -76,18 +61,9 @@ def pdf_requeue(pk: int) -> int:
     return 1
 
 
-def pdf_fail(pk: int, reason: str) -> None:
-    """Give up on the bill's PDF: audited, with the reason (the bill stands without it)."""
-    bill = Bill.objects.select_related("tenant").filter(pk=pk, pdf="").first()
-    if bill is None:
-        return
-    audit_record(
-        tenant=bill.tenant,
-        actor=Actor.system_for(bill.tenant),
-        action=FAILED,
-        obj=bill,
-        reason=reason,
-    )
+def pdf_fail(pk: int, reason: str) -> Bill:
+    """Give up on the bill's PDF, with the reason (kept on the bill, audited)."""
+    return bill_pdf_give_up(bill_id=pk, reason=reason)
 
 
 def register() -> None:

@@ -303,6 +303,7 @@ class BillSerializer(serializers.ModelSerializer):
             "lines",
             "total",
             "pdf_ready",
+            "pdf_error",
             "created_at",
         ]
         read_only_fields = fields

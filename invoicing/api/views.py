@@ -554,6 +554,12 @@ class BillPdfView(TenantAPIView):
     )
     def get(self, request, pk: int):
         bill = selectors.bill_get(self.actor, pk)
+        if not bill.pdf and bill.pdf_error:
+            raise Conflict(
+                f"Bill {bill.pk}: the PDF could not be rendered ({bill.pdf_error}); "
+                "the bill stands without it.",
+                code="pdf_failed",
+            )
         if not bill.pdf:
             raise Conflict(
                 f"Bill {bill.pk}: the PDF is not rendered yet; try again in a moment.",

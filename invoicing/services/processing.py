@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from core import csvsafe, queue
 from core import scopes as S
 from core.actors import Actor
+from core.audit import audit_record
 from core.bulk import fetch_rows, insert_rows, update_rows
 from core.exceptions import DomainError
 from core.transitions import transition_apply, transition_apply_many
@@ -394,6 +395,25 @@ def bill_render_pdf(*, bill_id: int) -> Bill:
         if bill.pdf:
             return bill
         return _bill_render(bill)
+
+
+def bill_pdf_give_up(*, bill_id: int, reason: str) -> Bill:
+    """Give up on a bill's PDF whose render never finished (the watchdog's last try): the reason
+    is kept on the bill and audited as BILL_PDF_FAILED; the bill, its lines and total stand."""
+    with transaction.atomic():
+        bill = Bill.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=bill_id)
+        if bill.pdf or bill.pdf_error:  # rendered meanwhile, or given up on already
+            return bill
+        bill.pdf_error = reason[: Bill._meta.get_field("pdf_error").max_length]
+        Bill.objects.filter(pk=bill.pk).update(pdf_error=bill.pdf_error)
+        audit_record(
+            tenant=bill.tenant,
+            actor=Actor.system_for(bill.tenant),
+            action="BILL_PDF_FAILED",
+            obj=bill,
+            reason=reason,
+        )
+    return bill
 
 
 def _bill_render(bill: Bill) -> Bill:

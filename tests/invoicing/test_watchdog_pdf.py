@@ -111,13 +111,28 @@ def test_a_render_that_keeps_failing_is_given_up_on_with_an_audited_reason(world
     # when the watchdog passes past its last try
     passes = [watchdog_pass(now=_later(STALE * k + 1)) for k in (1, 3, 5)]
 
-    # then it re-queued the render twice, then gave up, with the reason audited on the bill
+    # then it re-queued the render twice, then gave up, with the reason on the bill and audited
     assert [(p.requeued, p.failed) for p in passes] == [(1, 0), (1, 0), (0, 1)]
     assert lost == [("invoicing.tasks.bill_render_pdf", (bill.pk,))] * 2
+    bill.refresh_from_db()
+    assert bill.pdf_error.startswith("no progress for 900 s after 2 re-queue(s)")
     (entry,) = _failed_entries(bill)
-    assert "no progress for 900 s after 2 re-queue(s)" in entry.reason
+    assert entry.reason == bill.pdf_error
     assert verify_chain(world.tenant).ok
     # and it is not picked up again: the bill stands, without its PDF
     assert watchdog_pass(now=_later(STALE * 9)).requeued == 0
     bill.refresh_from_db()
     assert not bill.pdf and bill.total > 0
+
+    # and staff are told so instead of "being prepared" for ever: the bill's PDF box stops
+    # polling and says why, the download says so, and the API shows the reason
+    client = world.client(S.Role.VIEWER)
+    box = client.get(f"/invoicing/bills/{bill.pk}/pdf-status/").content.decode()
+    assert "The PDF could not be rendered: no progress for 900 s" in box
+    assert "hx-trigger" not in box and "being prepared" not in box
+    download = client.get(f"/invoicing/bills/{bill.pk}/pdf/")
+    assert download.status_code == 409 and b"could not be rendered" in download.content
+    api = client.get(f"/api/invoicing/bills/{bill.pk}")
+    assert (api.json()["pdf_ready"], api.json()["pdf_error"]) == (False, bill.pdf_error)
+    api_pdf = client.get(f"/api/invoicing/bills/{bill.pk}/pdf")
+    assert (api_pdf.status_code, api_pdf.json()["error"]["code"]) == (409, "pdf_failed")
