@@ -72,9 +72,17 @@ def watchdog_sources() -> list[WatchdogSource]:
     return [_SOURCES[name] for name in sorted(_SOURCES)]
 
 
+# The broker's waiting tasks are read once in a watchdog pass: the pass and the sources that look
+# at the broker themselves (with the pass's `now`) share that read. Kept only while the pass runs.
+_passes: set[datetime] = set()
+_read_in_pass: dict[datetime, set] = {}
+
+
 def waiting_broker_tasks(now: datetime) -> set[tuple[str, tuple]] | None:
     """(func, args) of the tasks waiting in the ORM broker for a free worker (not taken, or
-    re-deliverable); None when the broker cannot be inspected (Redis)."""
+    re-deliverable); None when the broker cannot be inspected (Redis). Read once per pass."""
+    if now in _read_in_pass:
+        return _read_in_pass[now]
     from django_q.conf import Conf
     from django_q.models import OrmQ
 
@@ -86,6 +94,8 @@ def waiting_broker_tasks(now: datetime) -> set[tuple[str, tuple]] | None:
         func = task.get("func")
         if isinstance(func, str):
             waiting.add((func, _frozen(tuple(task.get("args") or ()))))
+    if now in _passes:
+        _read_in_pass[now] = waiting
     return waiting
 
 
@@ -150,12 +160,8 @@ def _look_after(source: WatchdogSource, job: Stale, now: datetime, tally: _Tally
     )
 
 
-def watchdog_pass(now: datetime | None = None) -> WatchdogPass:
-    """Re-queue (or, after WATCHDOG_MAX_REQUEUES, fail) every long job stuck without progress."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=_stale_after())
-    record = WatchdogPass.objects.create(started_at=now)
-    tally = _Tally()
+def _look_after_all(cutoff: datetime, now: datetime, tally: _Tally) -> None:
+    """Every registered source's stuck jobs: re-queued or failed, unless a task of theirs waits."""
     waiting: set | None | bool = False  # read from the broker once, when first needed
     for source in watchdog_sources():
         for job in source.candidates(cutoff):
@@ -180,6 +186,20 @@ def watchdog_pass(now: datetime | None = None) -> WatchdogPass:
                     "watchdog could not handle a job",
                     extra={"event": "watchdog_error", "job": source.name, "id": job.pk},
                 )
+
+
+def watchdog_pass(now: datetime | None = None) -> WatchdogPass:
+    """Re-queue (or, after WATCHDOG_MAX_REQUEUES, fail) every long job stuck without progress."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=_stale_after())
+    record = WatchdogPass.objects.create(started_at=now)
+    tally = _Tally()
+    _passes.add(now)
+    try:
+        _look_after_all(cutoff, now, tally)
+    finally:
+        _passes.discard(now)
+        _read_in_pass.pop(now, None)
     WatchdogPass.objects.filter(pk=record.pk).update(
         finished_at=timezone.now(),
         requeued=tally.requeued,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
@@ -136,3 +138,16 @@ def test_a_render_that_keeps_failing_is_given_up_on_with_an_audited_reason(world
     assert (api.json()["pdf_ready"], api.json()["pdf_error"]) == (False, bill.pdf_error)
     api_pdf = client.get(f"/api/invoicing/bills/{bill.pk}/pdf")
     assert (api_pdf.status_code, api_pdf.json()["error"]["code"]) == (409, "pdf_failed")
+
+
+def test_a_pass_reads_the_broker_once_though_a_source_also_reads_it(world):
+    # given bills waiting for their PDF: their source reads the broker, and so does the pass
+    _nightly_bills(world, 2)
+
+    with CaptureQueriesContext(connection) as queries:
+        done = watchdog_pass(now=_later(STALE + 1))
+
+    # then the broker's waiting tasks were read once for both
+    assert done.requeued == 2
+    reads = [q for q in queries.captured_queries if 'FROM "django_q_ormq"' in q["sql"]]
+    assert len(reads) == 1
