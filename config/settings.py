@@ -120,6 +120,12 @@ if env.str("REPORTING_DATABASE_URL", default=""):
     DATABASES["reporting"] = env.db("REPORTING_DATABASE_URL")
     DATABASES["reporting"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["reporting"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["reporting"]["ENGINE"].endswith("postgresql"):
+        # a replica that does not answer must not hold each report for the OS's TCP timeout
+        # before the read falls back to the primary (core/reporting_db.py)
+        DATABASES["reporting"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.int("REPORTING_CONNECT_TIMEOUT", default=3)
+        )
     DATABASES["reporting"]["TEST"] = {"MIRROR": "default"}
 REPORTING_DATABASE = "reporting" if "reporting" in DATABASES else "default"
 DATABASE_ROUTERS = ["core.reporting_db.ReportingRouter"]

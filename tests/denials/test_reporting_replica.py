@@ -111,3 +111,20 @@ def test_migrations_never_run_on_the_replica():
     router = ReportingRouter()
     assert router.allow_migrate(REPORTING, "denials") is False
     assert router.allow_migrate(DEFAULT_DB_ALIAS, "denials") is None
+
+
+def test_the_replica_alias_is_configured_from_its_url_with_a_short_connect_timeout(monkeypatch):
+    import runpy
+
+    from django.conf import settings as live
+
+    monkeypatch.setenv("REPORTING_DATABASE_URL", "postgres://ro@replica.example:5432/hb")
+    monkeypatch.setenv("SECRET_KEY", live.SECRET_KEY)
+    monkeypatch.setenv("AUDIT_CHAIN_KEY", live.AUDIT_CHAIN_KEY)
+    values = runpy.run_path(str(live.BASE_DIR / "config" / "settings.py"))
+
+    replica = values["DATABASES"]["reporting"]
+    assert (replica["HOST"], replica["NAME"], replica["USER"]) == ("replica.example", "hb", "ro")
+    assert replica["OPTIONS"]["connect_timeout"] == 3  # an unanswering replica: 3 s, then primary
+    assert replica["TEST"] == {"MIRROR": "default"}
+    assert values["REPORTING_DATABASE"] == REPORTING
